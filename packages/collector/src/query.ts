@@ -1,0 +1,289 @@
+// Builds the query API's conference view (docs/protocol.md "Query API") from stored data.
+import { QUALITY_ORDER, type JsonObject, type Quality, type StatsFields } from './protocol';
+import { CONNECTION_KEY, type ConferenceData, type FabricRecord, type ParticipantRecord, type SampleRecord } from './storage/types';
+import type { ConferenceSummary } from './summary';
+
+export interface MetricSummary {
+  avg: number | null;
+  worst: number | null;
+}
+
+export interface StreamSummary {
+  samples: number;
+  bitrate: MetricSummary;
+  fractionLoss: MetricSummary;
+  rtt: MetricSummary;
+  jitter: MetricSummary;
+  mos: MetricSummary;
+  /** The quality reported most often (ties go to the worse one). */
+  quality: Quality | null;
+  worstQuality: Quality | null;
+}
+
+export interface SeriesPoint {
+  t: number;
+  bitrate: number | null;
+  fractionLoss: number | null;
+  rtt: number | null;
+  jitter: number | null;
+  packetRate: number | null;
+  audioLevel: number | null;
+  frameRate: number | null;
+  frameWidth: number | null;
+  frameHeight: number | null;
+  mos: number | null;
+  quality: Quality | null;
+}
+
+export interface StreamView {
+  sid: string;
+  fabricID: string;
+  key: string;
+  ssrc: string | null;
+  statsType: string | null;
+  mediaType: string | null;
+  userID: string | null;
+  usageLabel: string | null;
+  summary: StreamSummary;
+  series: SeriesPoint[];
+}
+
+export interface FabricEventView {
+  t: number;
+  event: string;
+  data: JsonObject | null;
+}
+
+export interface FabricView extends Omit<FabricRecord, 'attributes'> {
+  attributes: JsonObject | null;
+  /** In the order the client produced them. */
+  events: FabricEventView[];
+}
+
+export interface ConferenceDetail {
+  conferenceID: string;
+  firstSeen: number;
+  lastSeen: number;
+  participants: ParticipantRecord[];
+  fabrics: FabricView[];
+  /** Events without a fabricID. */
+  events: { t: number; sid: string; userID: string; event: string; data: JsonObject | null }[];
+  errors: {
+    t: number;
+    sid: string;
+    userID: string;
+    fabricID: string | null;
+    fn: string;
+    category: string;
+    name: string | null;
+    message: string;
+    localSDP?: string;
+    remoteSDP?: string;
+  }[];
+  feedback: { t: number; sid: string; userID: string; rating: { overall: number; audio?: number; video?: number }; comment: string | null }[];
+  customEvents: { t: number; sid: string; userID: string; fabricID: string | null; name: string; data: JsonObject | null }[];
+  customStats: { t: number; sid: string; userID: string; fabricID: string | null; data: Record<string, number> }[];
+  dropped: { t: number; sid: string; count: number; reason: string }[];
+  streams: StreamView[];
+  summary: ConferenceSummary | null;
+}
+
+export const MAX_SERIES_POINTS = 1000;
+
+const numOrNull = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+const strOrNull = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+const qualityOrNull = (v: unknown): Quality | null =>
+  typeof v === 'string' && (QUALITY_ORDER as readonly string[]).includes(v) ? (v as Quality) : null;
+
+const round = (v: number): number => Math.round(v * 1000) / 1000;
+
+function metric(values: (number | null)[], worse: 'min' | 'max'): MetricSummary {
+  const xs = values.filter((v): v is number => v !== null);
+  if (xs.length === 0) return { avg: null, worst: null };
+  const sum = xs.reduce((a, b) => a + b, 0);
+  return { avg: round(sum / xs.length), worst: round(worse === 'min' ? Math.min(...xs) : Math.max(...xs)) };
+}
+
+export function worseQuality(a: Quality | null, b: Quality | null): Quality | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  return QUALITY_ORDER.indexOf(a) >= QUALITY_ORDER.indexOf(b) ? a : b;
+}
+
+function prevailingQuality(qs: (Quality | null)[]): Quality | null {
+  const counts = new Map<Quality, number>();
+  for (const q of qs) if (q) counts.set(q, (counts.get(q) ?? 0) + 1);
+  let best: Quality | null = null;
+  let bestCount = 0;
+  for (const q of QUALITY_ORDER) {
+    const c = counts.get(q) ?? 0;
+    if (c > 0 && c >= bestCount) {
+      best = q;
+      bestCount = c;
+    }
+  }
+  return best;
+}
+
+function point(t: number, f: StatsFields, connection: StatsFields | undefined): SeriesPoint {
+  const loss = numOrNull(f.fractionLoss) ?? (numOrNull(f.packetLossPercentage) === null ? null : (f.packetLossPercentage as number) / 100);
+  return {
+    t,
+    bitrate: numOrNull(f.bitrate),
+    fractionLoss: loss,
+    // Inbound streams often have no RTT of their own: use the connection's of the same stats item.
+    rtt: numOrNull(f.rtt) ?? numOrNull(connection?.rtt),
+    jitter: numOrNull(f.jitter),
+    packetRate: numOrNull(f.packetRate),
+    audioLevel: numOrNull(f.audioLevel),
+    frameRate: numOrNull(f.frameRate),
+    frameWidth: numOrNull(f.frameWidth),
+    frameHeight: numOrNull(f.frameHeight),
+    mos: numOrNull(f.mos),
+    quality: qualityOrNull(f.quality),
+  };
+}
+
+const NUMERIC_POINT_KEYS = [
+  'bitrate',
+  'fractionLoss',
+  'rtt',
+  'jitter',
+  'packetRate',
+  'audioLevel',
+  'frameRate',
+  'frameWidth',
+  'frameHeight',
+  'mos',
+] as const;
+
+/** Averages consecutive points into at most `max` buckets (quality: the worst of the bucket). */
+export function downsample(points: SeriesPoint[], max: number): SeriesPoint[] {
+  if (points.length <= max) return points;
+  const out: SeriesPoint[] = [];
+  const size = points.length / max;
+  for (let b = 0; b < max; b++) {
+    const bucket = points.slice(Math.floor(b * size), Math.floor((b + 1) * size));
+    if (bucket.length === 0) continue;
+    const p = { ...bucket[bucket.length - 1]! };
+    for (const k of NUMERIC_POINT_KEYS) {
+      const xs = bucket.map((x) => x[k]).filter((v): v is number => v !== null);
+      p[k] = xs.length ? round(xs.reduce((a, c) => a + c, 0) / xs.length) : null;
+    }
+    p.quality = bucket.reduce<Quality | null>((q, x) => worseQuality(q, x.quality), null);
+    out.push(p);
+  }
+  return out;
+}
+
+export function buildStreams(samples: readonly SampleRecord[], maxPoints = MAX_SERIES_POINTS): StreamView[] {
+  const connections = new Map<string, StatsFields>();
+  for (const s of samples) if (s.key === CONNECTION_KEY) connections.set(`${s.sid}\u0000${s.fabricID}\u0000${s.n}`, s.fields);
+
+  const groups = new Map<string, SampleRecord[]>();
+  for (const s of samples) {
+    if (s.key === CONNECTION_KEY) continue;
+    const id = `${s.sid}\u0000${s.fabricID}\u0000${s.key}`;
+    const g = groups.get(id);
+    if (g) g.push(s);
+    else groups.set(id, [s]);
+  }
+
+  const streams: StreamView[] = [];
+  for (const g of groups.values()) {
+    g.sort((a, b) => a.n - b.n);
+    const first = g[0]!;
+    const last = g[g.length - 1]!.fields;
+    const points = g.map((s) => point(s.t, s.fields, connections.get(`${s.sid}\u0000${s.fabricID}\u0000${s.n}`)));
+    const qualities = points.map((p) => p.quality);
+    streams.push({
+      sid: first.sid,
+      fabricID: first.fabricID,
+      key: first.key,
+      ssrc: strOrNull(last.ssrc),
+      statsType: strOrNull(last.statsType),
+      mediaType: strOrNull(last.mediaType),
+      userID: strOrNull(last.userID),
+      usageLabel: strOrNull(last.usageLabel),
+      summary: {
+        samples: points.length,
+        bitrate: metric(points.map((p) => p.bitrate), 'min'),
+        fractionLoss: metric(points.map((p) => p.fractionLoss), 'max'),
+        rtt: metric(points.map((p) => p.rtt), 'max'),
+        jitter: metric(points.map((p) => p.jitter), 'max'),
+        mos: metric(points.map((p) => p.mos), 'min'),
+        quality: prevailingQuality(qualities),
+        worstQuality: qualities.reduce<Quality | null>((q, x) => worseQuality(q, x), null),
+      },
+      series: downsample(points, maxPoints),
+    });
+  }
+  streams.sort((a, b) => (a.series[0]?.t ?? 0) - (b.series[0]?.t ?? 0) || a.key.localeCompare(b.key));
+  return streams;
+}
+
+export function buildConferenceDetail(data: ConferenceData, maxPoints = MAX_SERIES_POINTS): ConferenceDetail {
+  const fabricEvents = new Map<string, FabricEventView[]>();
+  const conferenceEvents: ConferenceDetail['events'] = [];
+  for (const e of data.events) {
+    const view = { t: e.item.t, event: e.item.event, data: e.item.data ?? null };
+    if (e.item.fabricID === undefined) {
+      conferenceEvents.push({ ...view, sid: e.sid, userID: e.userID });
+      continue;
+    }
+    const id = `${e.sid}\u0000${e.item.fabricID}`;
+    const list = fabricEvents.get(id);
+    if (list) list.push(view);
+    else fabricEvents.set(id, [view]);
+  }
+  conferenceEvents.sort((a, b) => a.t - b.t);
+
+  return {
+    conferenceID: data.conference.conferenceID,
+    firstSeen: data.conference.firstSeen,
+    lastSeen: data.conference.lastSeen,
+    participants: data.participants,
+    fabrics: data.fabrics.map((f) => ({ ...f, events: fabricEvents.get(`${f.sid}\u0000${f.fabricID}`) ?? [] })),
+    events: conferenceEvents,
+    errors: data.errors.map(({ sid, userID, item }) => {
+      const e: ConferenceDetail['errors'][number] = {
+        t: item.t,
+        sid,
+        userID,
+        fabricID: item.fabricID ?? null,
+        fn: item.fn,
+        category: item.category,
+        name: item.name ?? null,
+        message: item.message,
+      };
+      if (item.localSDP !== undefined) e.localSDP = item.localSDP;
+      if (item.remoteSDP !== undefined) e.remoteSDP = item.remoteSDP;
+      return e;
+    }),
+    feedback: data.feedback.map(({ sid, item }) => ({
+      t: item.t,
+      sid,
+      userID: item.userID,
+      rating: item.rating,
+      comment: item.comment ?? null,
+    })),
+    customEvents: data.customEvents.map(({ sid, userID, item }) => ({
+      t: item.t,
+      sid,
+      userID,
+      fabricID: item.fabricID ?? null,
+      name: item.name,
+      data: item.data ?? null,
+    })),
+    customStats: data.customStats.map(({ sid, userID, item }) => ({
+      t: item.t,
+      sid,
+      userID,
+      fabricID: item.fabricID ?? null,
+      data: item.data,
+    })),
+    dropped: data.dropped.map(({ sid, item }) => ({ t: item.t, sid, count: item.count, reason: item.reason })),
+    streams: buildStreams(data.samples, maxPoints),
+    summary: data.conference.summaryStale ? null : data.conference.summary,
+  };
+}

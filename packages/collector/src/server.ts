@@ -1,0 +1,536 @@
+// The collector: HTTP + WebSocket server wiring auth, ingest, query API, summaries and static files.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import {
+  AppRegistry,
+  COLLECTOR_ISSUER,
+  checkBasicAuth,
+  claimsProblem,
+  decodeJwt,
+  hmacHex,
+  randomId,
+  safeEqual,
+  signJwt,
+  tokenRequestSigningString,
+  verifyJwtSignature,
+  type AppCredentials,
+  type TokenClaims,
+} from './auth';
+import {
+  HttpError,
+  clientAddress,
+  corsHeaders,
+  parseJsonBody,
+  preflightHeaders,
+  readBody,
+  sendError,
+  sendJson,
+} from './http';
+import { createConsoleLogger, type Logger } from './logger';
+import { chartJsUmdPath, dashboardDir, defaultRepoRoot } from './paths';
+import { isFinalState, stateAfterEvent, type Batch } from './protocol';
+import { buildConferenceDetail, MAX_SERIES_POINTS } from './query';
+import { serveFile, serveStatic, type StaticRoot } from './static';
+import { SqliteStorage } from './storage/sqlite';
+import type { Storage } from './storage/types';
+import { Summarizer } from './summary';
+import { LIMITS, isPlainObject, validateBatch, validateTokenRequest, validateWsBatch } from './validate';
+
+export interface CollectorOptions {
+  /** Apps allowed to send and read data. At least one. */
+  apps: readonly AppCredentials[] | Readonly<Record<string, string>>;
+  /** TCP port; 0 picks a free one. Default 8080. */
+  port?: number;
+  /** Interface to listen on. Default 127.0.0.1. */
+  host?: string;
+  /** SQLite file path or ':memory:' (default). Ignored when `storage` is given. */
+  db?: string;
+  /** A storage implementation to use instead of SQLite. Not closed by close(). */
+  storage?: Storage;
+  /** Also serve <repoRoot>/examples at /examples/ and <repoRoot>/packages at /packages/ (read-only). */
+  serveExamples?: boolean;
+  /** The monorepo root for serveExamples. Default: two folders above this package. */
+  repoRoot?: string;
+  /** Summarize a conference this long after its last data. Default 30000. */
+  summaryDelayMs?: number;
+  /** How often to look for conferences due for a summary. Default min(1 s, summaryDelayMs / 4). */
+  summaryCheckIntervalMs?: number;
+  /** Lifetime of collector-minted tokens. Default 1 h. */
+  tokenTtlMs?: number;
+  /** Accepted |now - ts| of signed token requests. Default 5 min. */
+  tokenRequestMaxSkewMs?: number;
+  /** Max serialized batch size. Default 1 MiB. */
+  maxBatchBytes?: number;
+  /** Max items per batch. Default 500. */
+  maxBatchItems?: number;
+  logger?: Logger;
+  /** Clock (ms since epoch); tests inject one. Default Date.now. */
+  clock?: () => number;
+}
+
+export interface Collector {
+  /** Base URL, e.g. http://127.0.0.1:8080/ (the dashboard). */
+  url: string;
+  port: number;
+  host: string;
+  storage: Storage;
+  /** Runs a summary pass now and waits for it (tests, tools). */
+  summarizeNow(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const TOKEN_BODY_LIMIT = 64 * 1024;
+const WS_BAD_MESSAGES_BEFORE_CLOSE = 3;
+
+interface IngestAuth {
+  appID: string;
+  userID: string;
+  exp: number;
+}
+
+type Check<T> = { ok: true; value: T } | { ok: false; code: string; message: string };
+
+function appsList(apps: CollectorOptions['apps']): AppCredentials[] {
+  if (Array.isArray(apps)) return [...(apps as readonly AppCredentials[])];
+  return Object.entries(apps as Readonly<Record<string, string>>).map(([appID, secret]) => ({ appID, secret }));
+}
+
+function formatUrl(host: string, port: number): string {
+  const h = host === '0.0.0.0' || host === '::' || host === '' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
+  return `http://${h}:${port}/`;
+}
+
+export async function startCollector(options: CollectorOptions): Promise<Collector> {
+  const logger = options.logger ?? createConsoleLogger();
+  const clock = options.clock ?? Date.now;
+  const apps = new AppRegistry(appsList(options.apps));
+  if (apps.size === 0) throw new Error('collector: configure at least one app (appID and secret)');
+  const host = options.host ?? '127.0.0.1';
+  const maxBatchBytes = options.maxBatchBytes ?? 1024 * 1024;
+  const maxBatchItems = options.maxBatchItems ?? LIMITS.itemsPerBatch;
+  const tokenTtlMs = options.tokenTtlMs ?? 60 * 60 * 1000;
+  const maxSkewMs = options.tokenRequestMaxSkewMs ?? 5 * 60 * 1000;
+  const summaryDelayMs = options.summaryDelayMs ?? 30_000;
+  const intervalMs = options.summaryCheckIntervalMs ?? Math.max(10, Math.min(1000, Math.floor(summaryDelayMs / 4)));
+  const ownStorage = !options.storage;
+  const storage: Storage = options.storage ?? new SqliteStorage({ path: options.db ?? ':memory:' });
+
+  const summarizer = new Summarizer({ storage, logger, clock, delayMs: summaryDelayMs, intervalMs });
+  const purgeTimer = setInterval(() => {
+    storage.purgeExpired(clock()).catch((e: unknown) => logger.error('purge failed', { error: String(e) }));
+  }, 60_000);
+  purgeTimer.unref();
+
+  const dashboard: StaticRoot = {
+    dir: dashboardDir(),
+    headers: {
+      'Content-Security-Policy':
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'",
+      'Referrer-Policy': 'no-referrer',
+    },
+  };
+  const repoRoot = options.repoRoot ?? defaultRepoRoot();
+  const examples: StaticRoot = { dir: `${repoRoot}/examples`, listings: true };
+  const packages: StaticRoot = { dir: `${repoRoot}/packages`, deny: ['node_modules'], listings: true };
+  let chartPath: string | null = null;
+  try {
+    chartPath = chartJsUmdPath();
+  } catch (e) {
+    logger.warn('chart.js not found: the dashboard will show no charts', { error: e instanceof Error ? e.message : String(e) });
+  }
+
+  // ---------------------------------------------------------------- auth
+
+  function verifyIngestToken(token: string | null | undefined): Check<IngestAuth> {
+    if (!token) return { ok: false, code: 'missing_token', message: 'send the token from POST /v1/token (Authorization: Bearer, or ?token=)' };
+    const jwt = decodeJwt(token);
+    if (!jwt) return { ok: false, code: 'bad_token', message: 'the token is not a compact HS256 JWT' };
+    const problem = claimsProblem(jwt.claims, false);
+    if (problem) return { ok: false, code: 'bad_token', message: problem };
+    const c = jwt.claims as unknown as TokenClaims;
+    const secret = apps.secretOf(c.appID);
+    if (secret === undefined) return { ok: false, code: 'unknown_app', message: `no app ${JSON.stringify(c.appID)} on this collector` };
+    if (!verifyJwtSignature(jwt, secret)) return { ok: false, code: 'bad_signature', message: 'the token signature is wrong' };
+    if (c.iss !== COLLECTOR_ISSUER) {
+      return { ok: false, code: 'bad_token', message: 'not a collector session token: exchange it at POST /v1/token first' };
+    }
+    if (c.exp * 1000 <= clock()) return { ok: false, code: 'expired', message: 'the token expired: get a new one from POST /v1/token' };
+    return { ok: true, value: { appID: c.appID, userID: c.userID, exp: c.exp } };
+  }
+
+  async function issueToken(body: unknown): Promise<Check<{ token: string; expiresAt: number }> & { appID?: string }> {
+    const v = validateTokenRequest(body);
+    if (!v.ok) return { ok: false, code: 'bad_request', message: v.message };
+    const r = v.value;
+    const secret = apps.secretOf(r.appID);
+    if (secret === undefined) return { ok: false, code: 'unknown_app', message: `no app ${JSON.stringify(r.appID)} on this collector` };
+    const now = clock();
+    if (r.way === 'signed') {
+      const expected = hmacHex(secret, tokenRequestSigningString(r.appID, r.userID, r.ts, r.nonce));
+      if (!safeEqual(expected, r.signature)) {
+        return { ok: false, code: 'bad_signature', message: 'signature must be hex(HMAC-SHA256(appSecret, appID\\nuserID\\nts\\nnonce))' };
+      }
+      if (Math.abs(now - r.ts) > maxSkewMs) {
+        return { ok: false, code: 'expired', message: `ts is more than ${maxSkewMs / 1000} s away from the collector's clock` };
+      }
+      if (!(await storage.claimOnce(r.appID, 'nonce', r.nonce, r.ts + 2 * maxSkewMs))) {
+        return { ok: false, code: 'replayed', message: 'this nonce was already used: use a fresh random nonce per request' };
+      }
+    } else {
+      const jwt = decodeJwt(r.thirdPartyToken);
+      if (!jwt) return { ok: false, code: 'bad_token', message: 'thirdPartyToken is not a compact HS256 JWT' };
+      if (!verifyJwtSignature(jwt, secret)) {
+        return { ok: false, code: 'bad_signature', message: "thirdPartyToken is not signed with this app's secret" };
+      }
+      const problem = claimsProblem(jwt.claims, true);
+      if (problem) return { ok: false, code: 'bad_token', message: problem };
+      const c = jwt.claims as unknown as TokenClaims;
+      if (c.exp * 1000 <= now) return { ok: false, code: 'expired', message: 'thirdPartyToken expired' };
+      if (c.appID !== r.appID || c.userID !== r.userID) {
+        return { ok: false, code: 'mismatch', message: "the token's appID/userID do not match the request's" };
+      }
+      if (!(await storage.claimOnce(r.appID, 'jti', c.jti, c.exp * 1000))) {
+        return { ok: false, code: 'replayed', message: 'this thirdPartyToken (jti) was already exchanged: mint a new one' };
+      }
+    }
+    const exp = Math.floor((now + tokenTtlMs) / 1000);
+    const claims: TokenClaims = { appID: r.appID, userID: r.userID, exp, jti: randomId(), iat: Math.floor(now / 1000), iss: COLLECTOR_ISSUER };
+    return { ok: true, appID: r.appID, value: { token: signJwt(claims, secret), expiresAt: exp * 1000 } };
+  }
+
+  // ---------------------------------------------------------------- ingest
+
+  type IngestOutcome = { ok: true; acked: number[] } | { ok: false; status: number; code: string; message: string };
+
+  async function ingest(auth: IngestAuth, batch: Batch, via: string): Promise<IngestOutcome> {
+    const result = await storage.ingest({ appID: auth.appID, userID: auth.userID, sid: batch.sid, receivedAt: clock() }, batch.items);
+    if (!result.ok) {
+      logger.warn('ingest refused', { via, code: result.error, appID: auth.appID, sid: batch.sid });
+      return { ok: false, status: 403, code: result.error, message: result.message };
+    }
+    logger.debug('batch stored', { via, appID: auth.appID, sid: batch.sid, stored: result.stored, duplicates: result.duplicates });
+    const ends = batch.items.some((i) => i.kind === 'event' && isFinalState(stateAfterEvent(i.event) ?? 'new'));
+    if (ends && result.stored > 0) summarizer.kick();
+    return { ok: true, acked: result.acked };
+  }
+
+  function bearer(req: IncomingMessage, url: URL): string | null {
+    const h = req.headers.authorization;
+    if (typeof h === 'string') {
+      const m = /^Bearer\s+(\S+)\s*$/i.exec(h);
+      if (m?.[1]) return m[1];
+    }
+    return url.searchParams.get('token');
+  }
+
+  // ---------------------------------------------------------------- HTTP routes
+
+  function refuse(req: IncomingMessage, res: ServerResponse, status: number, code: string, message: string, extra: Record<string, string> = {}): void {
+    logger.warn('request refused', { method: req.method, path: (req.url ?? '').split('?')[0], status, code, message, remote: clientAddress(req) });
+    sendError(res, status, code, message, extra);
+  }
+
+  async function handleToken(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const cors = corsHeaders(req);
+    const body = parseJsonBody(await readBody(req, TOKEN_BODY_LIMIT));
+    const out = await issueToken(body);
+    if (!out.ok) {
+      refuse(req, res, out.code === 'bad_request' ? 400 : 401, out.code, out.message, cors);
+      return;
+    }
+    logger.info('token issued', { appID: out.appID });
+    sendJson(res, 200, out.value, cors);
+  }
+
+  async function handleIngest(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const cors = corsHeaders(req);
+    const auth = verifyIngestToken(bearer(req, url));
+    if (!auth.ok) {
+      req.resume();
+      refuse(req, res, 401, auth.code, auth.message, cors);
+      return;
+    }
+    const body = parseJsonBody(await readBody(req, maxBatchBytes));
+    const v = validateBatch(body, maxBatchItems);
+    if (!v.ok) {
+      refuse(req, res, 400, 'invalid_batch', `${v.message} (nothing of the batch was stored)`, cors);
+      return;
+    }
+    const out = await ingest(auth.value, v.value, 'http');
+    if (!out.ok) {
+      refuse(req, res, out.status, out.code, out.message, cors);
+      return;
+    }
+    sendJson(res, 200, { acked: out.acked }, cors);
+  }
+
+  async function handleQuery(req: IncomingMessage, res: ServerResponse, url: URL, appID: string, conferenceID: string | null): Promise<void> {
+    const auth = checkBasicAuth(req.headers.authorization, apps);
+    if (!auth.ok) {
+      refuse(req, res, 401, 'unauthorized', auth.message);
+      return;
+    }
+    if (auth.appID !== appID) {
+      refuse(req, res, 403, 'forbidden', "these credentials cannot read another app's data");
+      return;
+    }
+    if (conferenceID === null) {
+      const limitParam = Number(url.searchParams.get('limit') ?? '200');
+      const limit = Number.isInteger(limitParam) && limitParam > 0 ? Math.min(limitParam, 1000) : 200;
+      sendJson(res, 200, { conferences: await storage.listConferences(appID, limit) });
+      return;
+    }
+    const data = await storage.getConference(appID, conferenceID);
+    if (!data) {
+      refuse(req, res, 404, 'not_found', `no conference ${JSON.stringify(conferenceID)} for app ${JSON.stringify(appID)}`);
+      return;
+    }
+    const mp = Number(url.searchParams.get('maxPoints') ?? MAX_SERIES_POINTS);
+    const maxPoints = Number.isInteger(mp) && mp >= 2 ? Math.min(mp, 100_000) : MAX_SERIES_POINTS;
+    sendJson(res, 200, buildConferenceDetail(data, maxPoints));
+  }
+
+  function decodeSegment(s: string): string {
+    try {
+      return decodeURIComponent(s);
+    } catch {
+      throw new HttpError(400, 'bad_request', 'the path is not valid percent-encoding');
+    }
+  }
+
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const rawPath = (req.url ?? '/').split('?')[0] ?? '/';
+    const url = new URL(req.url ?? '/', 'http://collector.invalid');
+    const method = req.method ?? 'GET';
+    const isRead = method === 'GET' || method === 'HEAD';
+
+    if (rawPath === '/v1/token' || rawPath === '/v1/ingest') {
+      if (method === 'OPTIONS') {
+        res.writeHead(204, preflightHeaders(req));
+        res.end();
+        return;
+      }
+      if (method !== 'POST') {
+        refuse(req, res, 405, 'method_not_allowed', `use POST ${rawPath}`, { ...corsHeaders(req), Allow: 'POST, OPTIONS' });
+        return;
+      }
+      if (rawPath === '/v1/token') await handleToken(req, res);
+      else await handleIngest(req, res, url);
+      return;
+    }
+
+    const q = /^\/v1\/apps\/([^/]+)\/conferences(?:\/([^/]+))?\/?$/.exec(rawPath);
+    if (q) {
+      if (!isRead) {
+        refuse(req, res, 405, 'method_not_allowed', 'the query API is read-only (GET)', { Allow: 'GET, HEAD' });
+        return;
+      }
+      await handleQuery(req, res, url, decodeSegment(q[1]!), q[2] === undefined ? null : decodeSegment(q[2]));
+      return;
+    }
+    if (rawPath === '/v1/ws') {
+      refuse(req, res, 426, 'upgrade_required', 'GET /v1/ws is a WebSocket endpoint', { Upgrade: 'websocket' });
+      return;
+    }
+    if (rawPath === '/healthz') {
+      sendJson(res, 200, { ok: true });
+      return;
+    }
+    if (rawPath.startsWith('/v1/')) {
+      refuse(req, res, 404, 'not_found', `no API endpoint ${method} ${rawPath}`);
+      return;
+    }
+
+    if (!isRead) {
+      refuse(req, res, 405, 'method_not_allowed', 'static files are read-only', { Allow: 'GET, HEAD' });
+      return;
+    }
+    if (rawPath === '/vendor/chart.umd.js') {
+      if (chartPath && (await serveFile(req, res, chartPath))) return;
+      refuse(req, res, 404, 'not_found', 'chart.js is not installed');
+      return;
+    }
+    let result: Awaited<ReturnType<typeof serveStatic>> | null = null;
+    if (options.serveExamples && (rawPath === '/examples' || rawPath.startsWith('/examples/'))) {
+      result = await serveStatic(req, res, examples, rawPath.slice('/examples'.length), rawPath);
+    } else if (options.serveExamples && (rawPath === '/packages' || rawPath.startsWith('/packages/'))) {
+      result = await serveStatic(req, res, packages, rawPath.slice('/packages'.length), rawPath);
+    } else {
+      const rel = rawPath === '/' ? '/index.html' : rawPath;
+      result = await serveStatic(req, res, dashboard, rel, rawPath);
+    }
+    if (result === 'forbidden') refuse(req, res, 403, 'forbidden', 'this path is not served');
+    else if (result === 'bad_request') refuse(req, res, 400, 'bad_request', 'bad path');
+    else if (result === 'not_found') refuse(req, res, 404, 'not_found', `no file ${rawPath}`);
+  }
+
+  const server: Server = createServer((req, res) => {
+    route(req, res).catch((e: unknown) => {
+      if (e instanceof HttpError) {
+        const cors = req.url?.startsWith('/v1/token') || req.url?.startsWith('/v1/ingest') ? corsHeaders(req) : {};
+        refuse(req, res, e.status, e.code, e.message, { ...cors, ...e.headers });
+        return;
+      }
+      logger.error('request failed', { path: (req.url ?? '').split('?')[0], error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
+      if (!res.headersSent) sendError(res, 500, 'internal', 'the collector failed to handle this request; see its log');
+      else res.destroy();
+    });
+  });
+  server.headersTimeout = 30_000;
+  server.requestTimeout = 60_000;
+
+  // ---------------------------------------------------------------- WebSocket
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: maxBatchBytes + 4096 });
+
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path !== '/v1/ws') {
+      logger.warn('websocket upgrade refused', { path, remote: clientAddress(req) });
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, req));
+  });
+
+  function onConnection(ws: WebSocket, req: IncomingMessage): void {
+    const remote = clientAddress(req);
+    const url = new URL(req.url ?? '/', 'http://collector.invalid');
+    const send = (msg: unknown): void => {
+      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(msg));
+    };
+    const closeWith = (code: number, error: string, message: string, id?: number): void => {
+      logger.warn('websocket closed by the collector', { code, error, message, remote });
+      send(id === undefined ? { type: 'error', error, message } : { type: 'error', id, error, message });
+      ws.close(code, error);
+    };
+    const auth = verifyIngestToken(url.searchParams.get('token'));
+    if (!auth.ok) {
+      closeWith(4401, auth.code, auth.message);
+      return;
+    }
+    const who = auth.value;
+    let badMessages = 0;
+    let queue: Promise<void> = Promise.resolve();
+
+    const bad = (error: string, message: string): void => {
+      badMessages++;
+      logger.warn('websocket message refused', { error, message, appID: who.appID, remote, count: badMessages });
+      if (badMessages >= WS_BAD_MESSAGES_BEFORE_CLOSE) closeWith(4400, error, `${message}; closing after ${badMessages} bad messages`);
+      else send({ type: 'error', error, message });
+    };
+
+    const handle = async (data: RawData, isBinary: boolean): Promise<void> => {
+      if (ws.readyState !== ws.OPEN) return;
+      if (who.exp * 1000 <= clock()) {
+        closeWith(4401, 'expired', 'the token expired: get a new one from POST /v1/token and reconnect');
+        return;
+      }
+      if (isBinary) {
+        bad('not_a_batch', 'send text messages (JSON)');
+        return;
+      }
+      const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
+      let msg: unknown;
+      try {
+        msg = JSON.parse(text);
+      } catch {
+        bad('bad_json', 'the message is not valid JSON');
+        return;
+      }
+      if (!isPlainObject(msg) || (msg.type !== 'batch' && msg.type !== 'ping')) {
+        bad('not_a_batch', 'expected {"type":"batch",...} or {"type":"ping"}');
+        return;
+      }
+      if (msg.type === 'ping') {
+        send({ type: 'pong' });
+        return;
+      }
+      const id = msg.id;
+      if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0) {
+        logger.warn('websocket batch refused', { error: 'invalid_batch', message: 'id', appID: who.appID, remote });
+        send({ type: 'error', error: 'invalid_batch', message: 'id: expected a non-negative integer batch number (nothing stored)' });
+        return;
+      }
+      const v = validateWsBatch(msg, maxBatchItems);
+      if (!v.ok) {
+        logger.warn('websocket batch refused', { error: 'invalid_batch', message: v.message, appID: who.appID, remote });
+        send({ type: 'error', id, error: 'invalid_batch', message: `${v.message} (nothing of the batch was stored)` });
+        return;
+      }
+      let out: IngestOutcome;
+      try {
+        out = await ingest(who, v.value, 'ws');
+      } catch (e) {
+        logger.error('websocket batch failed', { error: e instanceof Error ? (e.stack ?? e.message) : String(e), appID: who.appID });
+        send({ type: 'error', id, error: 'internal', message: 'the collector could not store this batch; resend it later' });
+        return;
+      }
+      if (!out.ok) {
+        closeWith(4403, out.code, out.message, id);
+        return;
+      }
+      send({ type: 'ack', id, acked: out.acked });
+    };
+
+    ws.on('message', (data, isBinary) => {
+      queue = queue.then(() => handle(data, isBinary)).catch((e: unknown) => {
+        logger.error('websocket handler failed', { error: e instanceof Error ? e.message : String(e) });
+      });
+    });
+    ws.on('error', (e: Error & { code?: string }) => {
+      logger.warn('websocket error', { error: e.message, code: e.code, appID: who.appID, remote });
+    });
+  }
+
+  // ---------------------------------------------------------------- start / stop
+
+  await new Promise<void>((resolve, reject) => {
+    const onError = (e: Error): void => reject(e);
+    server.once('error', onError);
+    server.listen(options.port ?? 8080, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  }).catch(async (e: unknown) => {
+    clearInterval(purgeTimer);
+    if (ownStorage) await storage.close();
+    throw e;
+  });
+  server.on('error', (e) => logger.error('server error', { error: e.message }));
+  summarizer.start();
+
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : (options.port ?? 8080);
+  const url = formatUrl(host, port);
+  logger.info('collector listening', { url, apps: apps.size });
+
+  let closing: Promise<void> | null = null;
+  return {
+    url,
+    port,
+    host,
+    storage,
+    summarizeNow: async () => {
+      await summarizer.idle();
+      summarizer.kick();
+      await summarizer.idle();
+    },
+    close: () => {
+      closing ??= (async () => {
+        clearInterval(purgeTimer);
+        await summarizer.stop();
+        for (const ws of wss.clients) ws.close(1001, 'collector shutting down');
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeAllConnections();
+        for (const ws of wss.clients) ws.terminate();
+        await closed;
+        await new Promise<void>((resolve) => wss.close(() => resolve()));
+        if (ownStorage) await storage.close();
+        logger.info('collector stopped', { url });
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,507 @@
+// SQLite storage (better-sqlite3): a file in WAL mode with synchronous=FULL, or ':memory:'.
+// better-sqlite3 is synchronous: each batch is one transaction that is committed (and fsynced)
+// before ingest() resolves, so the caller acknowledges only durable data.
+import Database from 'better-sqlite3';
+import type { Database as SqliteDatabase, Statement } from 'better-sqlite3';
+import {
+  stateAfterEvent,
+  type FabricItem,
+  type Item,
+  type JsonObject,
+  type StatsDelta,
+  type StatsFields,
+  type Direction,
+  type RemoteEndpointType,
+  type FabricState,
+} from '../protocol';
+import type { ConferenceSummary } from '../summary';
+import {
+  CONNECTION_KEY,
+  type ConferenceData,
+  type ConferenceListEntry,
+  type ConferenceRef,
+  type FabricRecord,
+  type IngestContext,
+  type IngestResult,
+  type ParticipantRecord,
+  type SampleRecord,
+  type Storage,
+  type StoredItem,
+} from './types';
+
+const SCHEMA_VERSION = 1;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+-- A client session belongs to the first app that used it.
+CREATE TABLE IF NOT EXISTS sessions (
+  sid TEXT PRIMARY KEY,
+  app_id TEXT NOT NULL,
+  user_id TEXT NOT NULL,
+  first_received INTEGER NOT NULL
+);
+-- Every accepted item, once: UNIQUE (app_id, sid, n) is the idempotency key.
+CREATE TABLE IF NOT EXISTS items (
+  id INTEGER PRIMARY KEY,
+  app_id TEXT NOT NULL,
+  sid TEXT NOT NULL,
+  n INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  conference_id TEXT NOT NULL,
+  fabric_id TEXT,
+  user_id TEXT NOT NULL,
+  t REAL NOT NULL,
+  received_at INTEGER NOT NULL,
+  body TEXT NOT NULL,
+  UNIQUE (app_id, sid, n)
+);
+CREATE INDEX IF NOT EXISTS items_by_conference ON items (app_id, conference_id, kind, t);
+CREATE TABLE IF NOT EXISTS conferences (
+  app_id TEXT NOT NULL,
+  conference_id TEXT NOT NULL,
+  first_seen REAL NOT NULL,
+  last_seen REAL NOT NULL,
+  last_received INTEGER NOT NULL,
+  error_count INTEGER NOT NULL DEFAULT 0,
+  data_version INTEGER NOT NULL DEFAULT 0,
+  needs_summary INTEGER NOT NULL DEFAULT 1,
+  summary TEXT,
+  summary_version INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (app_id, conference_id)
+);
+CREATE INDEX IF NOT EXISTS conferences_recent ON conferences (app_id, last_seen);
+CREATE INDEX IF NOT EXISTS conferences_due ON conferences (needs_summary, last_received);
+CREATE TABLE IF NOT EXISTS participants (
+  app_id TEXT NOT NULL,
+  conference_id TEXT NOT NULL,
+  user_id TEXT NOT NULL,
+  first_seen REAL NOT NULL,
+  last_seen REAL NOT NULL,
+  PRIMARY KEY (app_id, conference_id, user_id)
+);
+-- A fabric is one client session's peer connection: (sid, fabric_id) within a conference.
+CREATE TABLE IF NOT EXISTS fabrics (
+  app_id TEXT NOT NULL,
+  conference_id TEXT NOT NULL,
+  sid TEXT NOT NULL,
+  fabric_id TEXT NOT NULL,
+  local_user_id TEXT,
+  remote_user_id TEXT,
+  fabric_usage TEXT,
+  remote_endpoint_type TEXT,
+  direction TEXT,
+  attributes TEXT,
+  info_n INTEGER NOT NULL DEFAULT 0,
+  state TEXT NOT NULL DEFAULT 'new',
+  state_n INTEGER NOT NULL DEFAULT 0,
+  setup_delay REAL,
+  setup_n INTEGER,
+  first_seen REAL NOT NULL,
+  last_seen REAL NOT NULL,
+  PRIMARY KEY (app_id, conference_id, sid, fabric_id)
+);
+-- Reconstructed stats samples; delta is what was sent, fields the carried-forward full sample.
+-- The delta chain is per (sid, fabric_id, key) ordered by n, as the SDK coded it.
+CREATE TABLE IF NOT EXISTS samples (
+  app_id TEXT NOT NULL,
+  sid TEXT NOT NULL,
+  fabric_id TEXT NOT NULL,
+  key TEXT NOT NULL,
+  n INTEGER NOT NULL,
+  conference_id TEXT NOT NULL,
+  t REAL NOT NULL,
+  delta TEXT NOT NULL,
+  fields TEXT NOT NULL,
+  PRIMARY KEY (app_id, sid, fabric_id, key, n)
+);
+CREATE INDEX IF NOT EXISTS samples_by_conference ON samples (app_id, conference_id);
+-- Token nonces and third-party jtis already used.
+CREATE TABLE IF NOT EXISTS used_once (
+  app_id TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  value TEXT NOT NULL,
+  expires_at INTEGER NOT NULL,
+  PRIMARY KEY (app_id, kind, value)
+);
+CREATE INDEX IF NOT EXISTS used_once_expiry ON used_once (expires_at);
+`;
+
+export interface SqliteStorageOptions {
+  /** A file path or ':memory:'. */
+  path: string;
+}
+
+interface SampleRow {
+  n: number;
+  fields: string;
+}
+interface LaterRow {
+  n: number;
+  delta: string;
+}
+interface ConferenceRow {
+  conference_id: string;
+  first_seen: number;
+  last_seen: number;
+  last_received: number;
+  error_count: number;
+  data_version: number;
+  needs_summary: number;
+  summary: string | null;
+}
+interface ItemRow {
+  sid: string;
+  user_id: string;
+  received_at: number;
+  body: string;
+}
+interface FabricRow {
+  sid: string;
+  fabric_id: string;
+  local_user_id: string | null;
+  remote_user_id: string | null;
+  fabric_usage: string | null;
+  remote_endpoint_type: string | null;
+  direction: string | null;
+  attributes: string | null;
+  state: string;
+  setup_delay: number | null;
+  first_seen: number;
+  last_seen: number;
+}
+
+/** Applies a delta to a full sample: values overwrite, null removes. */
+export function applyDelta(base: StatsFields, delta: StatsDelta): StatsFields {
+  const out: StatsFields = { ...base };
+  for (const [k, v] of Object.entries(delta)) {
+    if (v === null) delete out[k];
+    else out[k] = v;
+  }
+  return out;
+}
+
+export class SqliteStorage implements Storage {
+  readonly db: SqliteDatabase;
+  private readonly st: Record<string, Statement>;
+  private readonly ingestTx: (ctx: IngestContext, items: readonly Item[]) => IngestResult;
+  private readonly readTx: (appID: string, conferenceID: string) => ConferenceData | null;
+  private closed = false;
+
+  constructor(options: SqliteStorageOptions) {
+    this.db = new Database(options.path);
+    this.db.pragma('journal_mode = WAL');
+    // FULL: a committed transaction survives a power loss, not only a crash of this process.
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.exec(SCHEMA);
+    const version = this.db.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).get() as { value: string } | undefined;
+    if (!version) {
+      this.db.prepare(`INSERT INTO meta (key, value) VALUES ('schema_version', ?)`).run(String(SCHEMA_VERSION));
+    } else if (Number(version.value) !== SCHEMA_VERSION) {
+      throw new Error(`collector: database schema version ${version.value} is not supported (expected ${SCHEMA_VERSION})`);
+    }
+    const p = (sql: string): Statement => this.db.prepare(sql);
+    this.st = {
+      sessionOwner: p(`SELECT app_id FROM sessions WHERE sid = ?`),
+      insertSession: p(`INSERT INTO sessions (sid, app_id, user_id, first_received) VALUES (?, ?, ?, ?)`),
+      insertItem: p(`INSERT OR IGNORE INTO items (app_id, sid, n, kind, conference_id, fabric_id, user_id, t, received_at, body)
+                     VALUES (@app, @sid, @n, @kind, @conf, @fabric, @user, @t, @received, @body)`),
+      touchFabric: p(`INSERT INTO fabrics (app_id, conference_id, sid, fabric_id, first_seen, last_seen)
+                      VALUES (@app, @conf, @sid, @fabric, @t, @t)
+                      ON CONFLICT (app_id, conference_id, sid, fabric_id) DO UPDATE SET
+                        first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen)`),
+      fabricInfo: p(`UPDATE fabrics SET local_user_id = @local, remote_user_id = @remote, fabric_usage = @usage,
+                       remote_endpoint_type = @endpoint, direction = @direction, attributes = @attributes, info_n = @n
+                     WHERE app_id = @app AND conference_id = @conf AND sid = @sid AND fabric_id = @fabric AND info_n < @n`),
+      fabricState: p(`UPDATE fabrics SET state = @state, state_n = @n
+                      WHERE app_id = @app AND conference_id = @conf AND sid = @sid AND fabric_id = @fabric AND state_n < @n`),
+      fabricSetup: p(`UPDATE fabrics SET setup_delay = @delay, setup_n = @n
+                      WHERE app_id = @app AND conference_id = @conf AND sid = @sid AND fabric_id = @fabric
+                        AND (setup_n IS NULL OR setup_n > @n)`),
+      prevSample: p(`SELECT n, fields FROM samples WHERE app_id = ? AND sid = ? AND fabric_id = ? AND key = ? AND n < ?
+                     ORDER BY n DESC LIMIT 1`),
+      laterSamples: p(`SELECT n, delta FROM samples WHERE app_id = ? AND sid = ? AND fabric_id = ? AND key = ? AND n > ?
+                       ORDER BY n ASC`),
+      insertSample: p(`INSERT OR IGNORE INTO samples (app_id, sid, fabric_id, key, n, conference_id, t, delta, fields)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      updateSampleFields: p(`UPDATE samples SET fields = ? WHERE app_id = ? AND sid = ? AND fabric_id = ? AND key = ? AND n = ?`),
+      touchParticipant: p(`INSERT INTO participants (app_id, conference_id, user_id, first_seen, last_seen) VALUES (?, ?, ?, ?, ?)
+                           ON CONFLICT (app_id, conference_id, user_id) DO UPDATE SET
+                             first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen)`),
+      touchConference: p(`INSERT INTO conferences (app_id, conference_id, first_seen, last_seen, last_received, error_count, data_version, needs_summary)
+                          VALUES (@app, @conf, @first, @last, @received, @errors, 1, 1)
+                          ON CONFLICT (app_id, conference_id) DO UPDATE SET
+                            first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen),
+                            last_received = max(last_received, excluded.last_received),
+                            error_count = error_count + excluded.error_count,
+                            data_version = data_version + 1, needs_summary = 1`),
+      claim: p(`INSERT OR IGNORE INTO used_once (app_id, kind, value, expires_at) VALUES (?, ?, ?, ?)`),
+      purge: p(`DELETE FROM used_once WHERE expires_at < ?`),
+      listConferences: p(`SELECT c.conference_id, c.first_seen, c.last_seen, c.error_count, c.needs_summary, c.summary,
+                            (SELECT COUNT(*) FROM participants x WHERE x.app_id = c.app_id AND x.conference_id = c.conference_id) AS participant_count,
+                            (SELECT COUNT(*) FROM fabrics f WHERE f.app_id = c.app_id AND f.conference_id = c.conference_id) AS fabric_count
+                          FROM conferences c WHERE c.app_id = ? ORDER BY c.last_seen DESC, c.conference_id LIMIT ?`),
+      conference: p(`SELECT conference_id, first_seen, last_seen, last_received, error_count, data_version, needs_summary, summary
+                     FROM conferences WHERE app_id = ? AND conference_id = ?`),
+      participants: p(`SELECT user_id, first_seen, last_seen FROM participants WHERE app_id = ? AND conference_id = ?
+                       ORDER BY first_seen, user_id`),
+      fabrics: p(`SELECT sid, fabric_id, local_user_id, remote_user_id, fabric_usage, remote_endpoint_type, direction, attributes,
+                    state, setup_delay, first_seen, last_seen
+                  FROM fabrics WHERE app_id = ? AND conference_id = ? ORDER BY first_seen, sid, fabric_id`),
+      itemsOfKind: p(`SELECT sid, user_id, received_at, body FROM items WHERE app_id = ? AND conference_id = ? AND kind = ?
+                      ORDER BY t, sid, n`),
+      eventsInOrder: p(`SELECT sid, user_id, received_at, body FROM items WHERE app_id = ? AND conference_id = ? AND kind = 'event'
+                        ORDER BY sid, n`),
+      samples: p(`SELECT sid, fabric_id, key, n, t, fields FROM samples WHERE app_id = ? AND conference_id = ?
+                  ORDER BY sid, fabric_id, key, n`),
+      due: p(`SELECT c.app_id, c.conference_id, c.last_received,
+                EXISTS (SELECT 1 FROM fabrics f WHERE f.app_id = c.app_id AND f.conference_id = c.conference_id) AS has_fabrics,
+                EXISTS (SELECT 1 FROM fabrics f WHERE f.app_id = c.app_id AND f.conference_id = c.conference_id
+                        AND f.state NOT IN ('terminated', 'failed')) AS has_open
+              FROM conferences c WHERE c.needs_summary = 1`),
+      saveSummary: p(`UPDATE conferences SET summary = @summary, summary_version = @version,
+                        needs_summary = CASE WHEN data_version > @version THEN 1 ELSE 0 END
+                      WHERE app_id = @app AND conference_id = @conf AND summary_version <= @version`),
+    };
+    this.ingestTx = this.db.transaction((ctx: IngestContext, items: readonly Item[]) => this.ingestSync(ctx, items));
+    this.readTx = this.db.transaction((appID: string, conferenceID: string) => this.readConference(appID, conferenceID));
+  }
+
+  private ingestSync(ctx: IngestContext, items: readonly Item[]): IngestResult {
+    const owner = this.st.sessionOwner!.get(ctx.sid) as { app_id: string } | undefined;
+    if (owner && owner.app_id !== ctx.appID) {
+      return { ok: false, error: 'sid_owned_by_other_app', message: 'this sid belongs to another app; start a new client session' };
+    }
+    if (!owner) this.st.insertSession!.run(ctx.sid, ctx.appID, ctx.userID, ctx.receivedAt);
+
+    let stored = 0;
+    const conferences = new Map<string, { first: number; last: number; errors: number; users: Map<string, [number, number]> }>();
+    const touchUser = (users: Map<string, [number, number]>, user: string, t: number): void => {
+      const r = users.get(user);
+      if (r) {
+        r[0] = Math.min(r[0], t);
+        r[1] = Math.max(r[1], t);
+      } else users.set(user, [t, t]);
+    };
+
+    for (const item of items) {
+      const fabricID = 'fabricID' in item && item.fabricID !== undefined ? item.fabricID : null;
+      const res = this.st.insertItem!.run({
+        app: ctx.appID,
+        sid: ctx.sid,
+        n: item.n,
+        kind: item.kind,
+        conf: item.conferenceID,
+        fabric: fabricID,
+        user: ctx.userID,
+        t: item.t,
+        received: ctx.receivedAt,
+        body: JSON.stringify(item),
+      });
+      if (res.changes === 0) continue; // already stored: acknowledged again, not stored twice
+      stored++;
+      let c = conferences.get(item.conferenceID);
+      if (!c) {
+        c = { first: item.t, last: item.t, errors: 0, users: new Map() };
+        conferences.set(item.conferenceID, c);
+      }
+      c.first = Math.min(c.first, item.t);
+      c.last = Math.max(c.last, item.t);
+      touchUser(c.users, ctx.userID, item.t);
+
+      const key = { app: ctx.appID, conf: item.conferenceID, sid: ctx.sid, fabric: fabricID, n: item.n };
+      if (fabricID !== null) this.st.touchFabric!.run({ ...key, t: item.t });
+      switch (item.kind) {
+        case 'fabric':
+          this.fabricInfo(key, item);
+          if (item.remoteEndpointType === 'peer') touchUser(c.users, item.remoteUserID, item.t);
+          break;
+        case 'event': {
+          if (fabricID === null) break;
+          const state = stateAfterEvent(item.event);
+          if (state) this.st.fabricState!.run({ ...key, state });
+          const delay = item.data?.setupDelay;
+          if (item.event === 'fabricSetup' && typeof delay === 'number') this.st.fabricSetup!.run({ ...key, delay });
+          break;
+        }
+        case 'error':
+          c.errors++;
+          break;
+        case 'stats':
+          for (const s of item.streams) this.addSample(ctx, item.conferenceID, item.fabricID, s.key, item.n, item.t, s.fields);
+          if (item.connection) {
+            this.addSample(ctx, item.conferenceID, item.fabricID, CONNECTION_KEY, item.n, item.t, item.connection);
+          }
+          break;
+        default:
+          break;
+      }
+    }
+
+    for (const [conf, c] of conferences) {
+      this.st.touchConference!.run({
+        app: ctx.appID,
+        conf,
+        first: c.first,
+        last: c.last,
+        received: ctx.receivedAt,
+        errors: c.errors,
+      });
+      for (const [user, [first, last]] of c.users) this.st.touchParticipant!.run(ctx.appID, conf, user, first, last);
+    }
+    return {
+      ok: true,
+      acked: items.map((i) => i.n),
+      stored,
+      duplicates: items.length - stored,
+      conferences: [...conferences.keys()],
+    };
+  }
+
+  private fabricInfo(key: { app: string; conf: string; sid: string; fabric: string | null; n: number }, item: FabricItem): void {
+    this.st.fabricInfo!.run({
+      ...key,
+      local: item.localUserID,
+      remote: item.remoteUserID,
+      usage: item.fabricUsage,
+      endpoint: item.remoteEndpointType,
+      direction: item.direction,
+      attributes: item.attributes ? JSON.stringify(item.attributes) : null,
+    });
+  }
+
+  /** Reconstructs the full sample of item n from the previous one; re-derives later ones if n arrived late. */
+  private addSample(ctx: IngestContext, conf: string, fabricID: string, key: string, n: number, t: number, delta: StatsDelta): void {
+    const { appID, sid } = ctx;
+    const prev = this.st.prevSample!.get(appID, sid, fabricID, key, n) as SampleRow | undefined;
+    let full = applyDelta(prev ? (JSON.parse(prev.fields) as StatsFields) : {}, delta);
+    this.st.insertSample!.run(appID, sid, fabricID, key, n, conf, t, JSON.stringify(delta), JSON.stringify(full));
+    const later = this.st.laterSamples!.all(appID, sid, fabricID, key, n) as LaterRow[];
+    for (const row of later) {
+      full = applyDelta(full, JSON.parse(row.delta) as StatsDelta);
+      this.st.updateSampleFields!.run(JSON.stringify(full), appID, sid, fabricID, key, row.n);
+    }
+  }
+
+  async ingest(ctx: IngestContext, items: readonly Item[]): Promise<IngestResult> {
+    this.assertOpen();
+    return this.ingestTx(ctx, items);
+  }
+
+  async claimOnce(appID: string, kind: 'nonce' | 'jti', value: string, expiresAt: number): Promise<boolean> {
+    this.assertOpen();
+    return this.st.claim!.run(appID, kind, value, expiresAt).changes === 1;
+  }
+
+  async purgeExpired(now: number): Promise<void> {
+    this.assertOpen();
+    this.st.purge!.run(now);
+  }
+
+  async listConferences(appID: string, limit = 1000): Promise<ConferenceListEntry[]> {
+    this.assertOpen();
+    const rows = this.st.listConferences!.all(appID, limit) as (ConferenceRow & { participant_count: number; fabric_count: number })[];
+    return rows.map((r) => ({
+      conferenceID: r.conference_id,
+      firstSeen: r.first_seen,
+      lastSeen: r.last_seen,
+      participantCount: r.participant_count,
+      fabricCount: r.fabric_count,
+      errorCount: r.error_count,
+      summarized: r.summary !== null && r.needs_summary === 0,
+    }));
+  }
+
+  async getConference(appID: string, conferenceID: string): Promise<ConferenceData | null> {
+    this.assertOpen();
+    // One read transaction: a consistent snapshot even while batches are committed.
+    return this.readTx(appID, conferenceID);
+  }
+
+  private readConference(appID: string, conferenceID: string): ConferenceData | null {
+    const c = this.st.conference!.get(appID, conferenceID) as ConferenceRow | undefined;
+    if (!c) return null;
+    const items = <T extends Item>(kind: T['kind']): StoredItem<T>[] =>
+      (this.st.itemsOfKind!.all(appID, conferenceID, kind) as ItemRow[]).map(toStored<T>);
+    const participants = (this.st.participants!.all(appID, conferenceID) as { user_id: string; first_seen: number; last_seen: number }[]).map(
+      (r): ParticipantRecord => ({ userID: r.user_id, firstSeen: r.first_seen, lastSeen: r.last_seen }),
+    );
+    const fabrics = (this.st.fabrics!.all(appID, conferenceID) as FabricRow[]).map(
+      (r): FabricRecord => ({
+        sid: r.sid,
+        fabricID: r.fabric_id,
+        localUserID: r.local_user_id,
+        remoteUserID: r.remote_user_id,
+        fabricUsage: r.fabric_usage,
+        remoteEndpointType: r.remote_endpoint_type as RemoteEndpointType | null,
+        direction: r.direction as Direction | null,
+        attributes: r.attributes === null ? null : (JSON.parse(r.attributes) as JsonObject),
+        state: r.state as FabricState,
+        setupDelay: r.setup_delay,
+        firstSeen: r.first_seen,
+        lastSeen: r.last_seen,
+      }),
+    );
+    const samples = (
+      this.st.samples!.all(appID, conferenceID) as { sid: string; fabric_id: string; key: string; n: number; t: number; fields: string }[]
+    ).map(
+      (r): SampleRecord => ({ sid: r.sid, fabricID: r.fabric_id, key: r.key, n: r.n, t: r.t, fields: JSON.parse(r.fields) as StatsFields }),
+    );
+    return {
+      conference: {
+        conferenceID: c.conference_id,
+        firstSeen: c.first_seen,
+        lastSeen: c.last_seen,
+        lastReceived: c.last_received,
+        summary: c.summary === null ? null : (JSON.parse(c.summary) as ConferenceSummary),
+        summaryStale: c.needs_summary === 1,
+        dataVersion: c.data_version,
+      },
+      participants,
+      fabrics,
+      events: (this.st.eventsInOrder!.all(appID, conferenceID) as ItemRow[]).map(toStored<Item & { kind: 'event' }>),
+      errors: items('error'),
+      feedback: items('feedback'),
+      customEvents: items('custom'),
+      customStats: items('customStats'),
+      dropped: items('dropped'),
+      samples,
+    };
+  }
+
+  async conferencesDueForSummary(idleSince: number, limit: number): Promise<(ConferenceRef & { reason: 'terminated' | 'idle' })[]> {
+    this.assertOpen();
+    const rows = this.st.due!.all() as { app_id: string; conference_id: string; last_received: number; has_fabrics: number; has_open: number }[];
+    const out: (ConferenceRef & { reason: 'terminated' | 'idle' })[] = [];
+    for (const r of rows) {
+      if (out.length >= limit) break;
+      const allFinal = r.has_fabrics === 1 && r.has_open === 0;
+      if (allFinal) out.push({ appID: r.app_id, conferenceID: r.conference_id, reason: 'terminated' });
+      else if (r.last_received <= idleSince) out.push({ appID: r.app_id, conferenceID: r.conference_id, reason: 'idle' });
+    }
+    return out;
+  }
+
+  async saveSummary(ref: ConferenceRef, summary: ConferenceSummary, dataVersion: number): Promise<void> {
+    this.assertOpen();
+    this.st.saveSummary!.run({ app: ref.appID, conf: ref.conferenceID, summary: JSON.stringify(summary), version: dataVersion });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.db.close();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error('collector: storage is closed');
+  }
+}
+
+function toStored<T extends Item>(r: ItemRow): StoredItem<T> {
+  return { sid: r.sid, userID: r.user_id, receivedAt: r.received_at, item: JSON.parse(r.body) as T };
+}
+
+export function createSqliteStorage(path: string): SqliteStorage {
+  return new SqliteStorage({ path });
+}

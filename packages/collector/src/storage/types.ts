@@ -1,0 +1,153 @@
+// The storage boundary of the collector. SQLite (./sqlite.ts) implements it today; a server
+// database can implement the same interface later. Every method is async so such an
+// implementation needs no change of the callers.
+import type {
+  CustomItem,
+  CustomStatsItem,
+  Direction,
+  DroppedItem,
+  ErrorItem,
+  EventItem,
+  FabricState,
+  FeedbackItem,
+  Item,
+  JsonObject,
+  RemoteEndpointType,
+  StatsFields,
+} from '../protocol';
+import type { ConferenceSummary } from '../summary';
+
+/** Who sent a batch: from the verified token, plus the server's clock. */
+export interface IngestContext {
+  appID: string;
+  /** The token's userID: the local user of the client session. */
+  userID: string;
+  sid: string;
+  /** Server time (ms) of reception. */
+  receivedAt: number;
+}
+
+export type IngestResult =
+  | {
+      ok: true;
+      /** `n` of every item of the batch (new and already stored). */
+      acked: number[];
+      stored: number;
+      duplicates: number;
+      /** Conferences that received new data. */
+      conferences: string[];
+    }
+  | { ok: false; error: 'sid_owned_by_other_app'; message: string };
+
+export interface ConferenceRef {
+  appID: string;
+  conferenceID: string;
+}
+
+export interface ConferenceListEntry {
+  conferenceID: string;
+  firstSeen: number;
+  lastSeen: number;
+  participantCount: number;
+  fabricCount: number;
+  errorCount: number;
+  summarized: boolean;
+}
+
+export interface ConferenceRecord {
+  conferenceID: string;
+  /** Client times (ms) of the first and last item. */
+  firstSeen: number;
+  lastSeen: number;
+  /** Server time (ms) of the last new data. */
+  lastReceived: number;
+  summary: ConferenceSummary | null;
+  /** True when data arrived after the summary was computed (or there is none yet). */
+  summaryStale: boolean;
+  /** Monotonic counter of the conference's data changes; pass it back to saveSummary. */
+  dataVersion: number;
+}
+
+export interface ParticipantRecord {
+  userID: string;
+  firstSeen: number;
+  lastSeen: number;
+}
+
+export interface FabricRecord {
+  sid: string;
+  fabricID: string;
+  /** null until the `fabric` item arrived (events may come first or alone). */
+  localUserID: string | null;
+  remoteUserID: string | null;
+  fabricUsage: string | null;
+  remoteEndpointType: RemoteEndpointType | null;
+  direction: Direction | null;
+  attributes: JsonObject | null;
+  state: FabricState;
+  /** From the first fabricSetup event's data.setupDelay (ms). */
+  setupDelay: number | null;
+  firstSeen: number;
+  lastSeen: number;
+}
+
+/** A stored item with where it came from. */
+export interface StoredItem<T extends Item = Item> {
+  sid: string;
+  userID: string;
+  receivedAt: number;
+  item: T;
+}
+
+/** One reconstructed (full) sample of a stream, or of the connection (`key` === CONNECTION_KEY). */
+export interface SampleRecord {
+  sid: string;
+  fabricID: string;
+  key: string;
+  n: number;
+  t: number;
+  fields: StatsFields;
+}
+
+/** Key under which a stats item's `connection` is stored among the stream samples. */
+export const CONNECTION_KEY = '#connection';
+
+export interface ConferenceData {
+  conference: ConferenceRecord;
+  /** Users who sent data (token userIDs) and peers named as remote users of fabrics. */
+  participants: ParticipantRecord[];
+  fabrics: FabricRecord[];
+  /** Ordered by (sid, n): the order each client produced them. */
+  events: StoredItem<EventItem>[];
+  errors: StoredItem<ErrorItem>[];
+  feedback: StoredItem<FeedbackItem>[];
+  customEvents: StoredItem<CustomItem>[];
+  customStats: StoredItem<CustomStatsItem>[];
+  dropped: StoredItem<DroppedItem>[];
+  /** Ordered by (sid, fabricID, key, n). */
+  samples: SampleRecord[];
+}
+
+export interface Storage {
+  /**
+   * Stores a validated batch atomically and durably, idempotently on (appID, sid, n): items already
+   * stored are acknowledged again and not stored twice. Reconstructs delta-coded stats samples.
+   * Refuses a sid that belongs to another app. Resolves only once the data is committed.
+   */
+  ingest(ctx: IngestContext, items: readonly Item[]): Promise<IngestResult>;
+  /** Records a single-use value (token nonce or jti); false when it was already used. */
+  claimOnce(appID: string, kind: 'nonce' | 'jti', value: string, expiresAt: number): Promise<boolean>;
+  /** Forgets single-use values that expired before `now`. */
+  purgeExpired(now: number): Promise<void>;
+  /** Newest first (by lastSeen), at most `limit`. */
+  listConferences(appID: string, limit?: number): Promise<ConferenceListEntry[]>;
+  getConference(appID: string, conferenceID: string): Promise<ConferenceData | null>;
+  /**
+   * Conferences whose summary is missing or stale and that are due: all fabrics in a final state
+   * (terminated/failed), or no new data since `idleSince` (server time).
+   */
+  conferencesDueForSummary(idleSince: number, limit: number): Promise<(ConferenceRef & { reason: 'terminated' | 'idle' })[]>;
+  /** Stores a summary computed from data read at `dataVersion`; stays stale if data arrived since. */
+  saveSummary(ref: ConferenceRef, summary: ConferenceSummary, dataVersion: number): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,172 @@
+// Conference summaries: computed (and stored) when all fabrics of a conference are terminated (or
+// failed), or when no data arrived for `summaryDelayMs` (30 s by default). Recomputed if data
+// arrives later.
+import type { Logger } from './logger';
+import { QUALITY_ORDER, type FabricState, type Quality } from './protocol';
+import { buildStreams, type MetricSummary, type StreamView } from './query';
+import type { ConferenceData, Storage } from './storage/types';
+
+export interface MediaSummary {
+  streams: number;
+  /** Averages of the streams' averages; worst of the streams' worst values. */
+  bitrate: MetricSummary;
+  fractionLoss: MetricSummary;
+  rtt: MetricSummary;
+  jitter: MetricSummary;
+}
+
+export interface ConferenceSummary {
+  computedAt: number;
+  /** What triggered it: all fabrics terminated/failed, or the idle delay. */
+  reason: 'terminated' | 'idle';
+  firstSeen: number;
+  lastSeen: number;
+  durationMs: number;
+  participantCount: number;
+  fabricCount: number;
+  fabricStates: Partial<Record<FabricState, number>>;
+  setupDelay: { avg: number; max: number } | null;
+  disruptions: number;
+  errorCount: number;
+  errorsByCategory: Record<string, number>;
+  feedback: { count: number; overallAvg: number } | null;
+  droppedSamples: number;
+  streamCount: number;
+  audio: MediaSummary | null;
+  video: MediaSummary | null;
+  /** The worst of the streams' prevailing qualities. */
+  quality: Quality | null;
+  worstStream: { sid: string; fabricID: string; key: string; userID: string | null; quality: Quality | null } | null;
+}
+
+const round = (v: number): number => Math.round(v * 1000) / 1000;
+
+function combine(streams: StreamView[], pick: (s: StreamView) => MetricSummary, worse: 'min' | 'max'): MetricSummary {
+  const avgs = streams.map((s) => pick(s).avg).filter((v): v is number => v !== null);
+  const worsts = streams.map((s) => pick(s).worst).filter((v): v is number => v !== null);
+  return {
+    avg: avgs.length ? round(avgs.reduce((a, b) => a + b, 0) / avgs.length) : null,
+    worst: worsts.length ? (worse === 'min' ? Math.min(...worsts) : Math.max(...worsts)) : null,
+  };
+}
+
+function media(streams: StreamView[]): MediaSummary | null {
+  if (streams.length === 0) return null;
+  return {
+    streams: streams.length,
+    bitrate: combine(streams, (s) => s.summary.bitrate, 'min'),
+    fractionLoss: combine(streams, (s) => s.summary.fractionLoss, 'max'),
+    rtt: combine(streams, (s) => s.summary.rtt, 'max'),
+    jitter: combine(streams, (s) => s.summary.jitter, 'max'),
+  };
+}
+
+export function computeSummary(data: ConferenceData, reason: 'terminated' | 'idle', now: number): ConferenceSummary {
+  const streams = buildStreams(data.samples);
+  const fabricStates: Partial<Record<FabricState, number>> = {};
+  for (const f of data.fabrics) fabricStates[f.state] = (fabricStates[f.state] ?? 0) + 1;
+  const delays = data.fabrics.map((f) => f.setupDelay).filter((v): v is number => v !== null);
+  const errorsByCategory: Record<string, number> = {};
+  for (const e of data.errors) errorsByCategory[e.item.category] = (errorsByCategory[e.item.category] ?? 0) + 1;
+  const ratings = data.feedback.map((f) => f.item.rating.overall);
+
+  let quality: Quality | null = null;
+  let worstStream: ConferenceSummary['worstStream'] = null;
+  for (const s of streams) {
+    const q = s.summary.quality;
+    if (q !== null && (quality === null || QUALITY_ORDER.indexOf(q) > QUALITY_ORDER.indexOf(quality))) {
+      quality = q;
+      worstStream = { sid: s.sid, fabricID: s.fabricID, key: s.key, userID: s.userID, quality: q };
+    }
+  }
+
+  return {
+    computedAt: now,
+    reason,
+    firstSeen: data.conference.firstSeen,
+    lastSeen: data.conference.lastSeen,
+    durationMs: Math.max(0, data.conference.lastSeen - data.conference.firstSeen),
+    participantCount: data.participants.length,
+    fabricCount: data.fabrics.length,
+    fabricStates,
+    setupDelay: delays.length ? { avg: round(delays.reduce((a, b) => a + b, 0) / delays.length), max: Math.max(...delays) } : null,
+    disruptions: data.events.filter((e) => e.item.event === 'connectionDisruptionStart').length,
+    errorCount: data.errors.length,
+    errorsByCategory,
+    feedback: ratings.length ? { count: ratings.length, overallAvg: round(ratings.reduce((a, b) => a + b, 0) / ratings.length) } : null,
+    droppedSamples: data.dropped.reduce((a, d) => a + d.item.count, 0),
+    streamCount: streams.length,
+    audio: media(streams.filter((s) => s.mediaType === 'audio')),
+    video: media(streams.filter((s) => s.mediaType === 'video')),
+    quality,
+    worstStream,
+  };
+}
+
+export interface SummarizerOptions {
+  storage: Storage;
+  logger: Logger;
+  clock: () => number;
+  delayMs: number;
+  intervalMs: number;
+}
+
+/** Periodically (and on demand after ingest) computes the summaries that are due. */
+export class Summarizer {
+  private timer: ReturnType<typeof setInterval> | null = null;
+  private running: Promise<void> | null = null;
+  private again = false;
+  private stopped = false;
+
+  constructor(private readonly o: SummarizerOptions) {}
+
+  start(): void {
+    this.timer = setInterval(() => this.kick(), this.o.intervalMs);
+    this.timer.unref?.();
+    this.kick();
+  }
+
+  /** Runs a pass now (or right after the current one). */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.pass()
+      .catch((e: unknown) => this.o.logger.error('summary pass failed', { error: e instanceof Error ? e.message : String(e) }))
+      .finally(() => {
+        this.running = null;
+        if (this.again) {
+          this.again = false;
+          this.kick();
+        }
+      });
+  }
+
+  /** Resolves when no pass is running. */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  private async pass(): Promise<void> {
+    const now = this.o.clock();
+    const due = await this.o.storage.conferencesDueForSummary(now - this.o.delayMs, 100);
+    for (const ref of due) {
+      if (this.stopped) return;
+      const data = await this.o.storage.getConference(ref.appID, ref.conferenceID);
+      if (!data) continue;
+      const summary = computeSummary(data, ref.reason, this.o.clock());
+      await this.o.storage.saveSummary(ref, summary, data.conference.dataVersion);
+      this.o.logger.info('conference summarized', { appID: ref.appID, conferenceID: ref.conferenceID, reason: ref.reason });
+    }
+    if (due.length === 100) this.again = true;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.idle();
+  }
+}

@@ -1,0 +1,55 @@
+// One rollup config for every package: `rollup -c ../../rollup.config.mjs --environment PKG:<folder>`.
+// Each package builds ESM + CJS + bundled .d.ts; core also builds the browser global `callstats`.
+import { readFileSync, existsSync } from 'node:fs';
+import { resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import esbuild from 'rollup-plugin-esbuild';
+import { dts } from 'rollup-plugin-dts';
+import nodeResolve from '@rollup/plugin-node-resolve';
+import terser from '@rollup/plugin-terser';
+
+const root = dirname(fileURLToPath(import.meta.url));
+const pkgName = process.env.PKG;
+if (!pkgName) throw new Error('rollup: set --environment PKG:<package folder>');
+const pkgDir = resolve(root, 'packages', pkgName);
+const pkg = JSON.parse(readFileSync(resolve(pkgDir, 'package.json'), 'utf8'));
+const deps = [
+  ...Object.keys(pkg.dependencies ?? {}),
+  ...Object.keys(pkg.peerDependencies ?? {}),
+];
+// Node built-ins and declared dependencies stay external; nothing else is bundled into a library build.
+const external = (id) => id.startsWith('node:') || deps.some((d) => id === d || id.startsWith(`${d}/`));
+const ts = () => esbuild({ target: 'es2020', tsconfig: resolve(root, 'tsconfig.base.json') });
+
+const entries = { index: resolve(pkgDir, 'src/index.ts') };
+if (pkgName === 'collector') entries.cli = resolve(pkgDir, 'src/cli.ts');
+
+const configs = [
+  {
+    input: entries,
+    external,
+    plugins: [ts()],
+    output: [
+      { dir: resolve(pkgDir, 'dist'), format: 'es', entryFileNames: '[name].mjs', sourcemap: true },
+      { dir: resolve(pkgDir, 'dist'), format: 'cjs', entryFileNames: '[name].cjs', sourcemap: true, exports: 'named' },
+    ],
+  },
+  {
+    input: resolve(pkgDir, 'src/index.ts'),
+    external,
+    plugins: [dts({ tsconfig: resolve(root, 'tsconfig.base.json') })],
+    output: { file: resolve(pkgDir, 'dist/index.d.ts'), format: 'es' },
+  },
+];
+
+const browserEntry = resolve(pkgDir, 'src/browser.ts');
+if (pkgName === 'core' && existsSync(browserEntry)) {
+  // Drop-in for callstats.js's script tag: defines the global constructor `callstats`.
+  configs.push({
+    input: browserEntry,
+    plugins: [nodeResolve(), ts(), terser({ format: { comments: false } })],
+    output: { file: resolve(pkgDir, 'dist/callstats.min.js'), format: 'iife', sourcemap: true },
+  });
+}
+
+export default configs;

@@ -1,0 +1,461 @@
+// Shared harness for browser tests (`*.browser.test.ts`): real Debian Chromium driven by
+// playwright-core, page bundles built with esbuild from source, and a tiny static HTTP server on
+// 127.0.0.1. Everything here expects to run inside the network namespace made by test/run.mjs.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { dirname, extname, join, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as esbuild from 'esbuild';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const CHROMIUM_PATH = '/usr/bin/chromium';
+
+/** Flags that make headless Chromium usable for offline WebRTC tests (see docs in field notes). */
+export const CHROMIUM_ARGS: readonly string[] = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--use-fake-device-for-media-stream',
+  '--use-fake-ui-for-media-stream',
+  '--allow-loopback-in-peer-connection',
+];
+
+// ---------------------------------------------------------------------------------------------
+// Network namespace
+// ---------------------------------------------------------------------------------------------
+
+export interface NetnsInfo {
+  /** Namespace name (`callmetry-<pid>`). */
+  netns: string;
+  /** Non-loopback interface for Janus' `ice_enforce_list` (veth with 127.0.0.2/32). */
+  janusIface: string;
+  /** Address on `janusIface`. */
+  janusIp: string;
+}
+
+/**
+ * Throws unless this process runs inside the namespace created by test/run.mjs: checks the env
+ * and that /proc/self/ns/net really is that namespace, so WebRTC never gathers real addresses.
+ */
+export function requireNamespace(): NetnsInfo {
+  const netns = process.env.CALLMETRY_NETNS;
+  if (!netns) {
+    throw new Error(
+      'Browser/network tests must run inside the test network namespace (CALLMETRY_NETNS is not set). ' +
+        'Run them through `npm test` or `node test/run.mjs <path>` as root, not plain `vitest`.',
+    );
+  }
+  const self = statSync('/proc/self/ns/net');
+  const named = statSync(`/run/netns/${netns}`, { throwIfNoEntry: false });
+  if (!named || named.ino !== self.ino || named.dev !== self.dev) {
+    throw new Error(`CALLMETRY_NETNS=${netns} is set but this process is not inside that network namespace.`);
+  }
+  return {
+    netns,
+    janusIface: process.env.CALLMETRY_JANUS_IFACE ?? 'cmjanus0',
+    janusIp: process.env.CALLMETRY_JANUS_IP ?? '127.0.0.2',
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Chromium
+// ---------------------------------------------------------------------------------------------
+
+export interface LaunchBrowserOptions {
+  /** Extra Chromium flags, appended to CHROMIUM_ARGS. */
+  args?: string[];
+  /** Default true. */
+  headless?: boolean;
+}
+
+/** Launch Debian's Chromium (inside the namespace only). Close it in afterAll, or use `useBrowser()`. */
+export async function launchBrowser(options: LaunchBrowserOptions = {}): Promise<Browser> {
+  requireNamespace();
+  if (!existsSync(CHROMIUM_PATH)) {
+    throw new Error(`${CHROMIUM_PATH} is missing: apt-get install -y chromium (browser tests never skip).`);
+  }
+  return chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    headless: options.headless ?? true,
+    args: [...CHROMIUM_ARGS, ...(options.args ?? [])],
+  });
+}
+
+/** vitest helper: launches one browser in beforeAll, closes it in afterAll; returns a getter. */
+export function useBrowser(options?: LaunchBrowserOptions): () => Browser {
+  let browser: Browser | undefined;
+  beforeAll(async () => {
+    browser = await launchBrowser(options);
+  });
+  afterAll(async () => {
+    await browser?.close();
+    browser = undefined;
+  });
+  return () => {
+    if (!browser) throw new Error('useBrowser(): browser not launched yet (use it inside tests/hooks)');
+    return browser;
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// esbuild page bundles
+// ---------------------------------------------------------------------------------------------
+
+export interface BundleOptions {
+  /** IIFE global name for the entry's exports (e.g. 'page' -> window.page). */
+  globalName?: string;
+  /** esbuild `define` (values are JS expressions, e.g. '"x"'). */
+  define?: Record<string, string>;
+  minify?: boolean;
+  /** Inline source map (default true): page errors show source positions. */
+  sourcemap?: boolean;
+}
+
+let workspacePackages: Map<string, string> | undefined;
+/** `@callmetry/<x>` package name -> absolute path of packages/<folder>/src/index.ts. */
+export function workspaceSourceEntries(): Map<string, string> {
+  if (!workspacePackages) {
+    workspacePackages = new Map();
+    const dir = join(REPO_ROOT, 'packages');
+    for (const d of readdirSync(dir, { withFileTypes: true })) {
+      const pj = join(dir, d.name, 'package.json');
+      if (!d.isDirectory() || !existsSync(pj)) continue;
+      const { name } = JSON.parse(readFileSync(pj, 'utf8')) as { name: string };
+      workspacePackages.set(name, join(dir, d.name, 'src', 'index.ts'));
+    }
+  }
+  return workspacePackages;
+}
+
+const workspaceSourcePlugin: esbuild.Plugin = {
+  name: 'callmetry-workspace-src',
+  setup(build) {
+    build.onResolve({ filter: /^@callmetry\/[\w.-]+$/ }, (args) => {
+      const path = workspaceSourceEntries().get(args.path);
+      return path ? { path } : undefined;
+    });
+  },
+};
+
+const bundleCache = new Map<string, Promise<string>>();
+
+/**
+ * Bundle a TS/JS page entry into one browser IIFE script (platform browser, @callmetry/* from
+ * source). Relative paths resolve from the repo root; a file URL (`new URL('./p.ts',
+ * import.meta.url)`) works too. Cached per entry + options for the life of the test process.
+ */
+export function bundle(entryFile: string | URL, options: BundleOptions = {}): Promise<string> {
+  const entry = entryFile instanceof URL ? fileURLToPath(entryFile) : resolve(REPO_ROOT, entryFile);
+  const key = `${entry}\0${JSON.stringify(options)}`;
+  let cached = bundleCache.get(key);
+  if (!cached) {
+    cached = esbuild
+      .build({
+        entryPoints: [entry],
+        bundle: true,
+        write: false,
+        format: 'iife',
+        platform: 'browser',
+        target: 'es2022',
+        absWorkingDir: REPO_ROOT,
+        sourcemap: options.sourcemap === false ? false : 'inline',
+        minify: options.minify ?? false,
+        logLevel: 'silent',
+        plugins: [workspaceSourcePlugin],
+        ...(options.globalName ? { globalName: options.globalName } : {}),
+        ...(options.define ? { define: options.define } : {}),
+      })
+      .then((r) => {
+        const out = r.outputFiles[0];
+        if (!out) throw new Error(`esbuild produced no output for ${entry}`);
+        return out.text;
+      })
+      .catch((e: unknown) => {
+        bundleCache.delete(key);
+        const errors = (e as { errors?: esbuild.Message[] }).errors;
+        const detail = errors?.length
+          ? esbuild.formatMessagesSync(errors, { kind: 'error', color: false }).join('\n')
+          : String(e);
+        throw new Error(`bundle(${entry}) failed:\n${detail}`);
+      });
+    bundleCache.set(key, cached);
+  }
+  return cached;
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP server (pages, fixtures; attach a ws server to `.server` for signaling)
+// ---------------------------------------------------------------------------------------------
+
+export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+/** Fixed content (type guessed from the path's extension unless given) or a request handler. */
+export type Route =
+  | string
+  | Uint8Array
+  | { body: string | Uint8Array; type?: string; headers?: Record<string, string> }
+  | RouteHandler;
+
+export interface HttpServerOptions {
+  /** Folder served for paths with no route (index.html for folders). */
+  root?: string;
+  /** Exact-path routes, checked before `root`. */
+  routes?: Record<string, Route>;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 0 (random free port). */
+  port?: number;
+}
+
+export interface HttpServer {
+  /** The node server: attach e.g. `new WebSocketServer({ server })` to it. */
+  readonly server: Server;
+  readonly host: string;
+  readonly port: number;
+  /** `http://127.0.0.1:<port>` */
+  readonly origin: string;
+  /** Absolute URL of a path on this server. */
+  url(path?: string): string;
+  /** Add or replace an exact-path route. */
+  route(path: string, route: Route): void;
+  /** Closes the server and destroys every open connection (including upgraded ones). */
+  close(): Promise<void>;
+}
+
+const MIME: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.map': 'application/json; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.wasm': 'application/wasm',
+  '.txt': 'text/plain; charset=utf-8',
+};
+const mimeOf = (path: string): string => MIME[extname(path).toLowerCase()] ?? 'application/octet-stream';
+
+/** Start a small HTTP server on 127.0.0.1 (random port) serving `routes` and/or a `root` folder. */
+export async function startHttpServer(options: HttpServerOptions = {}): Promise<HttpServer> {
+  const host = options.host ?? '127.0.0.1';
+  const routes = new Map<string, Route>(Object.entries(options.routes ?? {}));
+  const root = options.root ? resolve(options.root) : undefined;
+  const sockets = new Set<Socket>();
+
+  const send = (res: ServerResponse, status: number, body: string | Uint8Array, type: string, headers = {}): void => {
+    res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', ...headers });
+    res.end(body);
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const pathname = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    const route = routes.get(pathname);
+    if (typeof route === 'function') return route(req, res);
+    if (typeof route === 'string' || route instanceof Uint8Array) return send(res, 200, route, mimeOf(pathname));
+    if (route) return send(res, 200, route.body, route.type ?? mimeOf(pathname), route.headers);
+    if (root && (req.method === 'GET' || req.method === 'HEAD')) {
+      let file = resolve(root, `.${pathname}`);
+      if (file !== root && !file.startsWith(root + sep)) return send(res, 403, 'forbidden', 'text/plain');
+      const st = await stat(file).catch(() => undefined);
+      if (st?.isDirectory()) file = join(file, 'index.html');
+      const data = await readFile(file).catch(() => undefined);
+      if (data) return send(res, 200, data, mimeOf(file));
+    }
+    // Browsers ask for it on their own; a 404 would show up as a console error in every page.
+    if (pathname === '/favicon.ico') return send(res, 204, '', 'image/x-icon');
+    send(res, 404, `not found: ${pathname}`, 'text/plain; charset=utf-8');
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((e: unknown) => {
+      if (!res.headersSent) send(res, 500, String(e), 'text/plain; charset=utf-8');
+      else res.destroy();
+    });
+  });
+  server.on('connection', (s: Socket) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((ok, ko) => {
+    server.once('error', ko);
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', ko);
+      ok();
+    });
+  });
+  const addr = server.address();
+  if (!addr || typeof addr === 'string') throw new Error('startHttpServer: no TCP address');
+  const origin = `http://${host.includes(':') ? `[${host}]` : host}:${addr.port}`;
+
+  return {
+    server,
+    host,
+    port: addr.port,
+    origin,
+    url: (path = '/') => new URL(path, origin).href,
+    route: (path, r) => void routes.set(path, r),
+    close: () =>
+      new Promise<void>((ok) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => ok());
+      }),
+  };
+}
+
+/** Serve a folder (e.g. a package's dashboard or examples) on 127.0.0.1. */
+export function serveStatic(root: string, options: Omit<HttpServerOptions, 'root'> = {}): Promise<HttpServer> {
+  return startHttpServer({ ...options, root });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pages
+// ---------------------------------------------------------------------------------------------
+
+export interface OpenPageOptions {
+  /** Page entries (TS/JS files) bundled with `bundle()` and loaded in order. */
+  scripts?: Array<string | URL>;
+  /** Raw JS loaded after `scripts`. */
+  inlineScripts?: string[];
+  /** Body markup, placed before the scripts. */
+  html?: string;
+  /** Options for every bundle of `scripts`. */
+  bundleOptions?: BundleOptions;
+  /** Context to open the page in (not closed by `close()`); default: a fresh context per page. */
+  context?: BrowserContext;
+  /** Server to mount the page on (not closed by `close()`); default: a new one per page. */
+  server?: HttpServer;
+  /** Which console messages are printed to the test output: default 'errors' (errors + warnings). */
+  console?: 'all' | 'errors' | 'none';
+  /** Prefix for forwarded messages; default `page<n>`. */
+  label?: string;
+}
+
+export interface TestPage {
+  page: Page;
+  context: BrowserContext;
+  server: HttpServer;
+  /** URL the page was loaded from. */
+  url: string;
+  /** Uncaught page errors, console.error messages, failed/4xx/5xx requests, crashes. */
+  errors: string[];
+  /** `runInPage(page, fn, arg)`. */
+  run<R, A = undefined>(fn: (arg: A) => R | Promise<R>, arg?: A): Promise<Awaited<R>>;
+  /** Closes the page, and the context/server if openPage created them. */
+  close(): Promise<void>;
+}
+
+let pageCounter = 0;
+const escapeHtml = (s: string): string => s.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/**
+ * Open a page served from http://127.0.0.1:<port>/ with the given bundles loaded (after `load`),
+ * console errors and page errors forwarded to the test output and collected in `errors`.
+ */
+export async function openPage(browser: Browser, options: OpenPageOptions = {}): Promise<TestPage> {
+  const n = ++pageCounter;
+  const label = options.label ?? `page${n}`;
+  const base = `/p${n}/`;
+  const ownServer = !options.server;
+  const server = options.server ?? (await startHttpServer());
+  const ownContext = !options.context;
+  const context = options.context ?? (await browser.newContext());
+
+  const scriptUrls: string[] = [];
+  const codes = [
+    ...(await Promise.all((options.scripts ?? []).map((s) => bundle(s, options.bundleOptions)))),
+    ...(options.inlineScripts ?? []),
+  ];
+  codes.forEach((code, i) => {
+    const path = `${base}script-${i}.js`;
+    server.route(path, { body: code, type: MIME['.js'] });
+    scriptUrls.push(path);
+  });
+  server.route(
+    base,
+    {
+      body:
+        `<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>${escapeHtml(label)}</title></head><body>\n` +
+        `${options.html ?? ''}\n` +
+        scriptUrls.map((u) => `<script src="${u}"></script>`).join('\n') +
+        '\n</body></html>',
+      type: MIME['.html'],
+    },
+  );
+
+  const errors: string[] = [];
+  const mode = options.console ?? 'errors';
+  const page = await context.newPage();
+  page.on('console', (m) => {
+    const type = m.type();
+    const loc = m.location();
+    const text = `${m.text()}${loc.url ? ` (${loc.url.replace(server.origin, '')}:${loc.lineNumber})` : ''}`;
+    if (type === 'error') errors.push(`console.error: ${text}`);
+    if (mode === 'all' || (mode === 'errors' && (type === 'error' || type === 'warning'))) {
+      console.error(`[${label} ${type}] ${text}`);
+    }
+  });
+  page.on('pageerror', (e) => {
+    errors.push(`pageerror: ${e.stack ?? e.message}`);
+    if (mode !== 'none') console.error(`[${label} pageerror] ${e.stack ?? e.message}`);
+  });
+  page.on('requestfailed', (r) => errors.push(`requestfailed: ${r.url()} ${r.failure()?.errorText ?? ''}`));
+  page.on('response', (r) => {
+    if (r.status() >= 400) errors.push(`HTTP ${r.status()}: ${r.url()}`);
+  });
+  page.on('crash', () => errors.push('page crashed'));
+
+  const url = server.url(base);
+  try {
+    await page.goto(url, { waitUntil: 'load' });
+  } catch (e) {
+    await page.close().catch(() => {});
+    if (ownContext) await context.close().catch(() => {});
+    if (ownServer) await server.close();
+    throw e;
+  }
+
+  return {
+    page,
+    context,
+    server,
+    url,
+    errors,
+    run: (fn, arg) => runInPage(page, fn, arg),
+    close: async () => {
+      await page.close().catch(() => {});
+      if (ownContext) await context.close().catch(() => {});
+      if (ownServer) await server.close();
+    },
+  };
+}
+
+/**
+ * Run `fn(arg)` in the page and return its (awaited) result through JSON.stringify/parse, so
+ * what comes back is exactly what is JSON-serializable (Maps/RTCStatsReport: convert first).
+ * `fn` is sent as source text: it must not close over Node-side variables; pass them as `arg`.
+ */
+export async function runInPage<R, A = undefined>(
+  page: Page,
+  fn: (arg: A) => R | Promise<R>,
+  arg?: A,
+): Promise<Awaited<R>> {
+  const json = await page.evaluate(
+    async ({ src, a }: { src: string; a: unknown }) => {
+      // Indirect eval: evaluates the function source in the page's global scope.
+      const f = (0, eval)(`(${src})`) as (x: unknown) => unknown;
+      const r = await f(a);
+      return r === undefined ? undefined : JSON.stringify(r);
+    },
+    { src: fn.toString(), a: arg as unknown },
+  );
+  return (json === undefined ? undefined : JSON.parse(json)) as Awaited<R>;
+}

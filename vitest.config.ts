@@ -1,0 +1,44 @@
+// Root vitest config for the whole monorepo. Run through `node test/run.mjs` (npm test), which
+// puts the run inside a private network namespace; see test/run.mjs.
+import { defineConfig } from 'vitest/config';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = dirname(fileURLToPath(import.meta.url));
+
+/** `@callmetry/<name>` (exact specifier) -> packages/<folder>/src/index.ts, so tests run against source. */
+function workspaceAliases(): { find: RegExp; replacement: string }[] {
+  const pkgsDir = join(root, 'packages');
+  return readdirSync(pkgsDir, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && existsSync(join(pkgsDir, d.name, 'package.json')))
+    .map((d) => {
+      const { name } = JSON.parse(readFileSync(join(pkgsDir, d.name, 'package.json'), 'utf8')) as { name: string };
+      const escaped = name.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+      return { find: new RegExp(`^${escaped}$`), replacement: join(pkgsDir, d.name, 'src', 'index.ts') };
+    });
+}
+
+// Browser tests each drive a real Chromium; two of them at a time is what 2 cores tolerate.
+// CALLMETRY_TEST_WORKERS overrides it (e.g. 1 when debugging).
+const workers = Math.max(1, Number(process.env.CALLMETRY_TEST_WORKERS) || 2);
+
+export default defineConfig({
+  resolve: { alias: workspaceAliases() },
+  test: {
+    include: ['packages/*/test/**/*.test.ts', 'test/**/*.test.ts'],
+    exclude: ['**/node_modules/**', '**/dist/**'],
+    environment: 'node',
+    pool: 'forks',
+    fileParallelism: true,
+    maxWorkers: workers,
+    minWorkers: 1,
+    poolOptions: { forks: { maxForks: workers, minForks: 1 } },
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    teardownTimeout: 30_000,
+    // A stuck test must fail the run, not hang CI: no retries hiding flakiness either.
+    retry: 0,
+    passWithNoTests: false,
+  },
+});
