@@ -75,7 +75,7 @@ describe('browser harness (Chromium, WebRTC on loopback)', () => {
   afterAll(async () => {
     for (const p of pages) await p.run(() => window.smoke.hangup()).catch(() => {});
     for (const p of pages.splice(0)) await p.close();
-    await new Promise<void>((ok) => relay?.close(() => ok()));
+    if (relay) await new Promise<void>((ok) => relay.close(() => ok()));
     await http?.close();
   });
 

@@ -9,6 +9,7 @@
 // every worker it forked. Missing Kamailio fails loudly: tests never skip. Start it inside the
 // test network namespace (test/run.mjs): it only listens on 127.0.0.1.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { accessSync, constants, readFileSync, writeFileSync, mkdtempSync, rmSync, createWriteStream } from 'node:fs';
 import { createServer, connect } from 'node:net';
@@ -36,7 +37,7 @@ export interface KamailioOptions {
    * answers the caller 408. Default 60000 ms. Set it short to test 408.
    */
   inviteTimeoutMs?: number;
-  /** Kamailio `debug` level (1 errors .. 3 info .. 4 debug). Default 2 (warnings). */
+  /** Kamailio `debug` level (1 errors .. 3 info .. 4 debug). Default 2 (warnings), or env CALLMETRY_KAMAILIO_DEBUG. */
   debugLevel?: number;
   /** How long to wait for the WebSocket port to answer an upgrade. Default 15000 ms. */
   startTimeoutMs?: number;
@@ -97,11 +98,14 @@ export interface KamailioConfigValues {
   domain: string;
   inviteTimeoutMs: number;
   debugLevel: number;
+  /** Answered on GET /callmetry-instance of the WS port: tells this instance from any other. */
+  instanceId?: string;
 }
 
 /** The config template with its {{PLACEHOLDERS}} filled in. */
 export function renderKamailioConfig(v: KamailioConfigValues, template = readFileSync(KAMAILIO_TEMPLATE, 'utf8')): string {
   if (!/^[A-Za-z0-9.-]+$/.test(v.domain)) throw new Error(`invalid SIP domain: ${v.domain}`);
+  if (v.instanceId !== undefined && !/^[A-Za-z0-9-]+$/.test(v.instanceId)) throw new Error(`invalid instanceId: ${v.instanceId}`);
   for (const [k, n] of Object.entries({ sipPort: v.sipPort, wsPort: v.wsPort, inviteTimeoutMs: v.inviteTimeoutMs, debugLevel: v.debugLevel })) {
     if (!Number.isInteger(n) || n < (k === 'debugLevel' ? -5 : 1)) throw new Error(`invalid ${k}: ${n}`);
   }
@@ -110,7 +114,11 @@ export function renderKamailioConfig(v: KamailioConfigValues, template = readFil
     WS_PORT: String(v.wsPort),
     DOMAIN: v.domain,
     FR_INV_TIMER: String(v.inviteTimeoutMs),
+    // Over TCP/WS a branch's timer only wakes at fr_timer, so a short fr_inv_timer needs an
+    // fr_timer no longer than it (see the template).
+    FR_TIMER: String(Math.min(10_000, v.inviteTimeoutMs)),
     DEBUG: String(v.debugLevel),
+    INSTANCE_ID: v.instanceId ?? 'callmetry',
   };
   const out = template.replace(/\{\{([A-Z_]+)\}\}/g, (m, key: string) => {
     const val = values[key];
@@ -172,6 +180,55 @@ export function probeWebSocket(port: number, timeoutMs = 1000): Promise<boolean>
   });
 }
 
+/** The body of GET /callmetry-instance on `port` (our config answers its instance id), or undefined. */
+export function probeInstance(port: number, timeoutMs = 1000): Promise<string | undefined> {
+  return new Promise((ok) => {
+    const sock = connect({ host: '127.0.0.1', port });
+    let buf = '';
+    const done = (v: string | undefined): void => {
+      clearTimeout(timer);
+      sock.destroy();
+      ok(v);
+    };
+    const timer = setTimeout(() => done(undefined), timeoutMs);
+    sock.once('error', () => done(undefined));
+    sock.once('connect', () => {
+      sock.write(`GET /callmetry-instance HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Length: 0\r\n\r\n`);
+    });
+    const parse = (): void => {
+      const i = buf.indexOf('\r\n\r\n');
+      if (i < 0) return;
+      if (!/^HTTP\/1\.[01] 200\b/.test(buf)) return done(undefined);
+      const len = Number(/\r\ncontent-length:\s*(\d+)/i.exec(buf.slice(0, i))?.[1] ?? NaN);
+      const body = buf.slice(i + 4);
+      if (Number.isFinite(len) && body.length >= len) done(body.slice(0, len).trim());
+    };
+    sock.on('data', (d) => {
+      buf += d.toString('latin1');
+      parse();
+    });
+    sock.once('end', () => {
+      parse();
+      done(undefined);
+    });
+  });
+}
+
+/** Whether 127.0.0.1:`port` can be bound now (TCP, and UDP too with `udpToo`). */
+export async function portFree(port: number, udpToo = false): Promise<boolean> {
+  const tcp = await new Promise<boolean>((ok) => {
+    const srv = createServer();
+    srv.once('error', () => ok(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => ok(true)));
+  });
+  if (!tcp || !udpToo) return tcp;
+  return new Promise<boolean>((ok) => {
+    const s = createSocket('udp4');
+    s.once('error', () => ok(false));
+    s.bind(port, '127.0.0.1', () => s.close(() => ok(true)));
+  });
+}
+
 function groupAlive(pgid: number): boolean {
   try {
     process.kill(-pgid, 0);
@@ -199,8 +256,9 @@ interface Attempt {
 }
 
 /**
- * Start Kamailio on 127.0.0.1 and resolve once its WebSocket port completes an upgrade handshake.
- * Ports left out are chosen free (and re-chosen if another process grabs one first).
+ * Start Kamailio on 127.0.0.1 and resolve once its WebSocket port answers this instance's id and
+ * completes a WebSocket upgrade. Ports left out are chosen free (and re-chosen, up to 3 times, if
+ * another process grabs one first); a given port that is taken fails at once.
  */
 export async function startKamailio(options: KamailioOptions = {}): Promise<KamailioServer> {
   const bin = findKamailio(options.binary);
@@ -210,6 +268,17 @@ export async function startKamailio(options: KamailioOptions = {}): Promise<Kama
     const sipPort = options.sipPort ?? (await freePort(true));
     let wsPort = options.wsPort ?? (await freePort(false));
     while (wsPort === sipPort) wsPort = await freePort(false);
+    // Kamailio binds with SO_REUSEADDR (a second instance could share a UDP port) and a probe
+    // of a port another server answers proves nothing: check given ports are free first.
+    const busy = [
+      ...((await portFree(sipPort, true)) ? [] : [`SIP ${sipPort} (udp/tcp)`]),
+      ...((await portFree(wsPort)) ? [] : [`WS ${wsPort} (tcp)`]),
+    ];
+    if (busy.length) {
+      last = new Error(`startKamailio: port already in use on 127.0.0.1: ${busy.join(', ')}`);
+      if (options.sipPort !== undefined || options.wsPort !== undefined) break;
+      continue;
+    }
     const r = await attemptStart(bin, template, options, sipPort, wsPort);
     if (r.server) return r.server;
     last = r.error;
@@ -227,12 +296,15 @@ async function attemptStart(
   wsPort: number,
 ): Promise<Attempt> {
   const domain = options.domain ?? DEFAULT_DOMAIN;
+  const instanceId = randomBytes(12).toString('hex');
   const dir = mkdtempSync(join(tmpdir(), 'callmetry-kamailio-'));
   const configPath = join(dir, 'kamailio.cfg');
   writeFileSync(
     configPath,
     renderKamailioConfig(
-      { sipPort, wsPort, domain, inviteTimeoutMs: options.inviteTimeoutMs ?? 60_000, debugLevel: options.debugLevel ?? 2 },
+      { sipPort, wsPort, domain, inviteTimeoutMs: options.inviteTimeoutMs ?? 60_000, debugLevel: options.debugLevel ?? (Number(process.env.CALLMETRY_KAMAILIO_DEBUG) || 2),
+        instanceId,
+      },
       template,
     ),
   );
@@ -240,6 +312,7 @@ async function attemptStart(
   const echo = options.echo ?? process.env.CALLMETRY_KAMAILIO_ECHO === '1';
   const chunks: string[] = [];
   let size = 0;
+  let partial = '';
   const logFile = createWriteStream(join(dir, 'kamailio.log'));
   const capture = (d: Buffer): void => {
     const s = d.toString('utf8');
@@ -247,7 +320,11 @@ async function attemptStart(
     size += s.length;
     while (size > LOG_CAP && chunks.length > 1) size -= chunks.shift()!.length;
     logFile.write(s);
-    if (echo) process.stderr.write(s.replace(/^/gm, `[kamailio:${wsPort}] `));
+    if (echo) {
+      const lines = (partial + s).split('\n');
+      partial = lines.pop() ?? '';
+      for (const l of lines) process.stderr.write(`[kamailio:${wsPort}] ${l}\n`);
+    }
   };
   const logs = (): string => chunks.join('');
   const logTail = (lines = 60): string => logs().split('\n').slice(-lines - 1).join('\n');
@@ -278,6 +355,11 @@ async function attemptStart(
   // If the test process dies without stop(), do not leave Kamailio behind.
   const onExit = (): void => {
     if (pid) killGroup(pid, 'SIGKILL');
+    try {
+      rmSync(dir, { recursive: true, force: true });
+    } catch {
+      /* best effort at exit */
+    }
   };
   process.once('exit', onExit);
 
@@ -326,7 +408,8 @@ async function attemptStart(
   for (;;) {
     if (spawnError) return fail(`could not run ${bin}: ${spawnError.message}`);
     if (exited) return fail(`kamailio exited during start-up (code ${exited.code}, signal ${exited.signal})`);
-    if (await probeWebSocket(wsPort, 500)) break;
+    // Ready = this instance answers its id on the WS port, and the WebSocket upgrade works.
+    if ((await probeInstance(wsPort, 500)) === instanceId && (await probeWebSocket(wsPort, 500))) break;
     if (Date.now() > deadline) return fail(`ws://127.0.0.1:${wsPort} did not answer a WebSocket upgrade within ${startTimeout} ms`);
     await sleep(50);
   }

@@ -1,7 +1,7 @@
 // Real Janus Gateway (test/harness/janus.ts) + janus.js 1.4 (npm janus-gateway) in real Chromium:
 // echotest, then a three-party videoroom with multistream subscribers and a publisher leaving.
 // Facts this establishes for the Janus adapter are written down in test/servers/README-janus.md.
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPage, requireNamespace, startHttpServer, useBrowser, type HttpServer, type TestPage } from '../harness/browser';
 import { startJanus, type JanusServer } from '../harness/janus';
@@ -112,6 +112,24 @@ describe('Janus Gateway (real server) with janus.js 1.4 in Chromium', () => {
     await rest(`${janus.httpUrl}/${sid}`, { janus: 'destroy' });
   });
 
+  it('startJanus fails loudly without a binary; stop() ends only its PID and removes its folder', async () => {
+    await expect(startJanus({ iface, binary: '/nonexistent/janus' })).rejects.toThrow(/Janus Gateway binary not found.*apt-get install -y janus/s);
+    await expect(startJanus({ iface: 'lo' })).rejects.toThrow(/libnice skips loopback/);
+
+    const extra = await startJanus({ iface });
+    expect(extra.wsPort).not.toBe(janus.wsPort);
+    expect(existsSync(extra.configDir)).toBe(true);
+    expect(readFileSync(`${extra.configDir}/janus.jcfg`, 'utf8')).toContain(`ice_enforce_list = "${iface}"`);
+    expect(() => process.kill(extra.pid, 0)).not.toThrow();
+    await extra.stop();
+    expect(() => process.kill(extra.pid, 0)).toThrow();
+    expect(existsSync(extra.configDir)).toBe(false);
+    expect(extra.logs()).toMatch(/Bye!/);
+    // The shared instance is untouched.
+    expect(() => process.kill(janus.pid, 0)).not.toThrow();
+    expect((await fetch(`${janus.httpUrl}/info`)).ok).toBe(true);
+  });
+
   it('echotest reaches webrtcState(true) with media both ways on 127.0.0.1 <-> 127.0.0.2', async () => {
     const page = await open('echotest');
     const r = await page.run((url) => window.janusTest.echotest(url), janus.wsUrl);
@@ -190,19 +208,44 @@ describe('Janus Gateway (real server) with janus.js 1.4 in Chromium', () => {
       const st = await stateOf(ps[n]);
       expect(st.failure).toBeNull();
       expect(st.publishers).toEqual(Object.fromEntries(others.map((o) => [String(ids[o]), o])));
+      // Probe: one PC per handle (publisher, subscriber), created by the first createOffer /
+      // createAnswer call and reused by the subscriber's renegotiations ('updated' offers).
+      const calls = st.probe.pcAfterCreateCall;
+      expect(calls.every((x) => x.pc)).toBe(true);
+      expect(calls.filter((x) => !x.pcBefore).map((x) => x.call).sort()).toEqual(['createAnswer', 'createOffer']);
+      expect(st.probe.handlesWithPc).toHaveLength(2);
+      const pubHandle = calls.find((x) => x.call === 'createOffer')!.handle;
+      // mediaState is about media *Janus receives*: only the publisher handle gets it.
+      const media = st.probe.events.filter((e) => e.cb === 'mediaState');
+      expect(media.map((e) => e.args.slice(0, 2)).sort()).toEqual([['audio', true], ['video', true]]);
+      expect(media.every((e) => e.handle === pubHandle)).toBe(true);
+      expect(st.probe.events.filter((e) => e.cb === 'webrtcState').map((e) => e.args[0])).toEqual([true, true]);
     }
 
-    // carol leaves mid-call (destroys her session).
-    const mode = (process.env.JANUS_LEAVE_MODE ?? 'destroy') as 'destroy';
-    const left = await ps.carol.run((m) => window.janusTest.leaveRoom(m), mode);
+    // carol leaves mid-call: janus.destroy() with default options, as the demos' "Stop" does.
+    const left = await ps.carol.run(() => window.janusTest.leaveRoom('destroy'));
     dump.left = left;
     expect(left.destroyedCallback).toBe(true);
+    // Without cleanupHandles, destroy() neither closes the handles' PCs nor calls any handle
+    // callback (oncleanup/ondetached/webrtcState(false)): the WebSocket is closed first.
+    expect(left.pcStates).toHaveLength(2);
+    expect(left.pcStates).not.toContain('closed');
+    const carol = await stateOf(ps.carol);
+    dump['state-carol'] = carol;
+    expect(carol.probe.destroyCalls).toBe(1);
+    expect(carol.probe.events.filter((e) => ['oncleanup', 'ondetached'].includes(e.cb))).toEqual([]);
+    expect(carol.probe.events.filter((e) => e.cb === 'webrtcState').map((e) => e.args[0])).toEqual([true, true]);
     for (const n of ['alice', 'bob'] as const) {
       const r = await ps[n].run((feed) => window.janusTest.waitForLeave(feed), ids.carol!);
-      dump[`leave-${n}`] = r;
-      expect(r).toMatchObject({ unpublished: 2, leaving: 1 });
       const st = await stateOf(ps[n]);
+      dump[`leave-${n}`] = r;
       dump[`state-${n}`] = st;
+      // Janus 1.1.2 sends 'unpublished' (seen twice) and then 'leaving' for a destroyed session.
+      expect(r.leaving).toBe(1);
+      expect(r.unpublished).toBeGreaterThanOrEqual(1);
+      // ...and renegotiates the subscriber: carol's mids come back inactive, without feed_id.
+      expect(r.subStreams.filter((x) => x.active === false)).toHaveLength(2);
+      expect(r.subStreams.filter((x) => x.active === false).every((x) => x.feed_id === undefined)).toBe(true);
       const pub = st.pubMessages;
       expect(pub).toContainEqual(expect.objectContaining({ videoroom: 'event', room: ROOM, unpublished: ids.carol }));
       expect(pub).toContainEqual(expect.objectContaining({ videoroom: 'event', room: ROOM, leaving: ids.carol }));
@@ -211,7 +254,6 @@ describe('Janus Gateway (real server) with janus.js 1.4 in Chromium', () => {
       const still = await ps[n].run((feeds) => window.janusTest.waitForFeeds(feeds), [ids[other]!]);
       expect(still.media.find((m) => m.feedId === ids[other])?.kinds).toEqual(['audio', 'video']);
     }
-    dump['state-carol'] = await stateOf(ps.carol);
     for (const p of [a!, b!, c!]) expect(p.errors).toEqual([]);
   });
 });

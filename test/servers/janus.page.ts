@@ -585,11 +585,17 @@ async function waitForLeave(feed: number): Promise<{ unpublished: number; leavin
 /**
  * Leave the room. 'destroy': janus.destroy() (what the demos' "Stop" and a closing app do);
  * 'destroy-cleanup': janus.destroy({cleanupHandles: true}); 'leave': a videoroom
- * {request: 'leave'} on the publisher handle, then detach both handles, then destroy.
+ * {request: 'leave'} on the publisher handle, then detach both handles, then destroy;
+ * 'unpublish': {request: 'unpublish'} (Janus closes the publisher PC), then destroy.
  */
-async function leaveRoom(mode: 'destroy' | 'destroy-cleanup' | 'leave' = 'destroy'): Promise<{ destroyedCallback: boolean; pcStates: string[] }> {
+async function leaveRoom(mode: 'destroy' | 'destroy-cleanup' | 'leave' | 'unpublish' = 'destroy'): Promise<{ destroyedCallback: boolean; pcStates: string[] }> {
   const p = need();
   const pcs = [p.pub.webrtcStuff.pc, p.sub?.webrtcStuff.pc].filter((x): x is RTCPeerConnection => !!x);
+  if (mode === 'unpublish') {
+    await sendAsync(p.pub, { request: 'unpublish' });
+    await waitFor(() => p.pubMessages.some((m) => m.unpublished === 'ok'), "'unpublished: ok'");
+    await waitFor(() => p.pub.webrtcStuff.pc === null, 'publisher PC cleaned up');
+  }
   if (mode === 'leave') {
     await sendAsync(p.pub, { request: 'leave' });
     await waitFor(() => p.pubMessages.some((m) => m.leaving === 'ok'), "'leaving: ok'");

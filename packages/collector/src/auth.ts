@@ -44,10 +44,10 @@ export class AppRegistry {
 export function safeEqual(a: string, b: string): boolean {
   const ha = createHash('sha256').update(a).digest();
   const hb = createHash('sha256').update(b).digest();
-  return timingSafeEqual(ha, hb) && a.length === b.length;
+  return timingSafeEqual(new Uint8Array(ha), new Uint8Array(hb)) && a.length === b.length;
 }
 
-const b64url = (s: string | Buffer): string => Buffer.from(s).toString('base64url');
+const b64url = (s: string): string => Buffer.from(s, 'utf8').toString('base64url');
 
 export function hmacHex(secret: string, data: string): string {
   return createHmac('sha256', secret).update(data).digest('hex');

@@ -43,7 +43,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length']);
     let tooLarge = Number.isFinite(declared) && declared > limit;
-    const chunks: Buffer[] = [];
+    const chunks: Uint8Array[] = [];
     let size = 0;
     let settled = false;
     const tooLargeError = (): HttpError =>
@@ -66,7 +66,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
         }
         return;
       }
-      chunks.push(chunk);
+      chunks.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
     });
     req.on('end', () => {
       if (settled) return;

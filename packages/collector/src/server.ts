@@ -96,6 +96,13 @@ function appsList(apps: CollectorOptions['apps']): AppCredentials[] {
   return Object.entries(apps as Readonly<Record<string, string>>).map(([appID, secret]) => ({ appID, secret }));
 }
 
+/** ws delivers a Buffer (default binaryType); the other shapes are handled for completeness. */
+function rawDataText(data: RawData): string {
+  if (Buffer.isBuffer(data)) return data.toString('utf8');
+  if (Array.isArray(data)) return Buffer.concat(data.map((b) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength))).toString('utf8');
+  return Buffer.from(data).toString('utf8');
+}
+
 function formatUrl(host: string, port: number): string {
   const h = host === '0.0.0.0' || host === '::' || host === '' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
   return `http://${h}:${port}/`;
@@ -382,7 +389,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
 
   // ---------------------------------------------------------------- WebSocket
 
-  const wss = new WebSocketServer({ noServer: true, maxPayload: maxBatchBytes + 4096 });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: maxBatchBytes + 256 });
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = (req.url ?? '/').split('?')[0];
@@ -431,7 +438,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
         bad('not_a_batch', 'send text messages (JSON)');
         return;
       }
-      const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
+      const text = rawDataText(data);
       let msg: unknown;
       try {
         msg = JSON.parse(text);

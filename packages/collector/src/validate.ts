@@ -265,6 +265,7 @@ function validateItem(raw: unknown, path: string): Item {
       const data: Record<string, number> = {};
       for (const [k, v] of entries) {
         str(k, `${dp} key`, NAME);
+        if (k === '__proto__') fail(`${dp}.${k}`, 'reserved name');
         data[k] = num(v, `${dp}.${k}`);
       }
       return { ...base, kind, ...optFabric(), data };

@@ -13,8 +13,10 @@ import {
   SessionState,
   UserAgent,
   Web,
-  type IncomingResponse,
+  type Core,
 } from 'sip.js';
+
+type IncomingResponse = Core.IncomingResponse;
 
 export type Lib = 'sipjs' | 'jssip';
 
@@ -154,6 +156,32 @@ function setPc(live: Live, pc: RTCPeerConnection | undefined, via: string): void
   });
 }
 
+/**
+ * Try a last getStats() on the call's PC at the moment the library reports the end, and record
+ * whether it worked (`final-stats`): tells adapter authors if a final report is still possible.
+ */
+function finalStats(live: Live, pc: RTCPeerConnection | undefined, at: string): void {
+  if (!pc) {
+    push(live, 'final-stats', { at, result: 'no pc' });
+    return;
+  }
+  const state = pcState(pc);
+  try {
+    pc.getStats().then(
+      (r) => {
+        let rtp = 0;
+        r.forEach((x: { type: string }) => {
+          if (x.type === 'inbound-rtp' || x.type === 'outbound-rtp') rtp++;
+        });
+        push(live, 'final-stats', { at, pc: state, result: `ok ${r.size} reports, ${rtp} rtp` });
+      },
+      (e: unknown) => push(live, 'final-stats', { at, pc: state, result: `rejected ${String(e)}` }),
+    );
+  } catch (e) {
+    push(live, 'final-stats', { at, pc: state, result: `threw ${String(e)}` });
+  }
+}
+
 function mediaConstraints(): MediaStreamConstraints {
   return { audio: true, video: config?.video ?? true };
 }
@@ -184,6 +212,7 @@ function sipjsObserve(live: Live, session: Session): void {
       live.established = true;
       push(live, 'confirmed');
     }
+    if (state === SessionState.Terminated) finalStats(live, pc, 'sipjs stateChange Terminated');
     if (state === SessionState.Terminated && !live.endedOrFailed) {
       live.endedOrFailed = true;
       if (live.established) push(live, 'ended', { originator: live.localHangup ? 'local' : 'remote' });
@@ -285,7 +314,7 @@ interface JsEventData {
   originator?: string;
   cause?: string;
   message?: { status_code?: number; reason_phrase?: string; method?: string } | null;
-  response?: { status_code?: number; reason_phrase?: string } | null;
+  response?: { status_code?: number; reason_phrase?: string; method?: string } | null;
   peerconnection?: RTCPeerConnection;
 }
 
@@ -338,6 +367,7 @@ function jssipObserve(live: Live, session: RTCSession): void {
         push(live, 'confirmed');
       }
       if (ev === 'ended' || ev === 'failed') {
+        finalStats(live, pc ?? live.pc, `jssip ${ev}`);
         live.endedOrFailed = true;
         push(live, ev, raw);
       }
@@ -356,8 +386,8 @@ async function jssipStart(cfg: UserConfig): Promise<void> {
     register_expires: 300,
   });
   jsUa = ua;
-  ua.on('newRTCSession', (data) => {
-    const { originator, session, request } = data as unknown as {
+  ua.on('newRTCSession', (data: unknown) => {
+    const { originator, session, request } = data as {
       originator: 'local' | 'remote';
       session: RTCSession;
       request: { call_id: string };

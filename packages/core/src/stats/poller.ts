@@ -27,7 +27,7 @@ export class PollTimeoutError extends Error {
   }
 }
 
-export interface PollerOptions<T> {
+export interface PollerOptions<T = unknown> {
   /** Time between ticks. The caller clamps it with `clampInterval` (the poller takes it as is, >= 1 ms). */
   intervalMs: Milliseconds;
   /** One poll: getStats + processing. May reject; never called while the previous one runs. */
@@ -53,7 +53,7 @@ export interface PollerState {
   errors: number;
 }
 
-export interface Poller<T> {
+export interface Poller<T = unknown> {
   /** Starts ticking (idempotent; no effect after stop). */
   start(): void;
   /** Stops ticking; a poll in flight still completes. */

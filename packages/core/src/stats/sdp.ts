@@ -57,9 +57,16 @@ export interface SdpInfo {
   ssrcs: ReadonlyMap<string, SdpSsrcInfo>;
   /** RTX/FEC SSRC -> the primary SSRC it belongs to. */
   secondaryToPrimary: ReadonlyMap<string, string>;
+  /** m-sections by mid. */
+  sectionsByMid: ReadonlyMap<string, SdpMediaSection>;
 }
 
-const EMPTY: SdpInfo = Object.freeze({ media: [], ssrcs: new Map(), secondaryToPrimary: new Map() });
+const EMPTY: SdpInfo = Object.freeze({
+  media: [],
+  ssrcs: new Map(),
+  secondaryToPrimary: new Map(),
+  sectionsByMid: new Map(),
+});
 const CACHE_SIZE = 32;
 const cache = new Map<string, SdpInfo>();
 
@@ -225,7 +232,9 @@ export function parseSdpUncached(sdp: string): SdpInfo {
       }
     }
   }
-  return { media, ssrcs, secondaryToPrimary };
+  const sectionsByMid = new Map<string, SdpMediaSection>();
+  for (const m of media) if (m.mid !== undefined && !sectionsByMid.has(m.mid)) sectionsByMid.set(m.mid, m);
+  return { media, ssrcs, secondaryToPrimary, sectionsByMid };
 }
 
 /**
@@ -243,8 +252,3 @@ export function midOfOnlySection(info: SdpInfo, mediaType: string): string | und
   return count === 1 ? found : undefined;
 }
 
-/** The m-section with this mid. */
-export function sectionByMid(info: SdpInfo, mid: string): SdpMediaSection | undefined {
-  for (const m of info.media) if (m.mid === mid) return m;
-  return undefined;
-}

@@ -35,6 +35,8 @@ export interface AuthOptions {
 export interface Authenticator {
   /** forceNew: the current token was refused (or is about to expire): ask the tokenGenerator for a fresh one. */
   getToken(forceNew: boolean): Promise<AuthResult>;
+  /** Aborts a request or tokenGenerator wait in progress (it resolves as a failure). */
+  cancel(): void;
 }
 
 type Exchange = { ok: true; token: TokenInfo } | { ok: false; status?: number; code?: string; serverMessage?: string; result: AuthResult };
@@ -42,6 +44,7 @@ type Exchange = { ok: true; token: TokenInfo } | { ok: false; status?: number; c
 export function createAuthenticator(o: AuthOptions): Authenticator {
   const url = endpoint(o.collectorURL, '/v1/token');
   let keyPromise: Promise<CryptoKey> | undefined;
+  const cancels = new Set<() => void>();
 
   function hmacKey(): Promise<CryptoKey> {
     if (!keyPromise) {
@@ -65,6 +68,8 @@ export function createAuthenticator(o: AuthOptions): Authenticator {
     const startedAt = o.now();
     const ctrl = typeof AbortController === 'function' ? new AbortController() : undefined;
     const timer = o.timers.setTimeout(() => ctrl?.abort(), o.timeoutMs);
+    const cancel = (): void => ctrl?.abort();
+    cancels.add(cancel);
     let res: Response;
     let text: string;
     try {
@@ -86,6 +91,7 @@ export function createAuthenticator(o: AuthOptions): Authenticator {
       };
     } finally {
       o.timers.clearTimeout(timer);
+      cancels.delete(cancel);
     }
     let json: unknown;
     try { json = JSON.parse(text); } catch { json = undefined; }
@@ -140,8 +146,11 @@ export function createAuthenticator(o: AuthOptions): Authenticator {
         if (done) return;
         done = true;
         o.timers.clearTimeout(timer);
+        cancels.delete(cancel);
         resolve(r);
       };
+      const cancel = (): void => finish({ ok: false, message: 'cancelled' });
+      cancels.add(cancel);
       const timer = o.timers.setTimeout(
         () => finish({ ok: false, message: `tokenGenerator did not call back within ${o.timeoutMs} ms.` }),
         o.timeoutMs,
@@ -195,6 +204,9 @@ export function createAuthenticator(o: AuthOptions): Authenticator {
       } catch (e) {
         return { ok: false, error: 'httpError', retryable: true, message: `Authentication failed unexpectedly: ${errorMessage(e)}` };
       }
+    },
+    cancel(): void {
+      for (const c of [...cancels]) c();
     },
   };
 }

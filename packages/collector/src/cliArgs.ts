@@ -1,0 +1,149 @@
+// Command line and environment of `callmetry-collector` (flags win over environment variables).
+import { parseArgs } from 'node:util';
+import type { AppCredentials } from './auth';
+import type { LogLevel } from './logger';
+
+export interface CliConfig {
+  port: number;
+  host: string;
+  db: string;
+  apps: AppCredentials[];
+  /** True when no app was configured and the demo app is used. */
+  demoApp: boolean;
+  serveExamples: boolean;
+  repoRoot: string | undefined;
+  summaryDelayMs: number;
+  logLevel: LogLevel;
+}
+
+export type CliParse =
+  | { kind: 'run'; config: CliConfig }
+  | { kind: 'help'; text: string }
+  | { kind: 'version' }
+  | { kind: 'error'; message: string };
+
+export const DEMO_APP: AppCredentials = { appID: 'demo-app', secret: 'demo-secret' };
+
+export const HELP = `Usage: callmetry-collector [options]
+
+Self-hosted Callmetry collector: token endpoint, ingest (WebSocket + HTTP), SQLite storage,
+query API and dashboard.
+
+Options (environment variable in brackets; flags win):
+  -p, --port <n>           TCP port (default 8080; 0 = any free port)        [CALLMETRY_PORT]
+      --host <addr>        interface to listen on (default 127.0.0.1)         [CALLMETRY_HOST]
+      --db <path>          SQLite file, or :memory: (default ./callmetry.sqlite) [CALLMETRY_DB]
+      --app <id:secret>    an app allowed to send and read data; repeatable   [CALLMETRY_APPS="id:secret,id2:secret2"]
+                           (none given: the demo app demo-app:demo-secret, with a warning)
+      --serve-examples     also serve <repo>/examples at /examples/ and <repo>/packages at
+                           /packages/ (read-only)                             [CALLMETRY_SERVE_EXAMPLES=1]
+      --repo-root <dir>    the repo for --serve-examples (default: two folders above the package)
+                                                                              [CALLMETRY_REPO_ROOT]
+      --summary-delay <s>  summarize a conference this many seconds after its last data
+                           (default 30)                                       [CALLMETRY_SUMMARY_DELAY]
+      --log-level <level>  debug, info, warn or error (default info)          [CALLMETRY_LOG_LEVEL]
+  -h, --help               this help
+      --version            print the version
+`;
+
+const LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
+
+function parseApp(spec: string, where: string): AppCredentials | string {
+  const s = spec.trim();
+  const colon = s.indexOf(':');
+  if (colon <= 0 || colon === s.length - 1) return `${where}: expected appID:secret, got ${JSON.stringify(spec)}`;
+  const appID = s.slice(0, colon);
+  if (appID.length > 256 || /[\s,]/.test(appID)) return `${where}: bad appID ${JSON.stringify(appID)}`;
+  return { appID, secret: s.slice(colon + 1) };
+}
+
+function truthy(v: string | undefined): boolean {
+  return v !== undefined && /^(1|true|yes|on)$/i.test(v.trim());
+}
+
+export function parseCliArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): CliParse {
+  let values: {
+    port?: string;
+    host?: string;
+    db?: string;
+    app?: string[];
+    'serve-examples'?: boolean;
+    'repo-root'?: string;
+    'summary-delay'?: string;
+    'log-level'?: string;
+    help?: boolean;
+    version?: boolean;
+  };
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        port: { type: 'string', short: 'p' },
+        host: { type: 'string' },
+        db: { type: 'string' },
+        app: { type: 'string', multiple: true },
+        'serve-examples': { type: 'boolean' },
+        'repo-root': { type: 'string' },
+        'summary-delay': { type: 'string' },
+        'log-level': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean' },
+      },
+    }));
+  } catch (e) {
+    return { kind: 'error', message: `${e instanceof Error ? e.message : String(e)} (see --help)` };
+  }
+  if (values.help) return { kind: 'help', text: HELP };
+  if (values.version) return { kind: 'version' };
+
+  const portText = values.port ?? env.CALLMETRY_PORT ?? '8080';
+  const port = Number(portText);
+  if (!/^\d+$/.test(portText.trim()) || port > 65535) return { kind: 'error', message: `bad port ${JSON.stringify(portText)}` };
+
+  const apps: AppCredentials[] = [];
+  if (values.app && values.app.length > 0) {
+    for (const spec of values.app) {
+      const a = parseApp(spec, '--app');
+      if (typeof a === 'string') return { kind: 'error', message: a };
+      apps.push(a);
+    }
+  } else if (env.CALLMETRY_APPS && env.CALLMETRY_APPS.trim() !== '') {
+    for (const spec of env.CALLMETRY_APPS.split(',')) {
+      if (spec.trim() === '') continue;
+      const a = parseApp(spec, 'CALLMETRY_APPS');
+      if (typeof a === 'string') return { kind: 'error', message: a };
+      apps.push(a);
+    }
+  }
+  const seen = new Set<string>();
+  for (const a of apps) {
+    if (seen.has(a.appID)) return { kind: 'error', message: `app ${a.appID} is given twice` };
+    seen.add(a.appID);
+  }
+  const demoApp = apps.length === 0;
+  if (demoApp) apps.push({ ...DEMO_APP });
+
+  const delayText = values['summary-delay'] ?? env.CALLMETRY_SUMMARY_DELAY ?? '30';
+  const delay = Number(delayText);
+  if (!Number.isFinite(delay) || delay < 0) return { kind: 'error', message: `bad summary delay ${JSON.stringify(delayText)} (seconds)` };
+
+  const level = (values['log-level'] ?? env.CALLMETRY_LOG_LEVEL ?? 'info').toLowerCase();
+  if (!(LEVELS as readonly string[]).includes(level)) return { kind: 'error', message: `bad log level ${JSON.stringify(level)}` };
+
+  return {
+    kind: 'run',
+    config: {
+      port,
+      host: values.host ?? env.CALLMETRY_HOST ?? '127.0.0.1',
+      db: values.db ?? env.CALLMETRY_DB ?? './callmetry.sqlite',
+      apps,
+      demoApp,
+      serveExamples: values['serve-examples'] ?? truthy(env.CALLMETRY_SERVE_EXAMPLES),
+      repoRoot: values['repo-root'] ?? env.CALLMETRY_REPO_ROOT,
+      summaryDelayMs: Math.round(delay * 1000),
+      logLevel: level as LogLevel,
+    },
+  };
+}

@@ -1,0 +1,60 @@
+// @callmetry/collector: the self-hosted Callmetry collector as a library.
+export { startCollector } from './server';
+export type { Collector, CollectorOptions } from './server';
+export type { AppCredentials, TokenClaims } from './auth';
+export { signJwt, hmacHex, tokenRequestSigningString } from './auth';
+export { createConsoleLogger, createMemoryLogger, silentLogger } from './logger';
+export type { Logger, LogFields, LogLevel, LogRecord } from './logger';
+export { SqliteStorage, createSqliteStorage, applyDelta } from './storage/sqlite';
+export type { SqliteStorageOptions } from './storage/sqlite';
+export { CONNECTION_KEY } from './storage/types';
+export type {
+  Storage,
+  IngestContext,
+  IngestResult,
+  ConferenceRef,
+  ConferenceListEntry,
+  ConferenceRecord,
+  ConferenceData,
+  ParticipantRecord,
+  FabricRecord,
+  StoredItem,
+  SampleRecord,
+} from './storage/types';
+export type { ConferenceSummary, MediaSummary } from './summary';
+export type {
+  ConferenceDetail,
+  FabricView,
+  FabricEventView,
+  StreamView,
+  StreamSummary,
+  MetricSummary,
+  SeriesPoint,
+} from './query';
+export type {
+  Item,
+  ItemKind,
+  Batch,
+  FabricItem,
+  EventItem,
+  ErrorItem,
+  StatsItem,
+  StreamDelta,
+  FeedbackItem,
+  FeedbackRating,
+  CustomItem,
+  CustomStatsItem,
+  DroppedItem,
+  FabricState,
+  Quality,
+  Direction,
+  RemoteEndpointType,
+  StatsDelta,
+  StatsFields,
+  StatsFieldValue,
+  JsonObject,
+  JsonValue,
+  JsonPrimitive,
+} from './protocol';
+export { parseCliArgs } from './cliArgs';
+export type { CliConfig } from './cliArgs';

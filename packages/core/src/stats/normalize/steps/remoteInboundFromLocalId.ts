@@ -1,0 +1,46 @@
+/**
+ * Linking what the remote side reported (remote-inbound-rtp for our outbound streams,
+ * remote-outbound-rtp for our inbound streams) to the local RTP entry.
+ *
+ * - Spec / Chromium / Safari / Firefox 66+: the remote entry's `localId` names the local entry.
+ * - Firefox (isRemote era) and Chromium: the local entry's `remoteId` names the remote entry.
+ * - Otherwise: the remote entry with the same SSRC (and kind, when both tell).
+ */
+import type { StatsEntry } from '../../../types';
+import { ssrcOf, str } from '../fields';
+import { statsTypeOf } from './indexById';
+import { kindFromMediaType } from './kindFromMediaType';
+
+/** remote entries by the id of the local entry they describe (`localId`). */
+export function remoteInboundFromLocalId(remotes: readonly StatsEntry[]): Map<string, StatsEntry> {
+  const byLocalId = new Map<string, StatsEntry>();
+  for (const r of remotes) {
+    const localId = str(r, 'localId');
+    if (localId) byLocalId.set(localId, r);
+  }
+  return byLocalId;
+}
+
+export function remoteFromRemoteId(
+  rtp: StatsEntry,
+  byId: ReadonlyMap<string, StatsEntry>,
+  remoteType: 'remote-inbound-rtp' | 'remote-outbound-rtp',
+): StatsEntry | undefined {
+  const id = str(rtp, 'remoteId');
+  const r = id ? byId.get(id) : undefined;
+  if (!r) return undefined;
+  return statsTypeOf(r) === remoteType ? r : undefined;
+}
+
+export function remoteFromSsrc(rtp: StatsEntry, remotes: readonly StatsEntry[]): StatsEntry | undefined {
+  const ssrc = ssrcOf(rtp);
+  if (ssrc === undefined) return undefined;
+  const kind = kindFromMediaType(rtp);
+  for (const r of remotes) {
+    if (ssrcOf(r) !== ssrc) continue;
+    const rk = kindFromMediaType(r);
+    if (kind && rk && kind !== rk) continue;
+    return r;
+  }
+  return undefined;
+}

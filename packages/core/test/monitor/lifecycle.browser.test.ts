@@ -1,0 +1,232 @@
+// Real RTCPeerConnections in real headless Chromium: the fabric lifecycle observed from the
+// pc's own events, the stats polling, and the browser build as a drop-in for callstats.js.
+import { readFileSync, existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openPage, REPO_ROOT, useBrowser, type TestPage } from '../../../../test/harness/browser';
+import { startUdpRelay } from '../../../../test/harness/udpRelay';
+
+const browser = useBrowser();
+const LAB = new URL('../pages/lab.page.ts', import.meta.url);
+
+interface SeenEvent {
+  event: string;
+  data?: Record<string, unknown>;
+  at: number;
+}
+
+/** Installs a monitor in the page that records every fabric event, error and sample. */
+async function installMonitor(page: TestPage): Promise<void> {
+  await page.run(() => {
+    const w = window as unknown as Record<string, unknown>;
+    const seen = { events: [] as unknown[], errors: [] as unknown[], samples: [] as unknown[] };
+    w.seen = seen;
+    const monitor = window.core.createMonitor({ appID: 'lab', localUserID: 'alice', statsIntervalMs: 1000 });
+    monitor.on('fabricEvent', (e) => seen.events.push({ event: e.event, data: e.data, at: performance.now() }));
+    monitor.on('error', (e) => seen.errors.push(e));
+    monitor.on('sample', (s) => seen.samples.push({ fabricState: s.fabricState, streams: s.mediaStreamTracks.length }));
+    w.monitor = monitor;
+  });
+}
+
+const events = (page: TestPage) =>
+  page.run(() => ((window as unknown as { seen: { events: SeenEvent[] } }).seen.events));
+const names = (list: SeenEvent[]) =>
+  list.map((e) => (e.event === 'fabricStateChange' ? `state:${String(e.data?.newState)}` : e.event));
+
+async function until<T>(probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs: number, what: string): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (ok(value)) return value;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(value)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('fabric lifecycle in Chromium', () => {
+  let page: TestPage;
+  beforeAll(async () => {
+    page = await openPage(browser(), { scripts: [LAB] });
+  });
+  afterAll(async () => page?.close());
+
+  it('reports setup with plausible delays, polls stats, and terminates when the pc closes', async () => {
+    await installMonitor(page);
+    const id = await page.run(async () => {
+      const id = await window.lab.createPair();
+      const w = window as unknown as { monitor: import('../../src/types').Monitor };
+      w.monitor.addFabric(window.lab.pcs(id).pc1, { remoteUserID: 'bob', conferenceID: 'lab-1' });
+      await window.lab.negotiate(id);
+      await window.lab.waitConnected(id);
+      return id;
+    });
+    const seen = await until(() => events(page), (e) => e.some((x) => x.event === 'fabricSetup'), 10_000, 'fabricSetup');
+    const setup = seen.find((e) => e.event === 'fabricSetup')!;
+    const delays = setup.data as { setupDelay: number; gatheringDelay?: number; connectivityDelay?: number };
+    expect(delays.setupDelay).toBeGreaterThan(0);
+    expect(delays.setupDelay).toBeLessThan(10_000);
+    expect(delays.connectivityDelay).toBeGreaterThanOrEqual(0);
+    expect(delays.connectivityDelay!).toBeLessThanOrEqual(delays.setupDelay);
+
+    // Stats flow for the established fabric: audio + video outbound at least.
+    const samples = await until(
+      () => page.run(() => (window as unknown as { seen: { samples: Array<{ fabricState: string; streams: number }> } }).seen.samples),
+      (s) => s.length >= 2,
+      10_000,
+      'two stats samples',
+    );
+    expect(samples.at(-1)?.fabricState).toBe('established');
+    expect(samples.at(-1)?.streams).toBeGreaterThanOrEqual(2);
+
+    await page.run((pairId) => window.lab.close(pairId), id);
+    const after = await until(() => events(page), (e) => e.some((x) => x.event === 'fabricTerminated'), 5_000, 'fabricTerminated');
+    expect(names(after)).toEqual(['fabricSetup', 'state:established', 'fabricTerminated', 'state:terminated']);
+    const left = await page.run(() => (window as unknown as { monitor: import('../../src/types').Monitor }).monitor.fabrics().length);
+    expect(left).toBe(0);
+  });
+
+  it('a connection that fails before it is set up gives fabricSetupFailed and an ICE error', async () => {
+    await installMonitor(page);
+    await page.run(async () => {
+      const id = await window.lab.createPair({ video: false });
+      const w = window as unknown as { monitor: import('../../src/types').Monitor };
+      w.monitor.addFabric(window.lab.pcs(id).pc1, { remoteUserID: 'bob', conferenceID: 'lab-2' });
+      await window.lab.negotiate(id, { breakDtls: true });
+    });
+    const seen = await until(() => events(page), (e) => e.some((x) => x.event === 'fabricSetupFailed'), 20_000, 'fabricSetupFailed');
+    expect(names(seen)).toEqual(['fabricSetupFailed', 'state:failed']);
+    const errors = await page.run(() => (window as unknown as { seen: { errors: Array<{ webRTCFunction: string; category: string }> } }).seen.errors);
+    expect(errors.map((e) => [e.webRTCFunction, e.category])).toEqual([['iceConnectionFailure', 'iceFailureBeforeSetup']]);
+  });
+
+  it('detects a disruption and its recovery when the path drops packets for a while', async () => {
+    await installMonitor(page);
+    const id = await page.run(async () => {
+      const id = await window.lab.createPair({ video: false, relay: true });
+      const w = window as unknown as { monitor: import('../../src/types').Monitor };
+      w.monitor.addFabric(window.lab.pcs(id).pc1, { remoteUserID: 'bob', conferenceID: 'lab-3' });
+      await window.lab.negotiate(id);
+      return id;
+    });
+    const port = await page.run((pairId) => window.lab.gatheredPort(pairId), id);
+    const relay = await startUdpRelay({ port });
+    try {
+      await page.run((a) => window.lab.useRelay(a.id, a.port), { id, port: relay.port });
+      await page.run((pairId) => window.lab.waitConnected(pairId), id);
+      await until(() => events(page), (e) => e.some((x) => x.event === 'fabricSetup'), 10_000, 'fabricSetup');
+      relay.pause();
+      await until(() => events(page), (e) => e.some((x) => x.event === 'connectionDisruptionStart'), 20_000, 'disruption');
+      relay.resume();
+      const seen = await until(() => events(page), (e) => e.some((x) => x.event === 'connectionDisruptionEnd'), 20_000, 'recovery');
+      expect(names(seen)).toEqual([
+        'fabricSetup', 'state:established',
+        'connectionDisruptionStart', 'state:disrupted',
+        'connectionDisruptionEnd', 'state:established',
+      ]);
+      const end = seen.find((e) => e.event === 'connectionDisruptionEnd')!;
+      expect(end.data?.duration).toBeGreaterThan(0);
+      expect(relay.dropped).toBeGreaterThan(0);
+    } finally {
+      await page.run((pairId) => window.lab.close(pairId), id);
+      await relay.close();
+    }
+  });
+
+  it('hold stops getStats polling and resume restarts it', async () => {
+    await installMonitor(page);
+    const counts = await page.run(async () => {
+      const id = await window.lab.createPair({ video: false });
+      const pc1 = window.lab.pcs(id).pc1;
+      let calls = 0;
+      const original = pc1.getStats.bind(pc1);
+      // Count the monitor's calls (the test's own instrumentation, not the SDK's).
+      pc1.getStats = ((...args: Parameters<RTCPeerConnection['getStats']>) => {
+        calls++;
+        return original(...args);
+      }) as RTCPeerConnection['getStats'];
+      const w = window as unknown as { monitor: import('../../src/types').Monitor };
+      const fabric = w.monitor.addFabric(pc1, { remoteUserID: 'bob', conferenceID: 'lab-4' })!;
+      await window.lab.negotiate(id);
+      await window.lab.waitConnected(id);
+      const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+      await sleep(2200);
+      const beforeHold = calls;
+      fabric.sendEvent('fabricHold');
+      const stateOnHold = fabric.state;
+      await sleep(3200);
+      const duringHold = calls - beforeHold;
+      fabric.sendEvent('fabricResume');
+      await sleep(2200);
+      const afterResume = calls - beforeHold - duringHold;
+      const stateAfter = fabric.state;
+      fabric.terminate();
+      window.lab.close(id);
+      return { beforeHold, duringHold, afterResume, stateOnHold, stateAfter };
+    });
+    expect(counts.beforeHold).toBeGreaterThanOrEqual(2);
+    expect(counts.stateOnHold).toBe('hold');
+    expect(counts.duringHold).toBe(0);
+    expect(counts.afterResume).toBeGreaterThanOrEqual(2);
+    expect(counts.stateAfter).toBe('established');
+  });
+});
+
+describe('browser build (dist/callstats.min.js)', () => {
+  const bundlePath = resolve(REPO_ROOT, 'packages/core/dist/callstats.min.js');
+
+  it('is built (npm test builds it first)', () => {
+    expect(existsSync(bundlePath), `${bundlePath} is missing: run npm run build`).toBe(true);
+  });
+
+  it('works as a drop-in under the global callstats name', async () => {
+    const page = await openPage(browser(), {
+      inlineScripts: [
+        readFileSync(bundlePath, 'utf8'),
+        // The callstats.js idiom, verbatim, in a classic script: the global becomes the instance.
+        'window.__ctorType = typeof callstats; var callstats = new callstats();',
+      ],
+      scripts: [LAB],
+    });
+    try {
+      const out = await page.run(async () => {
+        const w = window as unknown as Record<string, unknown>;
+        const globalType = w.__ctorType;
+        const callstats = w.callstats as Record<string, (...a: unknown[]) => unknown> & Record<string, Record<string, unknown>>;
+        const init = await new Promise<unknown[]>((resolveInit) => {
+          const r = callstats.initialize!('app', 'secret', 'alice', (...args: unknown[]) => resolveInit(args), undefined, {
+            statsCallbackIntervalMs: 1000,
+          });
+          if ((r as { status: string }).status !== 'success') resolveInit(['failed', r]);
+        });
+        const id = await window.lab.createPair({ video: false });
+        const pc1 = window.lab.pcs(id).pc1;
+        const added = callstats.addNewFabric!(pc1, 'bob', callstats.fabricUsage!.multiplex, 'conf-1');
+        await window.lab.negotiate(id);
+        await window.lab.waitConnected(id);
+        const stats = await new Promise<Record<string, unknown>>((r) => callstats.on!('stats', r));
+        const event = callstats.sendFabricEvent!(pc1, callstats.fabricEvent!.audioMute, 'conf-1');
+        window.lab.close(id);
+        return {
+          globalType,
+          init,
+          added,
+          event,
+          stats: { keys: Object.keys(stats).sort(), fabricState: stats.fabricState, tracks: (stats.mediaStreamTracks as unknown[]).length },
+          enums: [callstats.webRTCFunctions!.getUserMedia, callstats.csError!.invalidEndPointType, callstats.transmissionDirection!.receiveonly],
+        };
+      });
+      expect(out.globalType).toBe('function');
+      expect(out.init[0]).toBe('success');
+      expect(out.added).toEqual({ status: 'success' });
+      expect(out.event).toEqual({ status: 'success' });
+      expect(out.stats.keys).toEqual(expect.arrayContaining(['connectionState', 'fabricState', 'conferenceURL', 'streams', 'mediaStreamTracks']));
+      expect(out.stats.fabricState).toBe('established');
+      expect(out.stats.tracks).toBeGreaterThanOrEqual(1);
+      expect(out.enums).toEqual(['getUserMedia', 'Invalid EndPoint Type', 'receiveonly']);
+      expect(page.errors).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+});

@@ -1,0 +1,231 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { clampInterval, createPoller, MIN_STATS_INTERVAL_MS, PollTimeoutError } from '../../src/stats/poller';
+
+/** A poll whose promises the test settles by hand. */
+function controlledPoll() {
+  const pending: Array<{ resolve: (v: number) => void; reject: (e: unknown) => void }> = [];
+  let n = 0;
+  const poll = vi.fn(
+    () =>
+      new Promise<number>((resolve, reject) => {
+        n++;
+        pending.push({ resolve, reject });
+      }),
+  );
+  return { poll, pending, count: () => n };
+}
+
+describe('clampInterval', () => {
+  it('enforces the 1000 ms minimum and defaults non-numbers', () => {
+    expect(MIN_STATS_INTERVAL_MS).toBe(1000);
+    expect(clampInterval(10)).toBe(1000);
+    expect(clampInterval(0)).toBe(1000);
+    expect(clampInterval(-5)).toBe(1000);
+    expect(clampInterval(2500)).toBe(2500);
+    expect(clampInterval(1000.4)).toBe(1000);
+    expect(clampInterval(Number.NaN)).toBe(1000);
+    expect(clampInterval(Infinity)).toBe(1000);
+    expect(clampInterval('5000')).toBe(1000);
+    expect(clampInterval(undefined)).toBe(1000);
+  });
+});
+
+describe('createPoller', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('polls once per interval after start, not before', async () => {
+    const poll = vi.fn(async () => 1);
+    const p = createPoller({ intervalMs: 1000, poll });
+    p.start();
+    expect(poll).not.toHaveBeenCalled();
+    await vi.advanceTimersByTimeAsync(999);
+    expect(poll).toHaveBeenCalledTimes(0);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(poll).toHaveBeenCalledTimes(1);
+    await vi.advanceTimersByTimeAsync(3000);
+    expect(poll).toHaveBeenCalledTimes(4);
+    p.stop();
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('immediate: polls on start too', async () => {
+    const poll = vi.fn(async () => 1);
+    const p = createPoller({ intervalMs: 1000, poll, immediate: true });
+    p.start();
+    expect(poll).toHaveBeenCalledTimes(1);
+    p.stop();
+  });
+
+  it('start is idempotent', async () => {
+    const poll = vi.fn(async () => 1);
+    const p = createPoller({ intervalMs: 1000, poll });
+    p.start();
+    p.start();
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(poll).toHaveBeenCalledTimes(1);
+    p.stop();
+  });
+
+  it('a slow poll skips ticks instead of overlapping or queueing', async () => {
+    const c = controlledPoll();
+    const p = createPoller({ intervalMs: 1000, poll: c.poll, timeoutMs: 60_000 });
+    p.start();
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(c.count()).toBe(1);
+    await vi.advanceTimersByTimeAsync(3500); // ticks at 2, 3, 4 s find the poll running
+    expect(c.count()).toBe(1);
+    expect(p.state().skippedTicks).toBe(3);
+    expect(p.state().inFlight).toBe(true);
+    c.pending[0]?.resolve(1);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(p.state().inFlight).toBe(false);
+    // No burst of queued polls: the next tick (5 s) polls once.
+    await vi.advanceTimersByTimeAsync(500);
+    expect(c.count()).toBe(2);
+    p.stop();
+  });
+
+  it('keeps a fixed cadence (ticks do not drift with poll duration)', async () => {
+    const times: number[] = [];
+    const start = Date.now();
+    const poll = vi.fn(async () => {
+      times.push(Date.now() - start);
+      await new Promise((r) => setTimeout(r, 300));
+      return 1;
+    });
+    const p = createPoller({ intervalMs: 1000, poll });
+    p.start();
+    await vi.advanceTimersByTimeAsync(4000);
+    expect(times).toEqual([1000, 2000, 3000, 4000]);
+    p.stop();
+  });
+
+  it('a hung poll times out, reports PollTimeoutError, and polling goes on; the late answer is ignored', async () => {
+    const c = controlledPoll();
+    const onError = vi.fn();
+    const p = createPoller({ intervalMs: 1000, poll: c.poll, timeoutMs: 2500, onError });
+    p.start();
+    await vi.advanceTimersByTimeAsync(1000); // poll 1 starts (hangs)
+    const first = p.pollNow(); // joins poll 1
+    await vi.advanceTimersByTimeAsync(2500); // timeout at 3.5 s
+    expect(onError).toHaveBeenCalledTimes(1);
+    expect(onError.mock.calls[0]?.[0]).toBeInstanceOf(PollTimeoutError);
+    await expect(first).resolves.toBeUndefined();
+    expect(p.state().timeouts).toBe(1);
+    await vi.advanceTimersByTimeAsync(500); // tick at 4 s: a new poll
+    expect(c.count()).toBe(2);
+    c.pending[0]?.resolve(42); // late answer of the abandoned poll
+    c.pending[1]?.resolve(7);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(onError).toHaveBeenCalledTimes(1);
+    p.stop();
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('the default timeout is max(interval, 5 s)', async () => {
+    const c = controlledPoll();
+    const onError = vi.fn();
+    const p = createPoller({ intervalMs: 1000, poll: c.poll, onError });
+    void p.pollNow();
+    await vi.advanceTimersByTimeAsync(4999);
+    expect(onError).not.toHaveBeenCalled();
+    await vi.advanceTimersByTimeAsync(1);
+    expect(onError).toHaveBeenCalledTimes(1);
+    p.stop();
+  });
+
+  it('rejections and synchronous throws go to onError; a throwing onError is contained', async () => {
+    let mode: 'reject' | 'throw' = 'reject';
+    const poll = vi.fn(() => {
+      if (mode === 'throw') throw new Error('sync');
+      return Promise.reject(new Error('async'));
+    });
+    const errors: unknown[] = [];
+    const p = createPoller({
+      intervalMs: 1000,
+      poll,
+      onError: (e) => {
+        errors.push(e);
+        throw new Error('listener bug');
+      },
+    });
+    await expect(p.pollNow()).resolves.toBeUndefined();
+    mode = 'throw';
+    await expect(p.pollNow()).resolves.toBeUndefined();
+    expect(errors.map((e) => (e as Error).message)).toEqual(['async', 'sync']);
+    expect(p.state().errors).toBe(2);
+    expect(p.state().inFlight).toBe(false);
+    p.stop();
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('pollNow returns the poll result, and joins a poll in flight instead of overlapping', async () => {
+    const c = controlledPoll();
+    const p = createPoller({ intervalMs: 1000, poll: c.poll });
+    const a = p.pollNow();
+    const b = p.pollNow();
+    expect(c.count()).toBe(1);
+    c.pending[0]?.resolve(5);
+    await expect(a).resolves.toBe(5);
+    await expect(b).resolves.toBe(5);
+    p.stop();
+  });
+
+  it('pause stops ticking, resume restarts it', async () => {
+    const poll = vi.fn(async () => 1);
+    const p = createPoller({ intervalMs: 1000, poll });
+    p.start();
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(poll).toHaveBeenCalledTimes(1);
+    p.pause();
+    expect(vi.getTimerCount()).toBe(0);
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(poll).toHaveBeenCalledTimes(1);
+    p.resume();
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(poll).toHaveBeenCalledTimes(2);
+    expect(p.state()).toMatchObject({ running: true, paused: false });
+    p.stop();
+  });
+
+  it('stop leaves no timers (also with a poll in flight) and ignores its result', async () => {
+    const c = controlledPoll();
+    const onError = vi.fn();
+    const p = createPoller({ intervalMs: 1000, poll: c.poll, timeoutMs: 3000, onError });
+    p.start();
+    await vi.advanceTimersByTimeAsync(1000);
+    const joined = p.pollNow();
+    expect(vi.getTimerCount()).toBe(2); // next tick + the poll's timeout
+    p.stop();
+    expect(vi.getTimerCount()).toBe(0);
+    await expect(joined).resolves.toBeUndefined();
+    c.pending[0]?.resolve(1);
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(c.count()).toBe(1);
+    expect(onError).not.toHaveBeenCalled();
+    await expect(p.pollNow()).resolves.toBeUndefined();
+    p.start();
+    p.resume();
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('one fabric’s hung getStats does not delay another fabric’s polls', async () => {
+    const hung = controlledPoll();
+    const healthy = vi.fn(async () => 1);
+    const a = createPoller({ intervalMs: 1000, poll: hung.poll, timeoutMs: 10_000 });
+    const b = createPoller({ intervalMs: 1000, poll: healthy });
+    a.start();
+    b.start();
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(hung.count()).toBe(1);
+    expect(healthy).toHaveBeenCalledTimes(5);
+    a.stop();
+    b.stop();
+    expect(vi.getTimerCount()).toBe(0);
+  });
+});

@@ -1,0 +1,145 @@
+import { WebSocket } from 'ws';
+import type { Logger, TransportStatus } from '../../src/types';
+import { createTransport, type CreateTransportOptions, type Transport } from '../../src/transport/index';
+import type { Timers } from '../../src/transport/util';
+
+export interface MemoryLogger extends Logger {
+  lines: Array<{ level: string; message: string }>;
+}
+
+export function memoryLogger(): MemoryLogger {
+  const lines: Array<{ level: string; message: string }> = [];
+  const at = (level: string) => (message: string): void => {
+    lines.push({ level, message });
+  };
+  return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+}
+
+/** Real timers that know which are pending. */
+export function trackedTimers(): Timers & { pending(): number } {
+  const active = new Set<ReturnType<typeof setTimeout>>();
+  return {
+    setTimeout(fn, ms) {
+      const h = setTimeout(() => {
+        active.delete(h);
+        fn();
+      }, Math.min(ms, 0x7fffffff));
+      active.add(h);
+      return h;
+    },
+    clearTimeout(h) {
+      clearTimeout(h as ReturnType<typeof setTimeout>);
+      active.delete(h as ReturnType<typeof setTimeout>);
+    },
+    pending: () => active.size,
+  };
+}
+
+export interface Harness {
+  transport: Transport;
+  logger: MemoryLogger;
+  statuses: TransportStatus[];
+  timers: ReturnType<typeof trackedTimers>;
+}
+
+export const APP = { appID: 'app1', secret: 'app1-secret-0123456789' };
+
+export function makeTransport(url: string, over: Partial<CreateTransportOptions> = {}): Harness {
+  const logger = memoryLogger();
+  const timers = trackedTimers();
+  const statuses: TransportStatus[] = [];
+  const transport = createTransport({
+    collectorURL: url,
+    appID: APP.appID,
+    userID: 'alice',
+    appSecret: APP.secret,
+    collectIP: false,
+    logger,
+    WebSocketImpl: WebSocket,
+    ...over,
+    options: { batchIntervalMs: 20, minBackoffMs: 20, maxBackoffMs: 200, ...over.options },
+    internal: { timers, requestTimeoutMs: 5_000, ...over.internal },
+  });
+  transport.onStatus((s) => statuses.push(s));
+  return { transport, logger, statuses, timers };
+}
+
+/** Resolves when pred() holds, polling on a short interval (no assertion on how long it takes). */
+export async function eventually(pred: () => boolean, what: string, limitMs = 20_000): Promise<void> {
+  const until = Date.now() + limitMs;
+  while (!pred()) {
+    if (Date.now() > until) throw new Error(`timed out waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+export function ev(conferenceID: string, i: number): { kind: 'event'; conferenceID: string; event: string; fabricID: string; data: { i: number } } {
+  return { kind: 'event', conferenceID, event: 'audioMute', fabricID: 'f1', data: { i } };
+}
+
+/** Deterministic PRNG (mulberry32). */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export interface FullSample {
+  t: number;
+  conferenceID: string;
+  fabricID: string;
+  streams: Array<Record<string, unknown> & { key: string }>;
+  connection: Record<string, unknown>;
+}
+
+const NUMBER_FIELDS = ['bitrate', 'packetRate', 'fractionLoss', 'jitter', 'rtt', 'frameRate', 'mos'] as const;
+
+/**
+ * Full stats samples for `fabrics` fabrics: fields come and go, values repeat often (so deltas are
+ * partial), streams appear and disappear. Protocol-valid values only.
+ */
+export function makeSamples(count: number, seed: number, fabrics = ['fA', 'fB'], t0 = 1_700_000_000_000): FullSample[] {
+  const r = prng(seed);
+  const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)] as T;
+  const out: FullSample[] = [];
+  for (let i = 0; i < count; i++) {
+    const fabricID = pick(fabrics);
+    const streams: FullSample['streams'] = [];
+    for (const ssrc of ['111', '222', '333']) {
+      if (r() < 0.15) continue; // stream missing from this sample
+      const statsType = ssrc === '333' ? 'outbound-rtp' : 'inbound-rtp';
+      const s: Record<string, unknown> & { key: string } = { key: `${statsType}:${ssrc}`, ssrc, statsType, mediaType: ssrc === '222' ? 'video' : 'audio' };
+      for (const f of NUMBER_FIELDS) {
+        if (r() < 0.2) continue; // unknown this time
+        s[f] = f === 'fractionLoss' ? pick([0, 0.01, 0.5]) : f === 'mos' ? pick([3.5, 4.1]) : pick([10, 20, 30]);
+      }
+      if (r() < 0.5) s.quality = pick(['excellent', 'good', 'bad']);
+      streams.push(s);
+    }
+    const connection: Record<string, unknown> = {};
+    if (r() < 0.8) connection.rtt = pick([10, 20]);
+    if (r() < 0.8) connection.protocol = pick(['udp', 'tcp']);
+    if (r() < 0.5) connection.localCandidateType = 'host';
+    out.push({ t: t0 + i, conferenceID: 'conf1', fabricID, streams, connection });
+  }
+  return out;
+}
+
+export function statsItem(s: FullSample): { kind: 'stats'; conferenceID: string; t: number; fabricID: string; streams: FullSample['streams']; connection: Record<string, unknown> } {
+  return { kind: 'stats', conferenceID: s.conferenceID, t: s.t, fabricID: s.fabricID, streams: s.streams.map((x) => ({ ...x })), connection: { ...s.connection } };
+}
+
+/** A sample as the collector should reconstruct it: stream key -> fields without `key`. */
+export function expected(s: FullSample): { streams: Record<string, Record<string, unknown>>; connection: Record<string, unknown> } {
+  const streams: Record<string, Record<string, unknown>> = {};
+  for (const x of s.streams) {
+    const { key, ...rest } = x;
+    streams[key] = rest;
+  }
+  return { streams, connection: { ...s.connection } };
+}
