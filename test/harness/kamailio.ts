@@ -299,15 +299,9 @@ async function attemptStart(
   const instanceId = randomBytes(12).toString('hex');
   const dir = mkdtempSync(join(tmpdir(), 'callmetry-kamailio-'));
   const configPath = join(dir, 'kamailio.cfg');
-  writeFileSync(
-    configPath,
-    renderKamailioConfig(
-      { sipPort, wsPort, domain, inviteTimeoutMs: options.inviteTimeoutMs ?? 60_000, debugLevel: options.debugLevel ?? (Number(process.env.CALLMETRY_KAMAILIO_DEBUG) || 2),
-        instanceId,
-      },
-      template,
-    ),
-  );
+  const debugLevel = options.debugLevel ?? (Number(process.env.CALLMETRY_KAMAILIO_DEBUG) || 2);
+  const inviteTimeoutMs = options.inviteTimeoutMs ?? 60_000;
+  writeFileSync(configPath, renderKamailioConfig({ sipPort, wsPort, domain, inviteTimeoutMs, debugLevel, instanceId }, template));
 
   const echo = options.echo ?? process.env.CALLMETRY_KAMAILIO_ECHO === '1';
   const chunks: string[] = [];

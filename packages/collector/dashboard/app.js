@@ -122,7 +122,7 @@
 
   function setView(...nodes) {
     destroyCharts();
-    view.replaceChildren(...nodes);
+    view.replaceChildren(...nodes.filter((n) => n !== null && n !== undefined && n !== false));
   }
 
   function showError(e) {
@@ -244,9 +244,22 @@
 
   const PALETTE = ['#2563eb', '#db2777', '#059669', '#d97706', '#7c3aed', '#0891b2', '#dc2626', '#65a30d', '#9333ea', '#0f766e'];
 
-  function streamLabel(s) {
-    const dir = s.statsType === 'outbound-rtp' ? 'send' : s.statsType === 'inbound-rtp' ? 'recv' : s.statsType || '?';
-    return `${s.userID || '?'} · ${s.mediaType || 'media'} ${dir}${s.ssrc ? ` · ${s.ssrc}` : ''}`;
+  /** "alice → bob · audio (sent)": who sends to whom, and from whose side the stats are. */
+  function streamLabel(s, fabrics) {
+    const f = fabrics.get(`${s.sid}\u0000${s.fabricID}`);
+    const local = (f && f.localUserID) || '?';
+    const remote = (f && f.remoteUserID) || '?';
+    const media = s.mediaType || 'media';
+    if (s.statsType === 'outbound-rtp') return `${s.userID || local} → ${remote} · ${media} (sent)`;
+    if (s.statsType === 'inbound-rtp') return `${s.userID || remote} → ${local} · ${media} (received)`;
+    return `${s.userID || local} · ${media} · ${s.key}`;
+  }
+
+  /** A step (s) for time axes giving at most ~8 ticks. */
+  function niceStep(spanSeconds) {
+    const steps = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200];
+    for (const st of steps) if (spanSeconds / st <= 8) return st;
+    return Math.ceil(spanSeconds / 8 / 3600) * 3600;
   }
 
   function stat(label, value, hint) {
@@ -299,7 +312,7 @@
 
   function timeline(d) {
     const t0 = d.firstSeen;
-    const t1 = Math.max(d.lastSeen, t0 + 1000);
+    const t1 = Math.max(d.lastSeen, t0 + 10_000);
     const pos = (t) => `${Math.min(100, Math.max(0, ((t - t0) / (t1 - t0)) * 100))}%`;
     const width = (a, b) => `${Math.max(0.4, ((Math.min(b, t1) - Math.max(a, t0)) / (t1 - t0)) * 100)}%`;
 
@@ -356,11 +369,13 @@
     });
 
     const ticks = h('div', { class: 'lane-axis' });
-    const steps = 5;
-    for (let i = 0; i <= steps; i++) {
-      const t = t0 + ((t1 - t0) * i) / steps;
-      ticks.append(h('span', { class: 'tick', style: { left: `${(i / steps) * 100}%` }, text: fmtOffset((t - t0) / 1000) }));
+    const span = (t1 - t0) / 1000;
+    const step = niceStep(span);
+    for (let x = 0; x <= span + 1e-9; x += step) {
+      if (span - x < step * 0.35 && x > 0) break; // keep the end label readable
+      ticks.append(h('span', { class: 'tick', style: { left: `${(x / span) * 100}%` }, text: fmtOffset(x) }));
     }
+    ticks.append(h('span', { class: 'tick tick-end', style: { left: '100%' }, text: fmtOffset(span) }));
 
     const legend = h(
       'div',
@@ -398,12 +413,12 @@
     return section('Fabric timeline', d.fabrics.length ? h('div', { class: 'timeline' }, lanes, h('div', { class: 'lane' }, h('div', { class: 'lane-label' }), ticks)) : h('p', { class: 'muted', text: 'No fabrics.' }), legend, list);
   }
 
-  function chartCard(title, unit, streams, pick, t0) {
+  function chartCard(title, unit, streams, pick, t0, fabrics, span) {
     const canvas = h('canvas', { 'aria-label': `${title} per stream`, role: 'img' });
     const card = h('div', { class: 'chart-card' }, h('h3', {}, title, h('span', { class: 'muted unit', text: unit ? ` (${unit})` : '' })), h('div', { class: 'chart-box' }, canvas));
     const datasets = streams
       .map((s, i) => ({
-        label: streamLabel(s),
+        label: streamLabel(s, fabrics),
         data: s.series.filter((p) => pick(p) !== null && pick(p) !== undefined).map((p) => ({ x: (p.t - t0) / 1000, y: pick(p) })),
         borderColor: PALETTE[i % PALETTE.length],
         backgroundColor: PALETTE[i % PALETTE.length],
@@ -432,7 +447,7 @@
             normalized: true,
             interaction: { mode: 'nearest', intersect: false },
             scales: {
-              x: { type: 'linear', ticks: { callback: (v) => fmtOffset(v), maxTicksLimit: 8 }, grid: { color: '#eef0f4' } },
+              x: { type: 'linear', min: 0, max: span, ticks: { callback: (v) => fmtOffset(v), stepSize: niceStep(span) }, grid: { color: '#eef0f4' } },
               y: { beginAtZero: true, grid: { color: '#eef0f4' } },
             },
             plugins: {
@@ -446,7 +461,7 @@
     return card;
   }
 
-  function streamsTable(streams) {
+  function streamsTable(streams, fabrics) {
     if (!streams.length) return h('p', { class: 'muted', text: 'No stats received.' });
     return h(
       'div',
@@ -457,7 +472,7 @@
         h(
           'thead',
           {},
-          h('tr', {}, ['Stream', 'Samples', 'Bitrate avg / worst', 'Loss avg / worst', 'RTT avg / worst', 'Jitter avg / worst', 'Quality'].map((t, i) => h('th', { class: i > 0 && i < 6 ? 'num' : '', text: t }))),
+          h('tr', {}, ['Stream', 'Samples', 'Bitrate avg / worst', 'Loss avg / worst', 'RTT avg / worst', 'Jitter avg / worst', 'Quality (mostly / worst)'].map((t, i) => h('th', { class: i > 0 && i < 6 ? 'num' : '', text: t }))),
         ),
         h(
           'tbody',
@@ -467,13 +482,13 @@
             return h(
               'tr',
               {},
-              h('td', {}, h('i', { class: 'dot', style: { background: PALETTE[i % PALETTE.length] } }), streamLabel(s)),
+              h('td', {}, h('i', { class: 'dot', style: { background: PALETTE[i % PALETTE.length] } }), streamLabel(s, fabrics), s.ssrc ? h('span', { class: 'muted ssrc', text: ` ssrc ${s.ssrc}` }) : null),
               h('td', { class: 'num', text: m.samples }),
               h('td', { class: 'num', text: `${fmtNum(m.bitrate.avg)} / ${fmtNum(m.bitrate.worst)} kbps` }),
               h('td', { class: 'num', text: `${fmtPct(m.fractionLoss.avg)} / ${fmtPct(m.fractionLoss.worst)}` }),
               h('td', { class: 'num', text: `${fmtNum(m.rtt.avg)} / ${fmtNum(m.rtt.worst)} ms` }),
               h('td', { class: 'num', text: `${fmtNum(m.jitter.avg, 1)} / ${fmtNum(m.jitter.worst, 1)} ms` }),
-              h('td', {}, qualityBadge(m.quality)),
+              h('td', { class: 'quality-cell' }, qualityBadge(m.quality), m.worstQuality && m.worstQuality !== m.quality ? h('span', { class: 'muted worst', text: ' worst ' }, qualityBadge(m.worstQuality)) : null),
             );
           }),
         ),
@@ -496,11 +511,14 @@
     const t0 = d.firstSeen;
     const s = d.summary;
     const setupDelays = d.fabrics.map((f) => f.setupDelay).filter((v) => v !== null);
-    const worst = d.streams.reduce((q, x) => {
-      const order = ['excellent', 'good', 'fair', 'poor', 'bad'];
-      const v = x.summary.quality;
-      return v && (!q || order.indexOf(v) > order.indexOf(q)) ? v : q;
-    }, null);
+    const order = ['excellent', 'good', 'fair', 'poor', 'bad'];
+    const worseOf = (pick) =>
+      d.streams.reduce((q, x) => {
+        const v = pick(x.summary);
+        return v && (!q || order.indexOf(v) > order.indexOf(q)) ? v : q;
+      }, null);
+    const worst = worseOf((m) => m.quality);
+    const worstMoment = worseOf((m) => m.worstQuality);
     const avgFeedback = d.feedback.length ? d.feedback.reduce((a, f) => a + f.rating.overall, 0) / d.feedback.length : null;
 
     const head = h(
@@ -528,7 +546,7 @@
       stat('Fabrics', String(d.fabrics.length), Object.entries(countBy(d.fabrics.map((f) => STATE_LABEL[f.state] || f.state))).map(([k, v]) => `${v} ${k}`).join(', ')),
       stat('Setup delay', setupDelays.length ? fmtNum(setupDelays.reduce((a, b) => a + b, 0) / setupDelays.length, 0, ' ms') : '–', setupDelays.length ? `max ${fmtNum(Math.max(...setupDelays), 0, ' ms')}` : ''),
       stat('Errors', String(d.errors.length)),
-      stat('Quality', qualityBadge(s ? s.quality : worst), 'worst stream'),
+      stat('Quality', qualityBadge(s ? s.quality : worst), worstMoment ? `worst stream; at worst ${worstMoment}` : 'worst stream'),
       stat('Feedback', avgFeedback === null ? '–' : `${fmtNum(avgFeedback, 1)} / 5`, d.feedback.length ? `${d.feedback.length} rating${d.feedback.length > 1 ? 's' : ''}` : ''),
     );
 
@@ -542,18 +560,22 @@
       ),
     );
 
-    const chartsSection = section(
-      'Media quality per stream',
-      h(
-        'div',
-        { class: 'chart-grid' },
-        chartCard('Bitrate', 'kbps', d.streams, (p) => p.bitrate, t0),
-        chartCard('Packet loss', '%', d.streams, (p) => (p.fractionLoss === null ? null : Math.round(p.fractionLoss * 1000) / 10), t0),
-        chartCard('Round-trip time', 'ms', d.streams, (p) => p.rtt, t0),
-        chartCard('Jitter', 'ms', d.streams, (p) => p.jitter, t0),
-      ),
-      streamsTable(d.streams),
-    );
+    const fabricsById = new Map(d.fabrics.map((f) => [`${f.sid}\u0000${f.fabricID}`, f]));
+    const span = Math.max((d.lastSeen - t0) / 1000, 10);
+    const chartsSection = d.streams.length
+      ? section(
+          'Media quality per stream',
+          h(
+            'div',
+            { class: 'chart-grid' },
+            chartCard('Bitrate', 'kbps', d.streams, (p) => p.bitrate, t0, fabricsById, span),
+            chartCard('Packet loss', '%', d.streams, (p) => (p.fractionLoss === null ? null : Math.round(p.fractionLoss * 1000) / 10), t0, fabricsById, span),
+            chartCard('Round-trip time', 'ms', d.streams, (p) => p.rtt, t0, fabricsById, span),
+            chartCard('Jitter', 'ms', d.streams, (p) => p.jitter, t0, fabricsById, span),
+          ),
+          streamsTable(d.streams, fabricsById),
+        )
+      : section('Media quality per stream', h('p', { class: 'muted', text: 'No stats were received for this conference.' }));
 
     const errors = d.errors.length
       ? section(

@@ -222,6 +222,24 @@ export function buildStreams(samples: readonly SampleRecord[], maxPoints = MAX_S
   return streams;
 }
 
+/**
+ * Participants: users who sent data, extended by the fabrics that name them as a remote peer
+ * (a peer seen from the other side is present as long as that fabric is).
+ */
+export function participantsOf(data: ConferenceData): ParticipantRecord[] {
+  const byUser = new Map<string, ParticipantRecord>();
+  for (const p of data.participants) byUser.set(p.userID, { ...p });
+  for (const f of data.fabrics) {
+    if (f.remoteEndpointType !== 'peer' || !f.remoteUserID) continue;
+    const p = byUser.get(f.remoteUserID);
+    if (p) {
+      p.firstSeen = Math.min(p.firstSeen, f.firstSeen);
+      p.lastSeen = Math.max(p.lastSeen, f.lastSeen);
+    } else byUser.set(f.remoteUserID, { userID: f.remoteUserID, firstSeen: f.firstSeen, lastSeen: f.lastSeen });
+  }
+  return [...byUser.values()].sort((a, b) => a.firstSeen - b.firstSeen || a.userID.localeCompare(b.userID));
+}
+
 export function buildConferenceDetail(data: ConferenceData, maxPoints = MAX_SERIES_POINTS): ConferenceDetail {
   const fabricEvents = new Map<string, FabricEventView[]>();
   const conferenceEvents: ConferenceDetail['events'] = [];
@@ -242,7 +260,7 @@ export function buildConferenceDetail(data: ConferenceData, maxPoints = MAX_SERI
     conferenceID: data.conference.conferenceID,
     firstSeen: data.conference.firstSeen,
     lastSeen: data.conference.lastSeen,
-    participants: data.participants,
+    participants: participantsOf(data),
     fabrics: data.fabrics.map((f) => ({ ...f, events: fabricEvents.get(`${f.sid}\u0000${f.fabricID}`) ?? [] })),
     events: conferenceEvents,
     errors: data.errors.map(({ sid, userID, item }) => {

@@ -3,7 +3,7 @@
 // arrives later.
 import type { Logger } from './logger';
 import { QUALITY_ORDER, type FabricState, type Quality } from './protocol';
-import { buildStreams, type MetricSummary, type StreamView } from './query';
+import { buildStreams, participantsOf, type MetricSummary, type StreamView } from './query';
 import type { ConferenceData, Storage } from './storage/types';
 
 export interface MediaSummary {
@@ -86,7 +86,7 @@ export function computeSummary(data: ConferenceData, reason: 'terminated' | 'idl
     firstSeen: data.conference.firstSeen,
     lastSeen: data.conference.lastSeen,
     durationMs: Math.max(0, data.conference.lastSeen - data.conference.firstSeen),
-    participantCount: data.participants.length,
+    participantCount: participantsOf(data).length,
     fabricCount: data.fabrics.length,
     fabricStates,
     setupDelay: delays.length ? { avg: round(delays.reduce((a, b) => a + b, 0) / delays.length), max: Math.max(...delays) } : null,

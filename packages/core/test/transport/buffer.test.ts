@@ -77,16 +77,16 @@ describe('OutboxBuffer', () => {
     const push = (it: WireItem): void => {
       b.buffer.push(it);
     };
-    push(mk(1, 'A', { bitrate: 1, jitter: 5 }, b.nextN()));
+    push(mk(1, 'A', { bitrate: 1, jitter: 5, rtt: 3 }, b.nextN()));
     push(mk(2, 'B', { bitrate: 7 }, b.nextN()));
     push(mk(3, 'B', { bitrate: 8 }, b.nextN()));
     push(mk(4, 'B', { bitrate: 9 }, b.nextN())); // drops t=1 (A): no A after it -> carry
-    push(mk(5, 'A', { bitrate: 2 }, b.nextN())); // encoded {bitrate: 2, jitter: null}, merged with the carried t=1 entry
+    push(mk(5, 'A', { bitrate: 2, rtt: 3 }, b.nextN())); // encoded {bitrate: 2, jitter: null}, merged with the carried t=1 entry
     const items = b.buffer.all();
     const a = items.find((x) => x.item.t === 5);
     expect(a).toBeDefined();
     const rec = reconstruct(asStored(items));
-    expect(rec.get(a!.n)?.streams.get('A')).toEqual({ bitrate: 2 });
+    expect(rec.get(a!.n)?.streams.get('A')).toEqual({ bitrate: 2, rtt: 3 });
     // B's survivors are exact too
     for (const x of items.filter((i) => i.item.kind === 'stats' && i.item.t !== 5)) {
       expect(rec.get(x.n)?.streams.get('B')).toEqual({ bitrate: x.item.t + 5 });

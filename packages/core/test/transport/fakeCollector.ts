@@ -5,7 +5,7 @@
  * message so tests can look at what went over the wire. Can stop and restart on the same port
  * (the store survives), refuse WebSockets, and misbehave on demand.
  */
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -65,7 +65,7 @@ export function newState(): FakeState {
   };
 }
 
-const b64url = (b: Buffer | string): string => Buffer.from(b).toString('base64url');
+const b64url = (s: string): string => Buffer.from(s, 'utf8').toString('base64url');
 
 export function signJwt(payload: Record<string, unknown>, secret: string): string {
   const head = b64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' }));
@@ -85,9 +85,8 @@ function verifyJwt(token: string, secrets: Record<string, string>): { ok: true; 
   }
   const secret = secrets[String(claims.appID)];
   if (secret === undefined) return { ok: false, code: 'unknown_app' };
-  const expect = createHmac('sha256', secret).update(`${parts[0]}.${parts[1]}`).digest();
-  const got = Buffer.from(parts[2] as string, 'base64url');
-  if (got.length !== expect.length || !timingSafeEqual(got, expect)) return { ok: false, code: 'bad_signature' };
+  const expect = createHmac('sha256', secret).update(`${parts[0]}.${parts[1]}`).digest('base64url');
+  if (expect !== parts[2]) return { ok: false, code: 'bad_signature' };
   if (typeof claims.exp !== 'number' || claims.exp * 1000 <= Date.now()) return { ok: false, code: 'expired' };
   return { ok: true, claims };
 }
@@ -179,9 +178,9 @@ export class FakeCollector {
 
   // ---- HTTP ---------------------------------------------------------------------------------
   private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const body = Buffer.concat(chunks).toString('utf8');
+    let body = '';
+    req.setEncoding('utf8');
+    for await (const c of req) body += c as string;
     this.state.requests.push({ method: req.method ?? '', url: req.url ?? '', headers: { ...req.headers }, body });
     const url = new URL(req.url ?? '/', 'http://x');
     const send = (status: number, json: unknown): void => {
@@ -352,5 +351,3 @@ export function reconstruct(items: StoredItem[]): Map<number, { fabricID: string
   }
   return out;
 }
-
-export const sha = (s: string): string => createHash('sha256').update(s).digest('hex');

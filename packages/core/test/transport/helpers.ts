@@ -103,17 +103,21 @@ const NUMBER_FIELDS = ['bitrate', 'packetRate', 'fractionLoss', 'jitter', 'rtt',
  * Full stats samples for `fabrics` fabrics: fields come and go, values repeat often (so deltas are
  * partial), streams appear and disappear. Protocol-valid values only.
  */
-export function makeSamples(count: number, seed: number, fabrics = ['fA', 'fB'], t0 = 1_700_000_000_000): FullSample[] {
+export function makeSamples(count: number, seed: number, fabrics = ['fA', 'fB'], opts: { sharedSsrcs?: boolean } = {}): FullSample[] {
+  const t0 = 1_700_000_000_000;
   const r = prng(seed);
   const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)] as T;
   const out: FullSample[] = [];
   for (let i = 0; i < count; i++) {
     const fabricID = pick(fabrics);
     const streams: FullSample['streams'] = [];
-    for (const ssrc of ['111', '222', '333']) {
+    // SSRCs differ per fabric, unless sharedSsrcs (a collision the encoder must handle)
+    const prefix = opts.sharedSsrcs ? '' : String(fabrics.indexOf(fabricID) + 1);
+    for (const base of ['111', '222', '333']) {
       if (r() < 0.15) continue; // stream missing from this sample
-      const statsType = ssrc === '333' ? 'outbound-rtp' : 'inbound-rtp';
-      const s: Record<string, unknown> & { key: string } = { key: `${statsType}:${ssrc}`, ssrc, statsType, mediaType: ssrc === '222' ? 'video' : 'audio' };
+      const ssrc = prefix + base;
+      const statsType = base === '333' ? 'outbound-rtp' : 'inbound-rtp';
+      const s: Record<string, unknown> & { key: string } = { key: `${statsType}:${ssrc}`, ssrc, statsType, mediaType: base === '222' ? 'video' : 'audio' };
       for (const f of NUMBER_FIELDS) {
         if (r() < 0.2) continue; // unknown this time
         s[f] = f === 'fractionLoss' ? pick([0, 0.01, 0.5]) : f === 'mos' ? pick([3.5, 4.1]) : pick([10, 20, 30]);

@@ -60,6 +60,7 @@ let room: Video.Room | undefined;
 let monitor: Monitor | undefined;
 let detach: (() => void) | undefined;
 let localTracks: Video.LocalTrack[] = [];
+let countsBeforeAttach: Record<string, number> = {};
 const roomEvents: { event: string; detail?: unknown }[] = [];
 const fabricEvents: FabricEventRecord[] = [];
 const errors: ErrorRecord[] = [];
@@ -136,6 +137,7 @@ const client = {
       if (t.kind === 'audio' || t.kind === 'video') document.body.appendChild(t.attach());
     });
 
+    countsBeforeAttach = client.listenerCounts();
     // The one-line attach.
     detach = attachTwilio(r, m, { twilioVersion: Video.version, ...(args.access ? { peerConnections: args.access } : {}) });
     return { roomSid: r.sid, roomName: r.name, participants: r.participants.size };
@@ -210,6 +212,10 @@ const client = {
     ];
     for (const [name, e] of emitters) for (const ev of e.eventNames()) out[`${name}:${String(ev)}`] = e.listenerCount(String(ev));
     return out;
+  },
+
+  listenerCountsBeforeAttach(): Record<string, number> {
+    return { ...countsBeforeAttach };
   },
 
   hasOwnUnpublishWrapper(): boolean {

@@ -51,16 +51,10 @@ const sfu = {
     const p = ensurePc();
     await p.setRemoteDescription({ type: 'offer', sdp });
     if (media) {
+      // addTrack reuses the offered transceiver of the same kind (one never used to send).
       for (const track of media.getTracks()) {
         if (p.getSenders().some((s) => s.track === track)) continue;
-        const free = p
-          .getTransceivers()
-          .find((t) => t.direction !== "stopped" && t.receiver.track.kind === track.kind && !t.sender.track && t.currentDirection === null);
-        if (free) {
-          free.direction = free.direction === 'recvonly' ? 'sendrecv' : free.direction;
-          await free.sender.replaceTrack(track);
-          free.sender.setStreams?.(media);
-        }
+        p.addTrack(track, media);
       }
     }
     await p.setLocalDescription(await p.createAnswer());

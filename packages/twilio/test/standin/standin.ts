@@ -102,6 +102,9 @@ interface RoomSession {
   pcId?: string;
   /** Revision of the client's last offer (our answer must carry it) or of our own last offer. */
   descriptionRevision: number;
+  lastClientOffer: number;
+  /** We offered (media side) and wait for the client's answer. */
+  awaitingAnswer: boolean;
   published: Map<string, string>; // client track id -> track SID
   publishedRevision: number;
   subscribedRevision: number;
@@ -175,6 +178,7 @@ export class TwilioStandIn {
     const sdp = await this.options.sfu.run(() => window.sfu.offer());
     room.descriptionRevision++;
     room.activeSpeakerOffered = true;
+    room.awaitingAnswer = true;
     this.sendBody({
       type: 'update',
       peer_connections: [{ id: room.pcId, description: { type: 'offer', sdp, revision: room.descriptionRevision } }],
@@ -307,6 +311,8 @@ export class TwilioStandIn {
       localSid: sid('PA'),
       identity,
       descriptionRevision: 0,
+      lastClientOffer: 0,
+      awaitingAnswer: false,
       published: new Map(),
       publishedRevision: 0,
       subscribedRevision: 1,
@@ -354,11 +360,13 @@ export class TwilioStandIn {
 
   private async onUpdate(body: Json): Promise<void> {
     const before = this.room?.publishedRevision ?? 0;
+    const subscribedBefore = this.room?.subscribedRevision ?? 0;
     this.publish(body.participant as Json | undefined);
     const answers = await this.handlePeerConnections((body.peer_connections ?? []) as Json[]);
     const update: Json = { type: 'update' };
     if (answers.length) update.peer_connections = answers;
     if ((this.room?.publishedRevision ?? 0) > before) update.published = this.publishedState();
+    if ((this.room?.subscribedRevision ?? 0) > subscribedBefore) update.subscribed = this.subscribedState();
     if (Object.keys(update).length > 1) this.sendBody(update);
   }
 
@@ -394,10 +402,16 @@ export class TwilioStandIn {
       room.pcId ??= state.id;
       const d = state.description as Json | undefined;
       if (d?.type === 'offer' && typeof d.sdp === 'string') {
-        room.descriptionRevision = Number(d.revision) || room.descriptionRevision + 1;
+        // A sync repeats the last offer (the client's current local description): answered already.
+        const revision = Number(d.revision) || room.descriptionRevision + 1;
+        if (revision <= room.lastClientOffer) continue;
+        room.lastClientOffer = revision;
+        room.descriptionRevision = revision;
         const sdp = await this.options.sfu.run((offer: string) => window.sfu.answer(offer), d.sdp);
+        this.learnSignaledTrackIds(sdp);
         replies.push({ id: state.id, description: { type: 'answer', sdp, revision: room.descriptionRevision } });
-      } else if (d?.type === 'answer' && typeof d.sdp === 'string') {
+      } else if (d?.type === 'answer' && typeof d.sdp === 'string' && room.awaitingAnswer) {
+        room.awaitingAnswer = false;
         await this.options.sfu.run((answer: string) => window.sfu.acceptAnswer(answer), d.sdp);
       }
       const ice = state.ice as Json | undefined;
@@ -406,6 +420,27 @@ export class TwilioStandIn {
       }
     }
     return replies;
+  }
+
+  /**
+   * The id under which the client will know each remote track is the track id of the `a=msid`
+   * line of the m-section that carries it (twilio-video's TrackMatcher), as a media server's SDP
+   * would signal it. A change is announced with a new `subscribed` revision.
+   */
+  private learnSignaledTrackIds(sdp: string): void {
+    const room = this.requireRoom();
+    let changed = false;
+    for (const section of sdp.split(/\r?\nm=/).slice(1)) {
+      const kind = section.startsWith('audio') ? 'audio' : section.startsWith('video') ? 'video' : undefined;
+      const msid = /^a=msid:\S+ (\S+)/m.exec(section)?.[1];
+      if (!kind || !msid || !/^a=(sendrecv|sendonly)/m.test(section)) continue;
+      const track = this.remoteTracks.find((t) => t.kind === kind);
+      if (track && track.id !== msid) {
+        track.id = msid;
+        changed = true;
+      }
+    }
+    if (changed) room.subscribedRevision++;
   }
 
   private remoteParticipantState(): Json {
