@@ -26,6 +26,7 @@ export class AppRegistry {
   constructor(apps: readonly AppCredentials[]) {
     for (const a of apps) {
       if (!a.appID || !a.secret) throw new Error('collector: every app needs a non-empty appID and secret');
+      if (a.appID.includes(':') || a.appID.length > 256) throw new Error(`collector: appID ${JSON.stringify(a.appID)} must be 1..256 chars without ':'`);
       if (this.apps.has(a.appID)) throw new Error(`collector: app ${a.appID} is configured twice`);
       this.apps.set(a.appID, a.secret);
     }

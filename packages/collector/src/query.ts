@@ -100,8 +100,13 @@ const round = (v: number): number => Math.round(v * 1000) / 1000;
 function metric(values: (number | null)[], worse: 'min' | 'max'): MetricSummary {
   const xs = values.filter((v): v is number => v !== null);
   if (xs.length === 0) return { avg: null, worst: null };
-  const sum = xs.reduce((a, b) => a + b, 0);
-  return { avg: round(sum / xs.length), worst: round(worse === 'min' ? Math.min(...xs) : Math.max(...xs)) };
+  let sum = 0;
+  let w = xs[0]!;
+  for (const x of xs) {
+    sum += x;
+    if (worse === 'min' ? x < w : x > w) w = x;
+  }
+  return { avg: round(sum / xs.length), worst: round(w) };
 }
 
 export function worseQuality(a: Quality | null, b: Quality | null): Quality | null {

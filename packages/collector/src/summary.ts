@@ -46,7 +46,7 @@ function combine(streams: StreamView[], pick: (s: StreamView) => MetricSummary, 
   const worsts = streams.map((s) => pick(s).worst).filter((v): v is number => v !== null);
   return {
     avg: avgs.length ? round(avgs.reduce((a, b) => a + b, 0) / avgs.length) : null,
-    worst: worsts.length ? (worse === 'min' ? Math.min(...worsts) : Math.max(...worsts)) : null,
+    worst: worsts.length ? worsts.reduce((a, b) => (worse === 'min' ? Math.min(a, b) : Math.max(a, b))) : null,
   };
 }
 
@@ -89,7 +89,7 @@ export function computeSummary(data: ConferenceData, reason: 'terminated' | 'idl
     participantCount: participantsOf(data).length,
     fabricCount: data.fabrics.length,
     fabricStates,
-    setupDelay: delays.length ? { avg: round(delays.reduce((a, b) => a + b, 0) / delays.length), max: Math.max(...delays) } : null,
+    setupDelay: delays.length ? { avg: round(delays.reduce((a, b) => a + b, 0) / delays.length), max: delays.reduce((a, b) => Math.max(a, b)) } : null,
     disruptions: data.events.filter((e) => e.item.event === 'connectionDisruptionStart').length,
     errorCount: data.errors.length,
     errorsByCategory,

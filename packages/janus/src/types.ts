@@ -55,9 +55,9 @@ export interface JanusPluginHandleLike {
   getId?(): number | string;
   getPlugin?(): string;
 
-  createOffer?(params?: JanusWebrtcParams): unknown;
-  createAnswer?(params?: JanusWebrtcParams): unknown;
-  handleRemoteJsep?(params?: { jsep?: JanusJsepLike; success?: (...args: never[]) => void; error?: (error: string) => void }): unknown;
+  createOffer?(params: JanusWebrtcParams): unknown;
+  createAnswer?(params: JanusWebrtcParams): unknown;
+  handleRemoteJsep?(params: { jsep?: JanusJsepLike; success?: (...args: never[]) => void; error?: (error: string) => void }): unknown;
   send?(params: JanusSendParams): unknown;
   muteAudio?(mid?: string): unknown;
   unmuteAudio?(mid?: string): unknown;
@@ -86,7 +86,7 @@ export interface JanusAttachOptionsLike {
 /** A janus.js session (`new Janus({...})`). `attach` and `destroy` are own properties of it. */
 export interface JanusSessionLike {
   attach(options: never): unknown;
-  destroy?(options?: never): unknown;
+  destroy?(options: never): unknown;
   getSessionId?(): number | string | null | undefined;
 }
 

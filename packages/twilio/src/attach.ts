@@ -217,7 +217,7 @@ class Attachment {
       for (const publication of local.tracks?.values() ?? []) this.mapLocalPublication(publication);
       this.evaluate(local, true, 'initial');
     }
-    this.requestMapping(0);
+    this.refreshMappings();
     this.timer = setInterval(this.safe(() => this.tick()), TICK_MS);
     this.log.debug(`attached to Room ${room.sid} (${this.roomType}, ${this.access}), conference '${this.conferenceID}'`);
   }

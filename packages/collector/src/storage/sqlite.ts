@@ -180,27 +180,38 @@ export function applyDelta(base: StatsFields, delta: StatsDelta): StatsFields {
   return out;
 }
 
+/** The parts of better-sqlite3's Database that tools and tests may use (keeps its types out of ours). */
+export interface SqliteHandle {
+  prepare(sql: string): {
+    get(...params: unknown[]): unknown;
+    all(...params: unknown[]): unknown[];
+    run(...params: unknown[]): { changes: number };
+  };
+  pragma(source: string, options?: { simple?: boolean }): unknown;
+  exec(sql: string): unknown;
+}
+
 export class SqliteStorage implements Storage {
-  readonly db: SqliteDatabase;
+  private readonly sqlite: SqliteDatabase;
   private readonly st: Record<string, Statement>;
   private readonly ingestTx: (ctx: IngestContext, items: readonly Item[]) => IngestResult;
   private readonly readTx: (appID: string, conferenceID: string) => ConferenceData | null;
   private closed = false;
 
   constructor(options: SqliteStorageOptions) {
-    this.db = new Database(options.path);
-    this.db.pragma('journal_mode = WAL');
+    this.sqlite = new Database(options.path);
+    this.sqlite.pragma('journal_mode = WAL');
     // FULL: a committed transaction survives a power loss, not only a crash of this process.
-    this.db.pragma('synchronous = FULL');
-    this.db.pragma('busy_timeout = 5000');
-    this.db.exec(SCHEMA);
-    const version = this.db.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).get() as { value: string } | undefined;
+    this.sqlite.pragma('synchronous = FULL');
+    this.sqlite.pragma('busy_timeout = 5000');
+    this.sqlite.exec(SCHEMA);
+    const version = this.sqlite.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).get() as { value: string } | undefined;
     if (!version) {
-      this.db.prepare(`INSERT INTO meta (key, value) VALUES ('schema_version', ?)`).run(String(SCHEMA_VERSION));
+      this.sqlite.prepare(`INSERT INTO meta (key, value) VALUES ('schema_version', ?)`).run(String(SCHEMA_VERSION));
     } else if (Number(version.value) !== SCHEMA_VERSION) {
       throw new Error(`collector: database schema version ${version.value} is not supported (expected ${SCHEMA_VERSION})`);
     }
-    const p = (sql: string): Statement => this.db.prepare(sql);
+    const p = (sql: string): Statement => this.sqlite.prepare(sql);
     this.st = {
       sessionOwner: p(`SELECT app_id FROM sessions WHERE sid = ?`),
       insertSession: p(`INSERT INTO sessions (sid, app_id, user_id, first_received) VALUES (?, ?, ?, ?)`),
@@ -263,8 +274,8 @@ export class SqliteStorage implements Storage {
                         needs_summary = CASE WHEN data_version > @version THEN 1 ELSE 0 END
                       WHERE app_id = @app AND conference_id = @conf AND summary_version <= @version`),
     };
-    this.ingestTx = this.db.transaction((ctx: IngestContext, items: readonly Item[]) => this.ingestSync(ctx, items));
-    this.readTx = this.db.transaction((appID: string, conferenceID: string) => this.readConference(appID, conferenceID));
+    this.ingestTx = this.sqlite.transaction((ctx: IngestContext, items: readonly Item[]) => this.ingestSync(ctx, items));
+    this.readTx = this.sqlite.transaction((appID: string, conferenceID: string) => this.readConference(appID, conferenceID));
   }
 
   private ingestSync(ctx: IngestContext, items: readonly Item[]): IngestResult {
@@ -490,7 +501,12 @@ export class SqliteStorage implements Storage {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.db.close();
+    this.sqlite.close();
+  }
+
+  /** The underlying database, for inspection by tools and tests. */
+  get db(): SqliteHandle {
+    return this.sqlite as unknown as SqliteHandle;
   }
 
   private assertOpen(): void {

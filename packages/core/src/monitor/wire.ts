@@ -1,4 +1,4 @@
-import type { FabricStats, StreamStats } from '../types';
+import type { ConnectionStats, FabricStats, StreamStats } from '../types';
 import type { OutgoingItem } from '../transport/index';
 
 /** Stream fields sent to the collector (docs/protocol.md); everything else stays in the page. */
@@ -22,6 +22,16 @@ const WIRE_STREAM_FIELDS = [
   'qualityLimitationReason',
 ] as const satisfies ReadonlyArray<keyof StreamStats>;
 
+const WIRE_CONNECTION_FIELDS = [
+  'rtt',
+  'availableOutgoingBitrate',
+  'localCandidateType',
+  'remoteCandidateType',
+  'protocol',
+  'localAddress',
+  'remoteAddress',
+] as const satisfies ReadonlyArray<keyof ConnectionStats>;
+
 /** A stats item for the transport, which delta-codes it. Only defined fields are copied. */
 export function toWireStats(stats: FabricStats, collectIP: boolean): OutgoingItem {
   const streams: Array<Record<string, unknown>> = [];
@@ -36,7 +46,8 @@ export function toWireStats(stats: FabricStats, collectIP: boolean): OutgoingIte
     streams.push(wire);
   }
   const connection: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(stats.connection)) {
+  for (const key of WIRE_CONNECTION_FIELDS) {
+    const value = stats.connection[key];
     if (value === undefined) continue;
     if (!collectIP && (key === 'localAddress' || key === 'remoteAddress')) continue;
     connection[key] = value;

@@ -1,10 +1,10 @@
 /**
  * Final flush when the page goes away (pagehide): every unacknowledged item, in n order, POSTed to
- * /v1/ingest?token= as text/plain (no headers, no CORS preflight) with navigator.sendBeacon, or
+ * /v1/ingest?token= as text/plain (no headers, so no CORS preflight) with navigator.sendBeacon, or
  * fetch({keepalive: true}) when sendBeacon is missing or refuses. Both cap a page's in-flight body
- * bytes (about 64 KiB), so chunks are small and sending stops at the first refusal. No answer is
- * awaited: sent items stay buffered and are resent if the page lives on (bfcache); the collector
- * stores them once.
+ * bytes (about 64 KiB): chunks are small, and what is over the quota is lost (sendBeacon says so
+ * and sending stops; keepalive fetches fail silently). No answer is awaited: sent items stay
+ * buffered and are resent if the page lives on (bfcache); the collector stores them once.
  */
 import { serialized, type BufferedItem } from './buffer';
 

@@ -211,7 +211,7 @@ export function createTransport(options: CreateTransportOptions): Transport {
       token = r.token;
       needFreshToken = false;
       scheduleRefresh();
-      if (status.state !== 'connected') setStatus({ state: 'connecting' });
+      if (status.state !== 'connected' && retryTimer === undefined) setStatus({ state: 'connecting' });
       ensureChannel();
       return;
     }
