@@ -3,7 +3,10 @@
 // The adapter's ESM build has no runtime imports, so the browser loads it as it is.
 import { attachTwilio, reportTwilioError } from '/packages/twilio/dist/index.mjs';
 
-const SDK_URL = new URLSearchParams(location.search).get('sdk') ?? 'https://sdk.twilio.com/js/video/releases/2.32.1/twilio-video.min.js';
+const params = new URLSearchParams(location.search);
+const SDK_URL = params.get('sdk') ?? 'https://sdk.twilio.com/js/video/releases/2.32.1/twilio-video.min.js';
+// `?collector=none`: monitor locally only (callbacks work, nothing is sent).
+const COLLECTOR = params.get('collector') ?? location.origin;
 const $ = (id) => document.getElementById(id);
 const log = (...parts) => {
   $('log').textContent += `${new Date().toISOString().slice(11, 23)} ${parts.map((p) => (typeof p === 'string' ? p : JSON.stringify(p))).join(' ')}\n`;
@@ -30,9 +33,8 @@ $('join').addEventListener('submit', async (e) => {
     const Video = window.Twilio.Video;
     monitor = Callmetry.createMonitor({
       appID: $('appID').value,
-      appSecret: $('appSecret').value,
       localUserID: $('user').value.trim(),
-      collectorURL: location.origin,
+      ...(COLLECTOR !== 'none' ? { collectorURL: COLLECTOR, appSecret: $('appSecret').value } : {}),
     });
     monitor.on('fabricEvent', (r) => log('event', r.event, r.data ?? ''));
     monitor.on('error', (r) => log('error', r.webRTCFunction, r.message));
@@ -70,6 +72,9 @@ $('join').addEventListener('submit', async (e) => {
     $('connect').disabled = false;
   }
 });
+
+// For poking around in the console.
+window.callmetryExample = { get room() { return room; }, get monitor() { return monitor; } };
 
 $('leave').addEventListener('click', async () => {
   detach(); // stops monitoring (the adapter also detaches by itself when the Room disconnects)

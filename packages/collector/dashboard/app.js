@@ -255,6 +255,13 @@
     return `${s.userID || local} · ${media} · ${s.key}`;
   }
 
+  /** The time axis length (s): the duration rounded up to a whole number of steps (>= 10 s). */
+  function niceSpan(seconds) {
+    const s = Math.max(seconds, 10);
+    const step = niceStep(s);
+    return Math.ceil(s / step - 1e-9) * step;
+  }
+
   /** A step (s) for time axes giving at most ~8 ticks. */
   function niceStep(spanSeconds) {
     const steps = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200];
@@ -274,7 +281,7 @@
     fabricSetup: '▶',
     fabricSetupFailed: '✕',
     fabricTerminated: '■',
-    fabricHold: '⏸',
+    fabricHold: '‖',
     fabricResume: '▶',
     connectionDisruptionStart: '⚡',
     connectionDisruptionEnd: '✓',
@@ -312,7 +319,7 @@
 
   function timeline(d) {
     const t0 = d.firstSeen;
-    const t1 = Math.max(d.lastSeen, t0 + 10_000);
+    const t1 = t0 + niceSpan((d.lastSeen - t0) / 1000) * 1000;
     const pos = (t) => `${Math.min(100, Math.max(0, ((t - t0) / (t1 - t0)) * 100))}%`;
     const width = (a, b) => `${Math.max(0.4, ((Math.min(b, t1) - Math.max(a, t0)) / (t1 - t0)) * 100)}%`;
 
@@ -372,10 +379,8 @@
     const span = (t1 - t0) / 1000;
     const step = niceStep(span);
     for (let x = 0; x <= span + 1e-9; x += step) {
-      if (span - x < step * 0.35 && x > 0) break; // keep the end label readable
-      ticks.append(h('span', { class: 'tick', style: { left: `${(x / span) * 100}%` }, text: fmtOffset(x) }));
+      ticks.append(h('span', { class: `tick${x + step > span + 1e-9 ? ' tick-end' : ''}`, style: { left: `${(x / span) * 100}%` }, text: fmtOffset(x) }));
     }
-    ticks.append(h('span', { class: 'tick tick-end', style: { left: '100%' }, text: fmtOffset(span) }));
 
     const legend = h(
       'div',
@@ -546,7 +551,7 @@
       stat('Fabrics', String(d.fabrics.length), Object.entries(countBy(d.fabrics.map((f) => STATE_LABEL[f.state] || f.state))).map(([k, v]) => `${v} ${k}`).join(', ')),
       stat('Setup delay', setupDelays.length ? fmtNum(setupDelays.reduce((a, b) => a + b, 0) / setupDelays.length, 0, ' ms') : '–', setupDelays.length ? `max ${fmtNum(Math.max(...setupDelays), 0, ' ms')}` : ''),
       stat('Errors', String(d.errors.length)),
-      stat('Quality', qualityBadge(s ? s.quality : worst), worstMoment ? `worst stream; at worst ${worstMoment}` : 'worst stream'),
+      stat('Quality', qualityBadge(s ? s.quality : worst), worstMoment ? `worst stream · at worst: ${worstMoment}` : 'worst stream'),
       stat('Feedback', avgFeedback === null ? '–' : `${fmtNum(avgFeedback, 1)} / 5`, d.feedback.length ? `${d.feedback.length} rating${d.feedback.length > 1 ? 's' : ''}` : ''),
     );
 
@@ -561,7 +566,7 @@
     );
 
     const fabricsById = new Map(d.fabrics.map((f) => [`${f.sid}\u0000${f.fabricID}`, f]));
-    const span = Math.max((d.lastSeen - t0) / 1000, 10);
+    const span = niceSpan((d.lastSeen - t0) / 1000);
     const chartsSection = d.streams.length
       ? section(
           'Media quality per stream',

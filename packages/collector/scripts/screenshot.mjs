@@ -32,6 +32,7 @@ try {
   await page.waitForFunction(() => document.querySelectorAll('canvas').length === 4);
   await page.waitForTimeout(300);
   await page.screenshot({ path: `${out}/3-conference.png`, fullPage: true });
+  await page.screenshot({ path: `${out}/3-conference-top.png` });
   await page.goto(`${base}/#/conference/support-ticket-4711`);
   await page.waitForSelector('.lane-bar');
   await page.screenshot({ path: `${out}/4-failed.png`, fullPage: true });

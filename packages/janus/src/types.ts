@@ -23,22 +23,20 @@ export interface JanusTrackOptionLike {
   mid?: string;
 }
 
-/** The parameter of `handle.createOffer` / `handle.createAnswer`. */
+/** The parameter of `handle.createOffer` / `handle.createAnswer` (the adapter wraps success/error). */
 export interface JanusWebrtcParams {
   jsep?: JanusJsepLike;
   tracks?: JanusTrackOptionLike[];
-  success?: (jsep: JanusJsepLike) => void;
-  error?: (error: unknown) => void;
-  [option: string]: unknown;
+  success?(jsep: JanusJsepLike): void;
+  error?(error: unknown): void;
 }
 
-/** The parameter of `handle.send`. */
+/** The parameter of `handle.send` (the adapter reads `message.request`, `room`, `ptype`). */
 export interface JanusSendParams {
   message?: JanusMessage;
   jsep?: JanusJsepLike;
-  success?: (data?: unknown) => void;
-  error?: (error: string) => void;
-  [option: string]: unknown;
+  success?(data?: unknown): void;
+  error?(error: string): void;
 }
 
 /**

@@ -279,7 +279,11 @@ describe('attachMediasoup (mediasoup-client FakeHandler, Node)', () => {
     const logger = { ...silent, error };
     expect(() => attachMediasoup(undefined as unknown as Device, monitor, { logger })()).not.toThrow();
     expect(() => attachMediasoup({} as unknown as Device, monitor, { logger })()).not.toThrow();
+    // Without a monitor there is no logger to use: the console says why.
+    const consoleError = vi.spyOn(console, 'error').mockImplementation(() => undefined);
     expect(() => attachMediasoup(device, undefined as unknown as Monitor)()).not.toThrow();
+    expect(consoleError).toHaveBeenCalledWith('[callmetry/mediasoup] attachMediasoup: a Monitor from @callmetry/core is required');
+    consoleError.mockRestore();
     expect(error).toHaveBeenCalledTimes(2);
 
     attachMediasoup(device, monitor, {

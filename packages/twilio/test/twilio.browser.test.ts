@@ -5,7 +5,10 @@
 // participant. Twilio's cloud is not involved (it cannot be reached here); what is exercised is the
 // SDK's own Room, participants, publications, stats and reconnection logic and the real core.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { openPage, requireNamespace, startHttpServer, useBrowser, type HttpServer, type TestPage } from '../../../test/harness/browser';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as esbuild from 'esbuild';
+import { bundle, openPage, REPO_ROOT, requireNamespace, startHttpServer, useBrowser, type HttpServer, type TestPage } from '../../../test/harness/browser';
 import type { Snapshot } from './standin/client.page';
 import { fakeAccessToken, TwilioStandIn } from './standin/standin';
 
@@ -43,6 +46,8 @@ describe('attachTwilio with twilio-video 2.32.1 against a signaling stand-in', (
   // Each test ends its Room (also when it fails) so that the next one starts clean.
   afterEach(async () => {
     await client.run(() => window.client.reset());
+    // twilio-video logs its own warnings and errors (e.g. the dropped socket); no exception may escape.
+    expect([...client.errors, ...sfu.errors].filter((e) => e.startsWith('pageerror') || e.startsWith('page crashed'))).toEqual([]);
   });
 
   const snapshot = (poll = true): Promise<Snapshot> => client.run((p: boolean) => window.client.snapshot(p), poll);
@@ -251,5 +256,55 @@ describe('attachTwilio with twilio-video 2.32.1 against a signaling stand-in', (
     expect(appEvents(s).length).toBe(n);
     expect(s.roomState).toBe('connected'); // the call goes on
     standIn.setRemoteTrackEnabled('audio', true);
+  });
+
+  it('examples/twilio: the page joins through the stand-in and monitors the Room with its one-line attach', async () => {
+    // Serve what the collector would: the example, core's browser build and the adapter's ESM build
+    // (both built from source here), and twilio-video's script-tag build instead of Twilio's CDN.
+    const file = async (path: string): Promise<Uint8Array> => new Uint8Array(await readFile(join(REPO_ROOT, path)));
+    const adapterEsm = await esbuild.build({
+      entryPoints: [join(REPO_ROOT, 'packages/twilio/src/index.ts')],
+      bundle: true,
+      write: false,
+      format: 'esm',
+      platform: 'browser',
+      target: 'es2022',
+    });
+    http.route('/packages/core/dist/callstats.min.js', { body: await bundle('packages/core/src/browser.ts'), type: 'text/javascript' });
+    http.route('/packages/twilio/dist/index.mjs', { body: adapterEsm.outputFiles[0]!.text, type: 'text/javascript' });
+    http.route('/examples/twilio/', { body: await file('examples/twilio/index.html'), type: 'text/html' });
+    http.route('/examples/twilio/main.js', { body: await file('examples/twilio/main.js'), type: 'text/javascript' });
+    http.route('/sdk/twilio-video.min.js', { body: await file('node_modules/twilio-video/dist/twilio-video.min.js'), type: 'text/javascript' });
+
+    const context = await browser().newContext();
+    const page = await context.newPage();
+    const pageErrors: string[] = [];
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    try {
+      await page.goto(http.url('/examples/twilio/?sdk=/sdk/twilio-video.min.js&collector=none'));
+      await page.fill('#token', fakeAccessToken('carol', 'example-room'));
+      await page.fill('#room', 'example-room');
+      await page.fill('#user', 'carol');
+      await page.fill('#wsServer', standIn.url);
+      await page.click('#connect');
+      await page.waitForFunction(() => document.getElementById('log')?.textContent?.includes('event fabricSetup'), undefined, { timeout: 20_000 });
+      expect(await page.textContent('#log')).toContain('joined Room example-room');
+      const inbound = await page.waitForFunction(
+        async () => {
+          const m = (window as unknown as { callmetryExample: { monitor: import('@callmetry/core').Monitor } }).callmetryExample.monitor;
+          const stats = await m.fabrics()[0]?.pollNow();
+          const users = (stats?.mediaStreamTracks ?? []).filter((t) => t.statsType === 'inbound-rtp').map((t) => `${t.mediaType}:${t.userID}`);
+          return users.length === 2 ? users.sort() : false;
+        },
+        undefined,
+        { timeout: 20_000, polling: 250 },
+      );
+      expect(await inbound.jsonValue()).toEqual([`audio:${REMOTE}`, `video:${REMOTE}`]);
+      await page.click('#leave');
+      await page.waitForFunction(() => document.getElementById('log')?.textContent?.includes('event fabricTerminated'), undefined, { timeout: 10_000 });
+      expect(pageErrors).toEqual([]);
+    } finally {
+      await context.close();
+    }
   });
 });

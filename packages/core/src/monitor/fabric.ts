@@ -1,5 +1,4 @@
 import type {
-  ConnectionStats,
   EndpointType,
   ErrorDetails,
   ErrorRecord,
@@ -16,12 +15,12 @@ import type {
   Result,
   StreamMapping,
   StreamSelector,
-  StreamStats,
   TransmissionDirection,
   WebRTCFunction,
 } from '../types';
 import { fabricEvent as FABRIC_EVENTS } from '../callstats/enums';
 import { createStatsProcessor } from '../stats/processor';
+import { toFabricStats } from '../stats/callbackShape';
 import { StreamMappings } from '../stats/mapping';
 import { createPoller, type Poller } from '../stats/poller';
 import { LifecycleObserver, type SetupDelays } from './lifecycle';
@@ -206,7 +205,16 @@ export class FabricImpl implements Fabric {
       },
       now,
     );
-    const stats = this.assemble(processed.streams, processed.connection, now);
+    const stats = toFabricStats({
+      fabricID: this.id,
+      conferenceID: this.conferenceID,
+      connectionState: this.pc.connectionState ?? this.pc.iceConnectionState,
+      fabricState: this.currentState,
+      conferenceURL: this.host.conferenceURL(this.conferenceID),
+      timestamp: now,
+      streams: processed.streams,
+      connection: processed.connection,
+    });
     this.latest = stats;
     this.host.emitSample(stats);
     if (now - this.lastCallbackAt >= this.host.statsCallbackIntervalMs) {
@@ -217,23 +225,6 @@ export class FabricImpl implements Fabric {
 
   private isPaused(): boolean {
     return this.currentState === 'terminated' || this.currentState === 'hold';
-  }
-
-  /** callstats.js's stats callback shape. */
-  private assemble(streams: StreamStats[], connection: ConnectionStats, now: number): FabricStats {
-    const byKey: Record<string, StreamStats> = {};
-    for (const s of streams) byKey[s.ssrc] = s;
-    return {
-      fabricID: this.id,
-      conferenceID: this.conferenceID,
-      connectionState: this.pc.connectionState ?? this.pc.iceConnectionState,
-      fabricState: this.currentState,
-      conferenceURL: this.host.conferenceURL(this.conferenceID),
-      timestamp: now,
-      streams: byKey,
-      mediaStreamTracks: streams,
-      connection,
-    };
   }
 
   private setState(next: FabricState): void {

@@ -116,7 +116,6 @@ const client = {
       dominantSpeaker: true,
       networkQuality: false,
       preferredVideoCodecs: [{ codec: 'VP8' as const, simulcast: false }],
-      logLevel: 'warn' as const,
     };
     const r = await Video.connect(args.token, options as Video.ConnectOptions);
     room = r;
