@@ -30,8 +30,8 @@ const configs = [
     external,
     plugins: [ts()],
     output: [
-      { dir: resolve(pkgDir, 'dist'), format: 'es', entryFileNames: '[name].mjs', sourcemap: true },
-      { dir: resolve(pkgDir, 'dist'), format: 'cjs', entryFileNames: '[name].cjs', sourcemap: true, exports: 'named' },
+      { dir: resolve(pkgDir, 'dist'), format: 'es', entryFileNames: '[name].mjs', chunkFileNames: '[name]-[hash].mjs', sourcemap: true },
+      { dir: resolve(pkgDir, 'dist'), format: 'cjs', entryFileNames: '[name].cjs', chunkFileNames: '[name]-[hash].cjs', sourcemap: true, exports: 'named' },
     ],
   },
   {
