@@ -37,12 +37,15 @@ interface Call {
 }
 let call: Call | undefined;
 
+const escape = (value: unknown): string => String(value ?? '').replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
+
 function renderStats(stats: FabricStats): void {
   const rows = stats.mediaStreamTracks
     .map(
       (t) =>
-        `<tr><td>${stats.fabricID}</td><td>${t.statsType}</td><td>${t.mediaType}</td><td>${t.ssrc}</td>` +
-        `<td>${t.userID}</td><td>${t.usageLabel ?? ''}</td><td>${t.bitrate?.toFixed(0) ?? ''}</td></tr>`,
+        `<tr>${[stats.fabricID, t.statsType, t.mediaType, t.ssrc, t.userID, t.usageLabel, t.bitrate?.toFixed(0)]
+          .map((v) => `<td>${escape(v)}</td>`)
+          .join('')}</tr>`,
     )
     .join('');
   const table = $<HTMLTableSectionElement>('stats');

@@ -430,6 +430,7 @@
         borderWidth: 2,
         pointRadius: s.series.length > 60 ? 0 : 2,
         tension: 0.25,
+        cubicInterpolationMode: 'monotone', // no overshoot or loops between close samples
       }))
       .filter((ds) => ds.data.length > 0);
     if (!window.Chart) {

@@ -13,7 +13,7 @@
 import { FakePeerConnection } from '../../core/test/helpers/fakePeerConnection';
 
 type Fn = (...args: any[]) => any;
-const noop: Fn = () => undefined;
+export const noop: Fn = () => undefined;
 const tick = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));
 
 export const CALLBACKS = [

@@ -30,7 +30,7 @@ import type {
 } from './types';
 
 type Detach = () => void;
-type Listener = (...args: never[]) => void;
+type Listener = (...args: unknown[]) => void;
 
 /** `JsSIP.UA.C.STATUS_USER_CLOSED`: the UA was stopped. */
 const UA_STATUS_USER_CLOSED = 2;
@@ -163,10 +163,11 @@ class Attachment {
 
   /** Adds a listener that never throws into JsSIP, and remembers it for detach. */
   listen(emitter: JsSipEmitterLike, event: string, body: (...args: never[]) => void, prepend = false): void {
-    const fn: Listener = (...args: never[]) => {
+    const fn: Listener = (...args: unknown[]) => {
       if (this.detached) return;
       try {
-        body(...args);
+        // The data's shape is JsSIP's; every handler checks what it reads.
+        body(...(args as never[]));
       } catch (error) {
         this.log.error(`'${event}' handler failed`, error);
       }

@@ -7,8 +7,8 @@ import type { Logger, MonitoredPeerConnection } from '@callmetry/core';
 
 /** The part of Node's / npm `events` EventEmitter that JsSIP's UA and RTCSession inherit. */
 export interface JsSipEmitterLike {
-  on(event: string, listener: (...args: never[]) => void): unknown;
-  removeListener(event: string, listener: (...args: never[]) => void): unknown;
+  on(event: string, listener: (...args: unknown[]) => void): unknown;
+  removeListener(event: string, listener: (...args: unknown[]) => void): unknown;
 }
 
 /** A SIP URI (`JsSIP.URI`). */

@@ -109,7 +109,7 @@ class MediasoupAttachment {
     this.detached = true;
     try {
       removeAll(this.deviceListeners);
-      for (const watch of [...this.transports.values()]) this.release(watch, true);
+      for (const watch of [...this.transports.values()]) this.release(watch);
       this.transports.clear();
     } catch (error) {
       this.log.error('detach failed', error);
@@ -252,16 +252,16 @@ class MediasoupAttachment {
     this.transports.set(transport, watch);
     this.listen(transport.observer, 'newproducer', watch.listeners, (p) => this.onProducer(watch, p as ProducerLike));
     this.listen(transport.observer, 'newconsumer', watch.listeners, (c) => this.onConsumer(watch, c as ConsumerLike));
-    this.listen(transport.observer, 'close', watch.listeners, () => this.release(watch, true));
+    this.listen(transport.observer, 'close', watch.listeners, () => this.release(watch));
   }
 
-  /** Removes the transport's listeners (and its producers' and consumers'); terminates its fabric if asked. */
-  private release(watch: TransportWatch, terminate: boolean): void {
+  /** Removes the transport's listeners (and its producers' and consumers') and terminates its fabric. */
+  private release(watch: TransportWatch): void {
     for (const item of watch.items.values()) removeAll(item.listeners);
     watch.items.clear();
     removeAll(watch.listeners);
     this.transports.delete(watch.transport);
-    if (terminate) watch.fabric.terminate();
+    watch.fabric.terminate();
   }
 
   private releaseItem(watch: TransportWatch, item: ProducerLike | ConsumerLike): void {

@@ -193,8 +193,10 @@ describe('attachTwilio with twilio-video 2.32.1 against a signaling stand-in', (
     expect(eventsAfter(s, n)).toEqual([]);
 
     // -- the app leaves the Room: the fabric is terminated, the adapter detached itself
+    n = appEvents(s).length;
     await client.run(() => window.client.disconnect());
     s = await until('fabricTerminated', (x) => x.fabricEvents.some((e) => e.event === 'fabricTerminated'));
+    expect(eventsAfter(s, n)).toEqual([{ event: 'fabricTerminated' }]);
     expect(s.fabricEvents.filter((e) => e.event === 'fabricTerminated').map((e) => e.fabricID)).toEqual([fabricID]);
     expect(s.fabrics).toEqual([]);
     expect(s.errors).toEqual([]);
