@@ -336,6 +336,8 @@ export interface Feedback {
 export interface Monitor {
   readonly appID: string;
   readonly localUserID: string;
+  /** The monitor's logger (never throws); adapters log through it. */
+  readonly logger: Logger;
   /** Resolves when authentication finished (or immediately in local-only mode). */
   readonly ready: Promise<Result>;
   /** Adds a fabric; adding the same pc twice returns the existing fabric. Never throws: undefined when refused. */

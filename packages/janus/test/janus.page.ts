@@ -1,0 +1,512 @@
+// Page entry for janus.browser.test.ts (bundled with esbuild by test/harness/browser.ts): the real
+// janus.js 1.4 (npm janus-gateway) + webrtc-adapter, @callmetry/core and @callmetry/janus from
+// source, against the real Janus Gateway started by test/harness/janus.ts. The app code here is
+// what a Janus app writes (echotest; videoroom publisher + one multistream subscriber) and knows
+// nothing about Callmetry except attachJanus / instrumentJanus. Exposes `window.jt` (plain data).
+import Janus from 'janus-gateway';
+import adapter from 'webrtc-adapter';
+import { createMonitor, type Monitor, type MonitoredPeerConnection } from '@callmetry/core';
+import { attachJanus, instrumentJanus, type DetachJanus } from '@callmetry/janus';
+
+type Json = Record<string, unknown>;
+interface Jsep {
+  type: string;
+  sdp: string;
+}
+interface Handle {
+  id: number;
+  webrtcStuff: { pc: RTCPeerConnection | null };
+  send(p: { message: Json; jsep?: Jsep; success?: (d?: unknown) => void; error?: (e: string) => void }): void;
+  createOffer(p: Json): void;
+  createAnswer(p: Json): void;
+  handleRemoteJsep(p: Json): void;
+  hangup(sendRequest?: boolean): void;
+  detach(p?: Json): void;
+  muteAudio(mid?: string): boolean;
+  unmuteAudio(mid?: string): boolean;
+  muteVideo(mid?: string): boolean;
+  unmuteVideo(mid?: string): boolean;
+  [member: string]: unknown;
+}
+interface Session {
+  attach(o: Json): void;
+  destroy(o: Json): void;
+  getSessionId(): number;
+}
+type JanusCtor = {
+  new (o: Json): Session;
+  init(o: Json): void;
+  useDefaultDependencies(d: Json): unknown;
+  sessions: Map<number, Session>;
+};
+const J = Janus as unknown as JanusCtor;
+
+const DEADLINE_MS = 20_000;
+
+function waitFor(cond: () => boolean | Promise<boolean>, what: string, deadlineMs = DEADLINE_MS): Promise<void> {
+  return new Promise((ok, ko) => {
+    const started = Date.now();
+    const tick = async (): Promise<void> => {
+      try {
+        if (await cond()) return ok();
+      } catch (e) {
+        return ko(e);
+      }
+      if (Date.now() - started > deadlineMs) return ko(new Error(`timed out waiting for ${what}`));
+      setTimeout(() => void tick(), 50);
+    };
+    void tick();
+  });
+}
+
+function playRemote(track: MediaStreamTrack): void {
+  // Audio is only decoded once attached to a media element.
+  const el = document.createElement(track.kind === 'video' ? 'video' : 'audio');
+  el.autoplay = true;
+  el.muted = true;
+  el.srcObject = new MediaStream([track]);
+  document.body.append(el);
+}
+
+let initDone: Promise<void> | null = null;
+function init(): Promise<void> {
+  initDone ??= new Promise((ok) => J.init({ debug: ['error'], dependencies: J.useDefaultDependencies({ adapter }), callback: ok }));
+  return initDone;
+}
+
+function createSession(server: string, onDestroyed?: () => void): Promise<Session> {
+  return new Promise((ok, ko) => {
+    const s: Session = new J({
+      server,
+      iceServers: [],
+      success: () => ok(s),
+      error: (e: unknown) => ko(new Error(`Janus session: ${String(e)}`)),
+      destroyed: () => onDestroyed?.(),
+    });
+  });
+}
+
+function attach(session: Session, opts: Json): Promise<Handle> {
+  return new Promise((ok, ko) => {
+    session.attach({ ...opts, success: (h: Handle) => ok(h), error: (e: string) => ko(new Error(`attach ${String(opts.plugin)}: ${e}`)) });
+  });
+}
+
+function sendAsync(handle: Handle, message: Json, jsep?: Jsep): Promise<void> {
+  return new Promise((ok, ko) =>
+    handle.send({ message, ...(jsep ? { jsep } : {}), success: () => ok(), error: (e) => ko(new Error(`${String(message.request)}: ${e}`)) }),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The monitor and what it reported
+
+export interface SeenStream {
+  statsType: string;
+  mediaType: string;
+  userID: string;
+  mid?: string;
+  usageLabel?: string;
+  bitrate?: number;
+}
+export interface SeenFabric {
+  fabricID: string;
+  conferenceID: string;
+  remoteUserID: string;
+  remoteEndpointType: string;
+  direction: string;
+  usage: string;
+  state: string;
+  /** The latest sample's streams. */
+  streams: SeenStream[];
+  samples: number;
+}
+export interface Seen {
+  events: Array<{ fabricID: string; conferenceID: string; event: string; data?: Json }>;
+  errors: Array<{ fabricID?: string; webRTCFunction: string; message: string }>;
+  custom: Array<{ conferenceID: string; name: string; data?: Json; fabricID?: string }>;
+  fabrics: SeenFabric[];
+  samplesTotal: number;
+}
+
+let monitor: Monitor | null = null;
+const seen: Seen = { events: [], errors: [], custom: [], fabrics: [], samplesTotal: 0 };
+const fabricsSeen = new Map<string, SeenFabric>();
+
+function setup(localUserID: string): void {
+  const m = createMonitor({ appID: 'janus-test', localUserID, statsIntervalMs: 1000 });
+  m.on('fabricEvent', (e) => void seen.events.push({ fabricID: e.fabricID, conferenceID: e.conferenceID, event: e.event, ...(e.data ? { data: e.data } : {}) }));
+  m.on('error', (e) => void seen.errors.push({ ...(e.fabricID ? { fabricID: e.fabricID } : {}), webRTCFunction: e.webRTCFunction, message: e.message }));
+  m.on('sample', (s) => {
+    seen.samplesTotal++;
+    const f = fabricsSeen.get(s.fabricID);
+    if (!f) return;
+    f.samples++;
+    f.state = s.fabricState;
+    f.streams = s.mediaStreamTracks.map((t) => ({
+      statsType: t.statsType,
+      mediaType: t.mediaType,
+      userID: t.userID,
+      ...(t.mid !== undefined ? { mid: t.mid } : {}),
+      ...(t.usageLabel !== undefined ? { usageLabel: t.usageLabel } : {}),
+      ...(t.bitrate !== undefined ? { bitrate: t.bitrate } : {}),
+    }));
+  });
+  // Custom events only go to the collector (local-only here): record what the adapter sends.
+  const original = m.sendCustomEvent.bind(m);
+  m.sendCustomEvent = (conferenceID: string, name: string, data?: Json, pc?: MonitoredPeerConnection) => {
+    const fabric = pc ? m.getFabric(pc) : undefined;
+    seen.custom.push({ conferenceID, name, ...(data ? { data } : {}), ...(fabric ? { fabricID: fabric.id } : {}) });
+    return original(conferenceID, name, data, pc);
+  };
+  // Fabrics as they are added (addFabric is what the adapter calls).
+  const tryAdd = m.tryAddFabric.bind(m);
+  m.tryAddFabric = (pc, options) => {
+    const r = tryAdd(pc, options);
+    const f = r.fabric;
+    if (f && !fabricsSeen.has(f.id)) {
+      const entry: SeenFabric = {
+        fabricID: f.id,
+        conferenceID: f.conferenceID,
+        remoteUserID: f.remoteUserID,
+        remoteEndpointType: f.remoteEndpointType,
+        direction: f.direction,
+        usage: f.usage,
+        state: f.state,
+        streams: [],
+        samples: 0,
+      };
+      fabricsSeen.set(f.id, entry);
+      seen.fabrics.push(entry);
+    }
+    return r;
+  };
+  monitor = m;
+}
+
+function need(): Monitor {
+  if (!monitor) throw new Error('setup() first');
+  return monitor;
+}
+
+function state(): Seen & { monitorFabrics: string[] } {
+  for (const f of seen.fabrics) {
+    const live = need().fabrics().find((x) => x.id === f.fabricID);
+    f.state = live ? live.state : 'terminated';
+  }
+  return { ...seen, monitorFabrics: need().fabrics().map((f) => f.id) };
+}
+
+/** Whether janus.js's own functions are back (the adapter's wrappers are gone). */
+function pristine(session: Session, handles: Handle[], appCallbacks: Map<Handle, Json>): Record<string, boolean> {
+  // janus.js's own one-liners (esbuild may suffix the parameter name: callbacks2).
+  const is = (f: unknown, re: RegExp) => typeof f === 'function' && re.test(String(f).replace(/\s+/g, ' '));
+  const out: Record<string, boolean> = {
+    'session.attach': is(session.attach, /^function\s*\(callbacks\d*\) \{ createHandle\(callbacks\d*\); \}$/),
+    'session.destroy': is(session.destroy, /^function\s*\(callbacks\d*\) \{ destroySession\(callbacks\d*\); \}$/),
+    'Janus.sessions.set': !Object.prototype.hasOwnProperty.call(J.sessions, 'set'),
+  };
+  handles.forEach((h, i) => {
+    out[`h${i}.createOffer`] = is(h.createOffer, /\{ prepareWebrtc\(handleId, true, callbacks\d*\); \}$/);
+    out[`h${i}.createAnswer`] = is(h.createAnswer, /\{ prepareWebrtc\(handleId, false, callbacks\d*\); \}$/);
+    out[`h${i}.handleRemoteJsep`] = is(h.handleRemoteJsep, /\{ prepareWebrtcPeer\(handleId, callbacks\d*\); \}$/);
+    out[`h${i}.send`] = is(h.send, /\{ sendMessage\(handleId, callbacks\d*\); \}$/);
+    out[`h${i}.detach`] = is(h.detach, /\{ destroyHandle\(handleId, callbacks\d*\); \}$/);
+    out[`h${i}.muteAudio`] = is(h.muteAudio, /\{ return mute\(handleId, mid, false, true\); \}$/);
+    out[`h${i}.unmuteAudio`] = is(h.unmuteAudio, /\{ return mute\(handleId, mid, false, false\); \}$/);
+    out[`h${i}.muteVideo`] = is(h.muteVideo, /\{ return mute\(handleId, mid, true, true\); \}$/);
+    out[`h${i}.unmuteVideo`] = is(h.unmuteVideo, /\{ return mute\(handleId, mid, true, false\); \}$/);
+    const app = appCallbacks.get(h) ?? {};
+    for (const cb of ['onmessage', 'webrtcState', 'iceState', 'mediaState', 'slowLink', 'oncleanup', 'ondetached']) {
+      out[`h${i}.${cb}`] = cb in app ? h[cb] === app[cb] : h[cb] === (Janus as unknown as { noop: unknown }).noop;
+    }
+  });
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// echotest (attachJanus on an existing session)
+
+let echo: { session: Session; handle: Handle; detach: DetachJanus; callbacks: Json; up: boolean; down: string | null } | null = null;
+
+async function echotest(server: string): Promise<{ pcCreated: boolean }> {
+  await init();
+  const session = await createSession(server);
+  const detach = attachJanus(session as never, need());
+  let failure: unknown = null;
+  const e = { session, handle: null as unknown as Handle, detach, callbacks: {} as Json, up: false, down: null as string | null };
+  const callbacks: Json = {
+    webrtcState: (on: boolean, reason?: string) => {
+      if (on) e.up = true;
+      else e.down = reason ?? '';
+    },
+    onmessage: (_msg: Json, jsep?: Jsep) => {
+      if (jsep) e.handle.handleRemoteJsep({ jsep, error: (err: unknown) => (failure = err) });
+    },
+    onremotetrack: (track: MediaStreamTrack, _mid: string, on: boolean, meta?: { reason?: string }) => {
+      if (on && meta?.reason === 'created') playRemote(track);
+    },
+    oncleanup: () => undefined,
+  };
+  e.callbacks = callbacks;
+  e.handle = await attach(session, { plugin: 'janus.plugin.echotest', ...callbacks });
+  echo = e;
+  const offer = await new Promise<Jsep>((ok, ko) =>
+    e.handle.createOffer({ tracks: [{ type: 'audio', capture: true, recv: true }, { type: 'video', capture: true, recv: true }], success: ok, error: ko }),
+  );
+  await sendAsync(e.handle, { audio: true, video: true }, offer);
+  await waitFor(() => {
+    if (failure) throw failure instanceof Error ? failure : new Error(String(failure));
+    return e.up;
+  }, 'echotest webrtcState(true)');
+  return { pcCreated: true };
+}
+
+function echoMute(): boolean[] {
+  if (!echo) throw new Error('echotest() first');
+  const h = echo.handle;
+  return [h.muteAudio(), h.muteAudio(), h.unmuteAudio(), h.muteVideo(), h.unmuteVideo()];
+}
+
+async function echoHangup(): Promise<{ pcAfterHangup: boolean }> {
+  if (!echo) throw new Error('echotest() first');
+  const e = echo;
+  e.handle.hangup(true);
+  const pcAfterHangup = e.handle.webrtcStuff.pc !== null;
+  // Janus answers the hangup request with a hangup event: webrtcState(false, 'Janus API').
+  await waitFor(() => e.down !== null, "webrtcState(false, 'Janus API')");
+  return { pcAfterHangup };
+}
+
+/** A second echotest handle whose PeerConnection the app closes behind janus.js's back. */
+async function echoPeerClose(): Promise<{ reason: string }> {
+  if (!echo) throw new Error('echotest() first');
+  const e = echo;
+  let up = false;
+  let down: string | null = null;
+  let h!: Handle;
+  h = await attach(e.session, {
+    plugin: 'janus.plugin.echotest',
+    webrtcState: (on: boolean, reason?: string) => {
+      if (on) up = true;
+      else down = reason ?? '';
+    },
+    onmessage: (_m: Json, jsep?: Jsep) => {
+      if (jsep) h.handleRemoteJsep({ jsep });
+    },
+  });
+  const offer = await new Promise<Jsep>((ok, ko) => h.createOffer({ tracks: [{ type: 'audio', capture: true, recv: true }], success: ok, error: ko }));
+  await sendAsync(h, { audio: true }, offer);
+  await waitFor(() => up, 'second echotest up');
+  h.webrtcStuff.pc!.close();
+  await waitFor(() => down !== null, 'Janus hangup after the peer closed');
+  return { reason: down as unknown as string };
+}
+
+async function echoDestroy(): Promise<Record<string, boolean>> {
+  if (!echo) throw new Error('echotest() first');
+  const e = echo;
+  await new Promise<void>((ok) => e.session.destroy({ success: ok, error: ok }));
+  return pristine(e.session, [e.handle], new Map([[e.handle, e.callbacks]]));
+}
+
+// ---------------------------------------------------------------------------------------------
+// videoroom (instrumentJanus: no Callmetry call on the session or its handles)
+
+interface StreamInfo {
+  mid: string;
+  type: string;
+  feed_id?: number;
+  feed_display?: string;
+  active?: boolean;
+}
+
+interface Participant {
+  room: number;
+  session: Session;
+  pub: Handle;
+  sub: Handle | null;
+  callbacks: Map<Handle, Json>;
+  myId: number | null;
+  privateId: number | null;
+  pubMessages: Json[];
+  subStreams: Map<string, StreamInfo>;
+  subscribed: Set<number>;
+  chain: Promise<void>;
+  pending: { resolve: () => void; reject: (e: Error) => void } | null;
+  failure: Error | null;
+  published: boolean;
+  destroyed: boolean;
+}
+
+let me: Participant | null = null;
+let instrumentDetach: DetachJanus | null = null;
+
+function subscribeTo(p: Participant, feeds: number[]): void {
+  const todo = feeds.filter((f) => f !== p.myId && !p.subscribed.has(f));
+  if (todo.length === 0) return;
+  for (const f of todo) p.subscribed.add(f);
+  p.chain = p.chain
+    .then(async () => {
+      const streams = todo.map((feed) => ({ feed }));
+      const negotiated = new Promise<void>((resolve, reject) => (p.pending = { resolve, reject }));
+      if (!p.sub) {
+        const callbacks: Json = {
+          onmessage: (msg: Json, jsep?: Jsep) => onSubscriberMessage(p, msg, jsep),
+          onremotetrack: (track: MediaStreamTrack, _mid: string, on: boolean, meta?: { reason?: string }) => {
+            if (on && meta?.reason === 'created') playRemote(track);
+          },
+        };
+        p.sub = await attach(p.session, { plugin: 'janus.plugin.videoroom', ...callbacks });
+        p.callbacks.set(p.sub, callbacks);
+        await sendAsync(p.sub, { request: 'join', ptype: 'subscriber', room: p.room, private_id: p.privateId, streams });
+      } else {
+        await sendAsync(p.sub, { request: 'subscribe', streams });
+      }
+      await negotiated;
+    })
+    .catch((e: unknown) => {
+      p.failure = e instanceof Error ? e : new Error(String(e));
+    });
+}
+
+function onSubscriberMessage(p: Participant, msg: Json, jsep?: Jsep): void {
+  if (msg.error) {
+    p.pending?.reject(new Error(`subscriber: ${String(msg.error)}`));
+    return;
+  }
+  if ((msg.videoroom === 'attached' || msg.videoroom === 'updated') && Array.isArray(msg.streams)) {
+    p.subStreams.clear();
+    for (const s of msg.streams as StreamInfo[]) p.subStreams.set(String(s.mid), s);
+  }
+  if (jsep && p.sub) {
+    const sub = p.sub;
+    sub.createAnswer({
+      jsep,
+      tracks: [{ type: 'data' }],
+      success: (answer: Jsep) => void sendAsync(sub, { request: 'start', room: p.room }, answer).catch((e: Error) => p.pending?.reject(e)),
+      error: (e: unknown) => p.pending?.reject(new Error(`createAnswer: ${String(e)}`)),
+    });
+  }
+  if (msg.videoroom === 'event' && msg.started === 'ok') {
+    const pend = p.pending;
+    p.pending = null;
+    pend?.resolve();
+  }
+}
+
+async function joinRoom(arg: { server: string; room: number; display: string }): Promise<{ myId: number }> {
+  await init();
+  instrumentDetach ??= instrumentJanus(Janus, need());
+  const session = await createSession(arg.server, () => {
+    if (me) me.destroyed = true;
+  });
+  const p: Participant = {
+    room: arg.room,
+    session,
+    pub: null as unknown as Handle,
+    sub: null,
+    callbacks: new Map(),
+    myId: null,
+    privateId: null,
+    pubMessages: [],
+    subStreams: new Map(),
+    subscribed: new Set(),
+    chain: Promise.resolve(),
+    pending: null,
+    failure: null,
+    published: false,
+    destroyed: false,
+  };
+  me = p;
+  const callbacks: Json = {
+    onmessage: (msg: Json, jsep?: Jsep) => {
+      p.pubMessages.push(msg);
+      if (msg.videoroom === 'joined') {
+        p.myId = msg.id as number;
+        p.privateId = msg.private_id as number;
+      }
+      if (jsep) p.pub.handleRemoteJsep({ jsep, error: (e: unknown) => (p.failure = new Error(`handleRemoteJsep: ${String(e)}`)) });
+      const list = msg.publishers as { id: number }[] | undefined;
+      if (Array.isArray(list)) subscribeTo(p, list.map((x) => x.id));
+      if (msg.configured === 'ok') p.published = true;
+    },
+  };
+  p.pub = await attach(session, { plugin: 'janus.plugin.videoroom', ...callbacks });
+  p.callbacks.set(p.pub, callbacks);
+  await sendAsync(p.pub, { request: 'join', ptype: 'publisher', room: arg.room, display: arg.display });
+  await waitFor(() => {
+    const err = p.pubMessages.find((m) => m.error);
+    if (err) throw new Error(`join: ${String(err.error)}`);
+    return p.myId !== null;
+  }, 'videoroom joined');
+  const offer = await new Promise<Jsep>((ok, ko) =>
+    p.pub.createOffer({ tracks: [{ type: 'audio', capture: true, recv: false }, { type: 'video', capture: true, recv: false }], success: ok, error: ko }),
+  );
+  await sendAsync(p.pub, { request: 'configure', audio: true, video: true }, offer);
+  await waitFor(() => {
+    if (p.failure) throw p.failure;
+    return p.published && p.pub.webrtcStuff.pc?.connectionState === 'connected';
+  }, 'published');
+  return { myId: p.myId as unknown as number };
+}
+
+function participant(): Participant {
+  if (!me) throw new Error('joinRoom() first');
+  if (me.failure) throw me.failure;
+  return me;
+}
+
+/** The app's own view: the feeds whose audio and video arrive (mid -> feed_id from the plugin). */
+async function waitForFeeds(feeds: number[]): Promise<void> {
+  const p = participant();
+  await waitFor(async () => {
+    if (p.failure) throw p.failure;
+    const pc = p.sub?.webrtcStuff.pc;
+    if (!pc) return false;
+    const got = new Map<number, Set<string>>();
+    (await pc.getStats()).forEach((r: Json) => {
+      if (r.type !== 'inbound-rtp' || !Number(r.packetsReceived)) return;
+      const s = p.subStreams.get(String(r.mid));
+      if (s?.feed_id === undefined || s.active === false) return;
+      got.set(s.feed_id, (got.get(s.feed_id) ?? new Set()).add(String(r.kind)));
+    });
+    return feeds.every((f) => got.get(f)?.size === 2);
+  }, `audio+video of feeds ${feeds.join(',')}`);
+}
+
+/** Waits until the publisher handle saw `feed` leave and the subscriber's streams of it went inactive. */
+async function waitForLeave(feed: number): Promise<void> {
+  const p = participant();
+  await waitFor(() => p.pubMessages.some((m) => m.leaving === feed), `'leaving' for feed ${feed}`);
+  await waitFor(() => ![...p.subStreams.values()].some((s) => s.feed_id === feed && s.active !== false), `feed ${feed} inactive`);
+}
+
+async function leaveRoom(): Promise<{ pcStates: string[] }> {
+  const p = participant();
+  const pcs = [p.pub.webrtcStuff.pc, p.sub?.webrtcStuff.pc].filter((x): x is RTCPeerConnection => !!x);
+  await new Promise<void>((ok) => p.session.destroy({ success: ok, error: ok }));
+  await waitFor(() => p.destroyed, 'destroyed callback');
+  return { pcStates: pcs.map((pc) => pc.connectionState) };
+}
+
+/** Detaches the instrumentation; reports whether janus.js's own functions are back. */
+function detachAdapter(): Record<string, boolean> {
+  const p = participant();
+  instrumentDetach?.();
+  return pristine(p.session, [p.pub, ...(p.sub ? [p.sub] : [])], p.callbacks);
+}
+
+function muteAll(): boolean[] {
+  const p = participant();
+  return [p.pub.muteAudio(), p.pub.muteVideo(), p.pub.unmuteAudio()];
+}
+
+const jt = { setup, state, echotest, echoMute, echoHangup, echoPeerClose, echoDestroy, joinRoom, waitForFeeds, waitForLeave, leaveRoom, detachAdapter, muteAll };
+
+declare global {
+  interface Window {
+    jt: typeof jt;
+  }
+}
+window.jt = jt;

@@ -1,0 +1,330 @@
+// Page entry for the JsSIP adapter's browser tests (bundled by test/harness/browser.ts): one SIP
+// user per page on the real JsSIP 3.13.8, monitored by a local-only core monitor with ONE line,
+// `attachJsSip(ua, monitor)`. The page drives calls (`window.phone`) and records, in plain data,
+// everything the monitor reports (fabric events, errors, samples) plus the conference custom
+// events (core has no local event for those: monitor.sendCustomEvent is spied on).
+import * as JsSIP from 'jssip';
+import type { RTCSession } from 'jssip/lib/RTCSession';
+import { createMonitor, type Fabric, type FabricStats, type Monitor } from '@callmetry/core';
+import { attachJsSip, JSSIP_SESSION_EVENTS, JSSIP_UA_EVENTS } from '../../src/index';
+
+export interface PhoneConfig {
+  user: string;
+  domain: string;
+  wsUrl: string;
+  /** Attach the adapter (default true); attached twice to check idempotence. */
+  attach?: boolean;
+}
+
+export type Policy =
+  | { action: 'answer'; mangleOffer?: 'drop-fingerprint' }
+  | { action: 'reject'; status: number }
+  | { action: 'ring' };
+
+export interface EventRow {
+  fabricID: string;
+  conferenceID: string;
+  event: string;
+  data?: Record<string, unknown>;
+}
+export interface ErrorRow {
+  fabricID?: string;
+  conferenceID: string;
+  webRTCFunction: string;
+  category: string;
+  name?: string;
+  message: string;
+  localSDP?: string;
+  remoteSDP?: string;
+}
+export interface CustomRow {
+  conferenceID: string;
+  name: string;
+  data?: Record<string, unknown>;
+}
+export interface StreamRow {
+  ssrc: string;
+  statsType: string;
+  mediaType: string;
+  userID: string;
+  remoteUserID: string;
+  packetRate?: number;
+  bitrate?: number;
+}
+export interface FabricRow {
+  id: string;
+  conferenceID: string;
+  remoteUserID: string;
+  state: string;
+  /** Streams of the last sample while it ran (the fabric's latestStats()). */
+  streams: StreamRow[];
+  samples: number;
+}
+export interface CallRow {
+  callId: string;
+  direction: 'outgoing' | 'incoming';
+  jssip: Array<{ type: string; originator?: string; cause?: string; status?: number }>;
+}
+export interface Snapshot {
+  events: EventRow[];
+  errors: ErrorRow[];
+  custom: CustomRow[];
+  fabrics: FabricRow[];
+  calls: CallRow[];
+}
+export interface Media {
+  connectionState?: string;
+  inboundPackets: number;
+}
+
+export interface PhoneApi {
+  start(cfg: PhoneConfig): Promise<{ sameDetach: boolean }>;
+  setPolicy(p: Policy): void;
+  call(target: string, opts?: { badCamera?: boolean }): number;
+  answer(): void;
+  hangup(status?: number): void;
+  hold(on: boolean): boolean;
+  mute(audio: boolean, video: boolean): void;
+  unmute(audio: boolean, video: boolean): void;
+  snapshot(): Snapshot;
+  /** Listeners the adapter has on the UA and on every session seen (the page's own excluded). */
+  adapterListeners(): { ua: number; sessions: number; ownStop: boolean };
+  detach(): void;
+  media(): Promise<Media>;
+  stopUa(): Promise<void>;
+}
+
+declare global {
+  interface Window {
+    phone: PhoneApi;
+    Callmetry: unknown;
+  }
+}
+
+let monitor: Monitor | undefined;
+let ua: JsSIP.UA | undefined;
+let detachFn: (() => void) | undefined;
+let domain = '';
+let policy: Policy = { action: 'answer' };
+let current: RTCSession | undefined;
+const events: EventRow[] = [];
+const errors: ErrorRow[] = [];
+const custom: CustomRow[] = [];
+const fabrics = new Map<string, { fabric: Fabric; samples: number }>();
+const calls: CallRow[] = [];
+const sessions: RTCSession[] = [];
+/** Listeners the page itself put on each session, per event. */
+const ownSessionListeners = new Map<RTCSession, Record<string, number>>();
+let uaBaseline: Record<string, number> = {};
+
+const mediaConstraints = (badCamera = false): MediaStreamConstraints => ({
+  audio: true,
+  video: badCamera ? { deviceId: { exact: 'no-such-camera' } } : true,
+});
+const pcConfig: RTCConfiguration = { iceServers: [] };
+
+function streamRows(s: FabricStats | undefined): StreamRow[] {
+  return (s?.mediaStreamTracks ?? []).map((t) => ({
+    ssrc: t.ssrc,
+    statsType: t.statsType,
+    mediaType: t.mediaType,
+    userID: t.userID,
+    remoteUserID: t.remoteUserID,
+    ...(t.packetRate !== undefined ? { packetRate: t.packetRate } : {}),
+    ...(t.bitrate !== undefined ? { bitrate: t.bitrate } : {}),
+  }));
+}
+
+function remember(m: Monitor, fabricID: string): void {
+  if (fabrics.has(fabricID)) return;
+  const f = m.fabrics().find((x) => x.id === fabricID);
+  if (f) fabrics.set(fabricID, { fabric: f, samples: 0 });
+}
+
+/** The page's own session listener (counted, so that the adapter's can be told apart). */
+function pageOn(session: RTCSession, event: string, fn: (d: never) => void): void {
+  const counts = ownSessionListeners.get(session) ?? {};
+  counts[event] = (counts[event] ?? 0) + 1;
+  ownSessionListeners.set(session, counts);
+  (session.on as (e: string, f: (d: never) => void) => void)(event, fn);
+}
+
+function track(session: RTCSession, direction: 'outgoing' | 'incoming', callId: string): void {
+  current = session;
+  sessions.push(session);
+  const row: CallRow = { callId, direction, jssip: [] };
+  calls.push(row);
+  for (const ev of ['progress', 'confirmed', 'ended', 'failed', 'hold', 'unhold']) {
+    pageOn(session, ev, (d: { originator?: string; cause?: string; message?: { status_code?: number } | null; response?: { status_code?: number } | null }) => {
+      row.jssip.push({
+        type: ev,
+        ...(d?.originator ? { originator: d.originator } : {}),
+        ...(d?.cause ? { cause: d.cause } : {}),
+        ...(typeof d?.message?.status_code === 'number' ? { status: d.message.status_code } : {}),
+        ...(typeof d?.response?.status_code === 'number' ? { status: d.response.status_code } : {}),
+      });
+    });
+  }
+  pageOn(session, 'peerconnection', (d: { peerconnection: RTCPeerConnection }) => playRemote(d.peerconnection));
+}
+
+/** Inbound media is only decoded once rendered. */
+function playRemote(pc: RTCPeerConnection): void {
+  pc.addEventListener('track', (e) => {
+    const el = document.createElement(e.track.kind === 'video' ? 'video' : 'audio');
+    el.autoplay = true;
+    el.muted = true;
+    el.srcObject = e.streams[0] ?? new MediaStream([e.track]);
+    document.body.appendChild(el);
+  });
+}
+
+function applyPolicy(session: RTCSession): void {
+  const p = policy;
+  if (p.action === 'reject') session.terminate({ status_code: p.status });
+  else if (p.action === 'answer') {
+    if (p.mangleOffer === 'drop-fingerprint') {
+      pageOn(session, 'sdp', (d: { originator: string; type: string; sdp: string }) => {
+        if (d.originator === 'remote' && d.type === 'offer') d.sdp = d.sdp.replace(/a=fingerprint:[^\r\n]*\r\n/g, '');
+      });
+    }
+    session.answer({ mediaConstraints: mediaConstraints(), pcConfig });
+  }
+}
+
+const api: PhoneApi = {
+  async start(cfg) {
+    JsSIP.debug.disable();
+    domain = cfg.domain;
+    const m = createMonitor({ appID: 'jssip-test', localUserID: cfg.user, statsIntervalMs: 1000 });
+    monitor = m;
+    m.on('fabricEvent', (r) => {
+      remember(m, r.fabricID);
+      events.push({ fabricID: r.fabricID, conferenceID: r.conferenceID, event: r.event, ...(r.data ? { data: r.data } : {}) });
+    });
+    m.on('error', (r) => {
+      const { timestamp: _t, ...rest } = r;
+      errors.push(rest);
+    });
+    m.on('sample', (s) => {
+      remember(m, s.fabricID);
+      const f = fabrics.get(s.fabricID);
+      if (f) f.samples++;
+    });
+    const sendCustomEvent = m.sendCustomEvent.bind(m);
+    m.sendCustomEvent = (conferenceID, name, data, pc) => {
+      custom.push({ conferenceID, name, ...(data ? { data } : {}) });
+      return sendCustomEvent(conferenceID, name, data, pc);
+    };
+
+    const u = new JsSIP.UA({
+      sockets: [new JsSIP.WebSocketInterface(cfg.wsUrl)],
+      uri: `sip:${cfg.user}@${cfg.domain}`,
+      display_name: cfg.user,
+      register: true,
+      register_expires: 300,
+    });
+    ua = u;
+    u.on('newRTCSession', (data: { originator: string; session: RTCSession; request: { call_id: string } }) => {
+      if (data.originator === 'local') {
+        track(data.session, 'outgoing', data.request.call_id);
+        return;
+      }
+      track(data.session, 'incoming', data.request.call_id);
+      applyPolicy(data.session);
+    });
+    uaBaseline = Object.fromEntries(JSSIP_UA_EVENTS.map((e) => [e, u.listenerCount(e)]));
+
+    let sameDetach = false;
+    if (cfg.attach !== false) {
+      detachFn = attachJsSip(u, m); // <- the one line an app adds
+      sameDetach = attachJsSip(u, m) === detachFn;
+    }
+
+    await new Promise<void>((ok, ko) => {
+      u.on('registered', () => ok());
+      u.on('registrationFailed', (e: { cause?: unknown }) => ko(new Error(`REGISTER failed: ${String(e.cause)}`)));
+      u.start();
+    });
+    return { sameDetach };
+  },
+  setPolicy(p) {
+    policy = p;
+  },
+  call(target, opts) {
+    if (!ua) throw new Error('not started');
+    const u = ua;
+    u.call(`sip:${target}@${domain}`, {
+      mediaConstraints: mediaConstraints(opts?.badCamera),
+      pcConfig,
+      eventHandlers: {
+        peerconnection: (d: { peerconnection: RTCPeerConnection }) => playRemote(d.peerconnection),
+      },
+    });
+    // newRTCSession (local) fired inside ua.call(): the call is tracked.
+    return calls.length - 1;
+  },
+  answer() {
+    current?.answer({ mediaConstraints: mediaConstraints(), pcConfig });
+  },
+  hangup(status) {
+    current?.terminate(status ? { status_code: status } : {});
+  },
+  hold(on) {
+    if (!current) return false;
+    return on ? current.hold() : current.unhold();
+  },
+  mute(audio, video) {
+    current?.mute({ audio, video });
+  },
+  unmute(audio, video) {
+    current?.unmute({ audio, video });
+  },
+  snapshot() {
+    return {
+      events: [...events],
+      errors: [...errors],
+      custom: [...custom],
+      fabrics: [...fabrics.values()].map(({ fabric, samples }) => ({
+        id: fabric.id,
+        conferenceID: fabric.conferenceID,
+        remoteUserID: fabric.remoteUserID,
+        state: fabric.state,
+        streams: streamRows(fabric.latestStats()),
+        samples,
+      })),
+      calls: calls.map((c) => ({ ...c, jssip: [...c.jssip] })),
+    };
+  },
+  adapterListeners() {
+    const u = ua;
+    if (!u) throw new Error('not started');
+    const uaCount = JSSIP_UA_EVENTS.reduce((n: number, e: string) => n + u.listenerCount(e) - (uaBaseline[e] ?? 0), 0);
+    let sessionCount = 0;
+    for (const s of sessions) {
+      const own = ownSessionListeners.get(s) ?? {};
+      for (const e of JSSIP_SESSION_EVENTS) sessionCount += s.listenerCount(e) - (own[e] ?? 0);
+    }
+    return { ua: uaCount, sessions: sessionCount, ownStop: Object.prototype.hasOwnProperty.call(u, 'stop') };
+  },
+  detach() {
+    detachFn?.();
+  },
+  async media() {
+    const pc = current?.connection as RTCPeerConnection | undefined;
+    if (!pc) return { inboundPackets: 0 };
+    if (pc.signalingState === 'closed') return { connectionState: 'closed', inboundPackets: 0 };
+    let inbound = 0;
+    (await pc.getStats()).forEach((s: { type: string; packetsReceived?: number }) => {
+      if (s.type === 'inbound-rtp') inbound += s.packetsReceived ?? 0;
+    });
+    return { connectionState: pc.connectionState, inboundPackets: inbound };
+  },
+  async stopUa() {
+    const u = ua;
+    if (!u) return;
+    u.stop();
+  },
+};
+
+window.phone = api;
