@@ -3,16 +3,73 @@
 // loopback inside the namespace test/run.mjs creates. The page (janus.page.ts) is plain Janus app
 // code plus one attachJanus / instrumentJanus call.
 //
-// Slow links: Janus only sends `slowlink` when it counts lost packets (media.slowlink_threshold),
-// and loss cannot be injected here (no netem; a UDP relay would need janus.js's internal trickle
-// rewritten). Not provoked: the slowLink mapping is covered by attach.test.ts.
+// Slow links: Janus only sends `slowlink` when it counts lost packets (media.slowlink_threshold)
+// and the kernel here cannot drop packets (no netem), so that test routes an echotest through a
+// UDP relay of its own that drops a fraction of the datagrams.
+import { createSocket, type Socket } from 'node:dgram';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as esbuild from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openPage, requireNamespace, startHttpServer, useBrowser, type HttpServer, type TestPage } from '../../../test/harness/browser';
+import { openPage, REPO_ROOT, requireNamespace, startHttpServer, useBrowser, type HttpServer, type TestPage } from '../../../test/harness/browser';
 import { startJanus, type JanusServer } from '../../../test/harness/janus';
 import type { Seen, SeenFabric, SeenStream } from './janus.page';
 
 const PAGE = new URL('./janus.page.ts', import.meta.url);
 const ROOM = 1234;
+
+/**
+ * A UDP relay between one client and Janus, on `host` (the veth's 127.0.0.2: Janus ignores
+ * packets from loopback addresses, as it refuses 127.0.0.1 candidates): the client sends to `front`
+ * (given to it as Janus' candidate), Janus sends to `back` (given to Janus as the client's only
+ * candidate); each side's packets leave from the other socket, so both see consistent addresses.
+ * `loss.up` / `loss.down` drop that fraction of the datagrams to / from Janus.
+ */
+async function startRelay(host: string) {
+  const front: Socket = createSocket('udp4');
+  const back: Socket = createSocket('udp4');
+  const loss = { up: 0, down: 0 };
+  let client: { address: string; port: number } | undefined;
+  let janusPort: number | undefined;
+  let dropped = 0;
+  let forwarded = 0;
+  const keep = (p: number): boolean => {
+    if (p > 0 && Math.random() < p) {
+      dropped++;
+      return false;
+    }
+    forwarded++;
+    return true;
+  };
+  // (A view, not a copy: @types/node's Buffer does not type-check as Uint8Array under TS 5.9.)
+  const bytes = (b: Buffer) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+  front.on('message', (msg, rinfo) => {
+    client = { address: rinfo.address, port: rinfo.port };
+    if (janusPort !== undefined && keep(loss.up)) back.send(bytes(msg), janusPort, '127.0.0.2');
+  });
+  back.on('message', (msg) => {
+    if (client && keep(loss.down)) front.send(bytes(msg), client.port, client.address);
+  });
+  const bind = (s: Socket) => new Promise<void>((ok) => s.bind(0, host, () => ok()));
+  await Promise.all([bind(front), bind(back)]);
+  return {
+    host,
+    front: front.address().port,
+    back: back.address().port,
+    loss,
+    target: (port: number) => void (janusPort = port),
+    get dropped() {
+      return dropped;
+    },
+    get forwarded() {
+      return forwarded;
+    },
+    close: () => {
+      back.close();
+      front.close();
+    },
+  };
+}
 
 /** The veth Janus gathers candidates on: set by test/run.mjs. Missing = a loud failure. */
 function janusIface(): string {
@@ -65,7 +122,8 @@ describe('@callmetry/janus with janus.js 1.4.2 against Janus Gateway in Chromium
   const pages: TestPage[] = [];
 
   beforeAll(async () => {
-    janus = await startJanus({ iface });
+    // slowlink events from 4 lost packets per second (Janus' default 0 = never).
+    janus = await startJanus({ iface, slowlinkThreshold: 4 });
     http = await startHttpServer();
     http.route('/favicon.ico', { body: new Uint8Array(0), type: 'image/x-icon' });
   });
@@ -117,9 +175,15 @@ describe('@callmetry/janus with janus.js 1.4.2 against Janus Gateway in Chromium
     const s3 = await stateOf(page);
     expect(appEvents(s3, echo.fabricID)).toEqual(['fabricSetup', 'audioMute', 'audioUnmute', 'videoPause', 'videoResume', 'fabricTerminated']);
     expect(s3.events.filter((e) => e.event === 'audioMute' || e.event === 'videoPause').every((e) => e.data === undefined)).toBe(true);
-    // Janus' hangup event came after janus.js's own cleanup: the reason is recorded for the conference.
+    // Janus' hangup event came after janus.js's own cleanup: the reason is recorded for the
+    // conference. hangup(true) both sends Janus a hangup request and closes the PC (DTLS
+    // close_notify): whichever Janus handles first is the reason it gives.
     expect(s3.custom.filter((c) => c.name === 'hangup')).toEqual([
-      { conferenceID: echo.conferenceID, name: 'hangup', data: { reason: 'Janus API', plugin: 'janus.plugin.echotest', handleId: expect.any(String) } },
+      {
+        conferenceID: echo.conferenceID,
+        name: 'hangup',
+        data: { reason: expect.stringMatching(/^(Janus API|DTLS alert)$/), plugin: 'janus.plugin.echotest', handleId: expect.any(String) },
+      },
     ]);
     expect(s3.monitorFabrics).toEqual([]);
 
@@ -137,6 +201,117 @@ describe('@callmetry/janus with janus.js 1.4.2 against Janus Gateway in Chromium
     const pristine = await page.run(() => window.jt.echoDestroy());
     expect(Object.entries(pristine).filter(([, ok]) => !ok)).toEqual([]);
     expect(page.errors).toEqual([]);
+  });
+
+  it('slow link: loss on a relayed path makes Janus send slowlink; recorded as a custom event on the fabric', async () => {
+    const page = await open('lossy-user');
+    const relays: Array<Awaited<ReturnType<typeof startRelay>>> = [];
+    await page.page.exposeFunction('cmRelayCreate', async () => {
+      const r = await startRelay(requireNamespace().janusIp);
+      relays.push(r);
+      return { host: r.host, front: r.front, back: r.back };
+    });
+    await page.page.exposeFunction('cmRelayTarget', (janusPort: number) => relays.at(-1)!.target(janusPort));
+    try {
+      await page.run((url) => window.jt.relayedEchotest(url).then(() => undefined), janus.wsUrl);
+      expect(relays).toHaveLength(1);
+      const relay = relays[0]!;
+      const s0 = await until(() => stateOf(page), (s) => s.fabrics.length === 1 && flowing(s.fabrics[0]!.streams).length === 4, 'relayed media');
+      expect(s0.custom.filter((c) => c.name === 'slowLink')).toEqual([]);
+      const fabricID = s0.fabrics[0]!.fabricID;
+
+      // Janus loses what this client sends: uplink.
+      relay.loss.up = 0.3;
+      await new Promise((r) => setTimeout(r, 6000));
+      console.error('EXP up', JSON.stringify((await stateOf(page)).custom.filter((c) => c.name === 'slowLink').map((c) => c.data)));
+      relay.loss.up = 0; relay.loss.down = 0.3;
+      const n = (await stateOf(page)).custom.length;
+      await new Promise((r) => setTimeout(r, 6000));
+      console.error('EXP down', JSON.stringify((await stateOf(page)).custom.slice(n).filter((c) => c.name === 'slowLink').map((c) => c.data)));
+      const s1 = await until(() => stateOf(page), (s) => s.custom.some((c) => c.name === 'slowLink'), 'slowLink (uplink)');
+      const up = s1.custom.find((c) => c.name === 'slowLink')!;
+      expect(up).toMatchObject({ conferenceID: 'lossy', fabricID, data: { uplink: true, direction: 'send', mid: expect.any(String) } });
+      expect(up.data!.lost as number).toBeGreaterThanOrEqual(4);
+      expect(await page.run(() => window.jt.relayedSlowLinks())).toBeGreaterThan(0);
+
+      // This client loses what Janus sends: downlink (from its RTCP receiver reports).
+      relay.loss.up = 0;
+      relay.loss.down = 0.3;
+      const s2 = await until(() => stateOf(page), (s) => s.custom.some((c) => c.name === 'slowLink' && c.data?.uplink === false), 'slowLink (downlink)');
+      expect(s2.custom.find((c) => c.name === 'slowLink' && c.data?.uplink === false)).toMatchObject({
+        fabricID,
+        data: { uplink: false, direction: 'receive', mid: expect.any(String) },
+      });
+      expect(relay.dropped).toBeGreaterThan(0);
+      expect(s2.errors).toEqual([]);
+    } catch (e) {
+      (await import('node:fs')).writeFileSync('/tmp/janus-debug.log', janus.logs());
+      console.error('DEBUG relays', relays.map((r) => ({ front: r.front, back: r.back, dropped: r.dropped, forwarded: r.forwarded })));
+      throw e;
+    } finally {
+      for (const r of relays) r.close();
+    }
+  });
+
+  it('examples/janus: two pages join the room; each shows the other\'s streams attributed to them', async () => {
+    // The example as the collector serves it, but built from source here: core's browser build
+    // (global Callmetry), the adapter's ESM build, and examples/janus/build.mjs's janus.js bundle.
+    const build = async (options: esbuild.BuildOptions): Promise<string> => {
+      const r = await esbuild.build({ bundle: true, write: false, platform: 'browser', target: 'es2020', absWorkingDir: REPO_ROOT, logLevel: 'silent', ...options });
+      return r.outputFiles![0]!.text;
+    };
+    const [core, adapter, libs] = await Promise.all([
+      build({ entryPoints: ['packages/core/src/browser.ts'], format: 'iife' }),
+      build({ entryPoints: ['packages/janus/src/index.ts'], format: 'esm' }),
+      build({
+        stdin: { contents: readFileSync(join(REPO_ROOT, 'examples/janus/build.mjs'), 'utf8').match(/contents:\s*"([^"]+)"/)![1]!, resolveDir: join(REPO_ROOT, 'examples/janus') },
+        format: 'iife',
+      }),
+    ]);
+    const site = await startHttpServer({
+      routes: {
+        '/favicon.ico': { body: new Uint8Array(0), type: 'image/x-icon' },
+        '/packages/core/dist/callstats.min.js': { body: core, type: 'text/javascript' },
+        '/packages/janus/dist/index.mjs': { body: adapter, type: 'text/javascript' },
+        '/examples/janus/dist/janus.js': { body: libs, type: 'text/javascript' },
+        '/examples/janus/': { body: readFileSync(join(REPO_ROOT, 'examples/janus/index.html'), 'utf8'), type: 'text/html' },
+        '/examples/janus/app.js': { body: readFileSync(join(REPO_ROOT, 'examples/janus/app.js'), 'utf8'), type: 'text/javascript' },
+      },
+    });
+    const contexts = await Promise.all([browser().newContext(), browser().newContext()]);
+    try {
+      const pagesByName: Record<string, import('playwright-core').Page> = {};
+      for (const [i, name] of ['erin', 'frank'].entries()) {
+        const page = await contexts[i]!.newPage();
+        const errors: string[] = [];
+        page.on('pageerror', (e) => errors.push(e.message));
+        const q = new URLSearchParams({ server: janus.wsUrl, room: '1234', display: name, collector: 'none', autojoin: '1' });
+        await page.goto(site.url(`/examples/janus/?${q}`));
+        pagesByName[name] = page;
+        await page.waitForFunction(() => /in room 1234/.test(document.getElementById('status')!.textContent ?? ''), undefined, { timeout: 20_000 });
+        expect(errors).toEqual([]);
+      }
+      for (const [name, other] of [['erin', 'frank'], ['frank', 'erin']] as const) {
+        // The page's table is the monitor's own sample: inbound streams and the user they belong to.
+        await pagesByName[name]!.waitForFunction(
+          (o) => {
+            const rows = [...document.querySelectorAll('#streams tr')].map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent));
+            return rows.filter((r) => r[3] === o && Number(r[4]) > 0).map((r) => r[2]).sort().join() === 'audio,video';
+          },
+          other,
+          { timeout: 20_000 },
+        );
+      }
+      const log = await pagesByName.erin!.textContent('#log');
+      expect(log).toMatch(/fabricEvent fabricSetup 1234/);
+      await pagesByName.erin!.click('#mute-audio');
+      await pagesByName.erin!.waitForFunction(() => /fabricEvent audioMute 1234/.test(document.getElementById('log')!.textContent ?? ''));
+      await pagesByName.erin!.click('#leave');
+      await pagesByName.erin!.waitForFunction(() => /fabricEvent fabricTerminated/.test(document.getElementById('log')!.textContent ?? ''));
+    } finally {
+      for (const c of contexts) await c.close();
+      await site.close();
+    }
   });
 
   it('videoroom: three participants, each monitor attributes every remote stream to its publisher; a leaver; detach', async () => {

@@ -68,9 +68,34 @@ function playRemote(track: MediaStreamTrack): void {
   document.body.append(el);
 }
 
+/** Where Janus must send this client's packets (set by relayedEchotest). */
+let ownCandidateRewrite: { host: string; port: number } | null = null;
+
+/**
+ * A WebSocket for janus.js that tells Janus one candidate of this client only: the relay's back
+ * address (see relayedEchotest). Other trickled candidates are dropped; end-of-candidates passes.
+ */
+class RelayCandidateWebSocket extends WebSocket {
+  private sentOne = false;
+  override send(data: string | ArrayBufferLike | Blob | ArrayBufferView): void {
+    if (typeof data === 'string' && data.includes('"trickle"') && ownCandidateRewrite) {
+      const m = JSON.parse(data) as { janus?: string; candidate?: { completed?: boolean; candidate?: string } };
+      if (m.janus === 'trickle' && m.candidate && m.candidate.completed !== true) {
+        if (this.sentOne || !m.candidate.candidate) return;
+        this.sentOne = true;
+        m.candidate.candidate = m.candidate.candidate.replace(/^(candidate:\S+ \d+ udp \d+) \S+ \d+ typ host.*$/, `$1 ${ownCandidateRewrite.host} ${ownCandidateRewrite.port} typ host`);
+        super.send(JSON.stringify(m));
+        return;
+      }
+    }
+    super.send(data);
+  }
+}
+
 let initDone: Promise<void> | null = null;
-function init(): Promise<void> {
-  initDone ??= new Promise((ok) => J.init({ debug: ['error'], dependencies: J.useDefaultDependencies({ adapter }), callback: ok }));
+function init(options: { hideCandidates?: boolean } = {}): Promise<void> {
+  const deps = options.hideCandidates ? { adapter, WebSocket: RelayCandidateWebSocket } : { adapter };
+  initDone ??= new Promise((ok) => J.init({ debug: ['error'], dependencies: J.useDefaultDependencies(deps), callback: ok }));
   return initDone;
 }
 
@@ -502,7 +527,82 @@ function muteAll(): boolean[] {
   return [p.pub.muteAudio(), p.pub.muteVideo(), p.pub.unmuteAudio()];
 }
 
-const jt = { setup, state, echotest, echoMute, echoHangup, echoPeerClose, echoDestroy, joinRoom, waitForFeeds, waitForLeave, leaveRoom, detachAdapter, muteAll };
+// ---------------------------------------------------------------------------------------------
+// A lossy path: the test's UDP relay between Chromium and Janus (window.cmRelay*, exposed by Node)
+
+declare global {
+  interface Window {
+    /** Creates the test's relay: `front` (Janus, as this client sees it), `back` (this client, as Janus sees it). */
+    cmRelayCreate?: () => Promise<{ host: string; front: number; back: number }>;
+    /** Tells the relay Janus' real candidate port (on 127.0.0.2). */
+    cmRelayTarget?: (janusPort: number) => Promise<void>;
+  }
+}
+
+/**
+ * An echotest whose every packet crosses the test's relay: Janus' answer candidate (its only one,
+ * half-trickle) is rewritten to the relay's front address before janus.js sees it, and this page's
+ * janus.js trickles Janus a single candidate, the relay's back address. Must be the page's first
+ * Janus call (janus.js is initialized once per page, here with that WebSocket).
+ */
+async function relayedEchotest(server: string): Promise<{ slowLinks: () => number }> {
+  if (!window.cmRelayCreate || !window.cmRelayTarget) throw new Error('the test did not expose cmRelayCreate/cmRelayTarget');
+  const relay = await window.cmRelayCreate();
+  ownCandidateRewrite = { host: relay.host, port: relay.back };
+  await init({ hideCandidates: true });
+  const session = await createSession(server);
+  attachJanus(session as never, need(), { conferenceID: 'lossy' });
+  let up = false;
+  let failure: unknown = null;
+  let slow = 0;
+  let h!: Handle;
+  h = await attach(session, {
+    plugin: 'janus.plugin.echotest',
+    webrtcState: (on: boolean) => void (on && (up = true)),
+    slowLink: () => void slow++,
+    iceState: (st: string) => console.warn(`relayed iceState ${st}`),
+    onremotetrack: (track: MediaStreamTrack, _mid: string, on: boolean, meta?: { reason?: string }) => {
+      if (on && meta?.reason === 'created') playRemote(track);
+    },
+    onmessage: (_m: Json, jsep?: Jsep) => {
+      if (!jsep) return;
+      void (async () => {
+        const m = /^a=candidate:\S+ 1 udp \d+ 127\.0\.0\.2 (\d+) typ host/m.exec(jsep.sdp);
+        if (!m) throw new Error(`no Janus candidate to relay in the answer:\n${jsep.sdp}`);
+        await window.cmRelayTarget!(Number(m[1]));
+        const sdp = jsep.sdp.replace(/^a=candidate:(\S+) 1 udp (\d+) 127\.0\.0\.2 \d+ typ host/gm, `a=candidate:$1 1 udp $2 ${relay.host} ${relay.front} typ host`);
+        h.handleRemoteJsep({ jsep: { type: jsep.type, sdp }, error: (e: unknown) => (failure = e) });
+      })().catch((e: unknown) => (failure = e));
+    },
+  });
+  const offer = await new Promise<Jsep>((ok, ko) =>
+    h.createOffer({ tracks: [{ type: 'audio', capture: true, recv: true }, { type: 'video', capture: true, recv: true }], success: ok, error: ko }),
+  );
+  await sendAsync(h, { audio: true, video: true }, offer);
+  await waitFor(() => {
+    if (failure) throw failure instanceof Error ? failure : new Error(String(failure));
+    return up;
+  }, 'relayed echotest webrtcState(true)').catch(async (e) => {
+    const pc = h.webrtcStuff.pc!;
+    console.warn(`relayed remote sdp:\n${pc.remoteDescription?.sdp}`);
+    (await pc.getStats()).forEach((r: Json) => { if (/candidate/.test(String(r.type))) console.warn(JSON.stringify(r)); });
+    throw e;
+  });
+  {
+    const report = await h.webrtcStuff.pc!.getStats();
+    const byId = new Map<string, Json>();
+    report.forEach((r: Json) => byId.set(String(r.id), r));
+    report.forEach((r: Json) => {
+      if (r.type === 'candidate-pair' && r.nominated) console.warn('PAIR', r.state, JSON.stringify(byId.get(String(r.localCandidateId))), JSON.stringify(byId.get(String(r.remoteCandidateId))));
+    });
+  }
+  relayed = { slowLinks: () => slow };
+  return { slowLinks: () => slow };
+}
+let relayed: { slowLinks: () => number } | null = null;
+const relayedSlowLinks = (): number => relayed?.slowLinks() ?? 0;
+
+const jt = { relayedEchotest, relayedSlowLinks, setup, state, echotest, echoMute, echoHangup, echoPeerClose, echoDestroy, joinRoom, waitForFeeds, waitForLeave, leaveRoom, detachAdapter, muteAll };
 
 declare global {
   interface Window {

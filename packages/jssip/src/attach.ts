@@ -73,9 +73,9 @@ function consoleLogger(): Logger {
   };
 }
 
-/** The app's logger, else the monitor's own (core's monitor has one outside the public type). */
+/** The app's logger, else the monitor's (guarded: a logger that throws must not break a call). */
 function loggerOf(monitor: Monitor, options: AttachJsSipOptions): Logger {
-  const candidate = options.logger ?? (monitor as unknown as { logger?: unknown }).logger;
+  const candidate: unknown = options.logger ?? monitor.logger;
   if (candidate && typeof candidate === 'object' && typeof (candidate as Logger).warn === 'function') {
     const l = candidate as Logger;
     const guard =
@@ -118,11 +118,10 @@ function messageFields(message: JsSipEndEvent['message']): Record<string, unknow
   if (typeof message === 'string') return message ? { detail: message } : {};
   if (!message || typeof message !== 'object') return {};
   const m = message as JsSipMessageLike;
-  return {
-    ...(typeof m.status_code === 'number' ? { statusCode: m.status_code } : {}),
-    ...(str(m.reason_phrase) ? { reasonPhrase: m.reason_phrase } : {}),
-    ...(str(m.method) ? { method: m.method } : {}),
-  };
+  // A response (status) or a request (method: BYE, CANCEL); a response's method is its CSeq's.
+  if (typeof m.status_code === 'number')
+    return { statusCode: m.status_code, ...(str(m.reason_phrase) ? { reasonPhrase: m.reason_phrase } : {}) };
+  return str(m.method) ? { method: m.method } : {};
 }
 
 interface Registered {
@@ -334,6 +333,8 @@ class SessionMonitor {
   private ownsFabric = false;
   private ended = false;
   private disposed = false;
+  /** A PC the monitor refused (closed monitor, closed PC): not tried again at every event. */
+  private refused: JsSipPeerConnectionLike | undefined;
   private readonly held = { local: false, remote: false };
   /** The last remote `sdp` event: its `sdp` is read when needed (an app may rewrite it). */
   private remoteSdpEvent: { sdp?: unknown } | undefined;
@@ -378,7 +379,7 @@ class SessionMonitor {
 
   private ensureFabric(pc: JsSipPeerConnectionLike | null | undefined): void {
     if (!pc || this.ended || this.disposed) return;
-    if (this.fabric && this.fabric.pc === pc) return;
+    if ((this.fabric && this.fabric.pc === pc) || this.refused === pc) return;
     const monitor = this.att.monitor;
     if (this.fabric) {
       // JsSIP keeps one PC per session; should that change, the old fabric ends here.
@@ -402,6 +403,7 @@ class SessionMonitor {
       attributes,
     });
     if (!fabric) {
+      this.refused = pc;
       this.att.log.warn(`no fabric for call ${this.info.callID}: ${result.message ?? 'refused'}`);
       return;
     }

@@ -437,6 +437,17 @@ describe('attachJsSip (fake JsSIP objects)', () => {
     await tick();
   });
 
+  it('a refused PC (closed monitor) is not retried at every event, and nothing throws', async () => {
+    const warn = vi.fn();
+    const logger: Logger = { ...silent, warn };
+    attachJsSip(ua, monitor, { logger });
+    await monitor.close();
+    const s = ua.call('bob');
+    for (const ev of ['connecting', 'sending', 'progress', 'accepted', 'confirmed']) s.emit(ev, {});
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(String(warn.mock.calls[0]?.[0])).toContain('the monitor is closed');
+  });
+
   it('cause table: every JsSIP cause has a report; unknown causes are applicationLog', () => {
     for (const cause of Object.values(JSSIP_CAUSES)) expect(JSSIP_CAUSE_REPORTS[cause]).toBeDefined();
     expect(Object.keys(JSSIP_CAUSE_REPORTS).sort()).toEqual(Object.values(JSSIP_CAUSES).sort());

@@ -319,10 +319,11 @@ describe('attachJsSip: JsSIP 3.13.8 through Kamailio', () => {
     const errs = sb.errors.slice(nb.errors.length);
     expect(errs.map((e) => [e.fabricID, e.conferenceID, e.webRTCFunction, e.category, e.name])).toEqual([
       [bobFabric, callId, 'applicationLog', 'applicationLog', 'WebRTC Error'],
-      [bobFabric, callId, 'setRemoteDescription', 'negotiationFailure', 'OperationError'],
+      [bobFabric, callId, 'setRemoteDescription', 'negotiationFailure', 'InvalidAccessError'],
     ]);
     expect(errs[1]!.remoteSDP).toMatch(/^v=0\r\n[\s\S]*m=audio [\s\S]*m=video /);
     expect(errs[1]!.remoteSDP).not.toContain('a=fingerprint');
+    expect(errs[1]!.message).toMatch(/fingerprint/i);
     expect(sa.errors.slice(na.errors.length).map((e) => [e.webRTCFunction, e.name, e.message])).toEqual([
       ['signalingError', 'Incompatible SDP', 'JsSIP call failed: Incompatible SDP 488 Not Acceptable Here (originator remote)'],
     ]);

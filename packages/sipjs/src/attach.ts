@@ -20,8 +20,7 @@ import type { ErrorDetails, Fabric, FabricEvent, Logger, Monitor, WebRTCFunction
 import {
   checkSipJsVersion,
   hookSessionRegistry,
-  invitationWasCanceled,
-  read,
+  sessionWasCanceled,
   sipJsVersionOf,
   TESTED_SIPJS_VERSION,
   userAgentOfSimpleUser,
@@ -31,7 +30,7 @@ import {
 } from './internals';
 import { isHoldOffer } from './sdp';
 import { classifySipStatus, reasonPhraseOf } from './status';
-import { onRejected, onSettled, replaceMethod } from './wrap';
+import { onRejected, onSettled, read, replaceMethod } from './wrap';
 import type {
   AttachSipJsOptions,
   SipJsAttachTarget,
@@ -65,7 +64,7 @@ function consoleLogger(): Logger {
   };
 }
 
-/** options.logger, else the monitor's own logger (core's monitor has one, outside the public type). */
+/** options.logger, else the monitor's own logger (`Monitor.logger`). */
 function loggerOf(monitor: unknown, options: AttachSipJsOptions | undefined): Logger {
   const candidate = options?.logger ?? read(monitor, 'logger');
   if (candidate && typeof candidate === 'object' && typeof (candidate as Logger).warn === 'function') {
@@ -165,6 +164,7 @@ interface SessionEntry {
   conferenceID: string;
   remoteUserID: string;
   remoteURI: string;
+  localURI: string;
   callId: string | undefined;
   sdhs: Map<SipJsSessionDescriptionHandlerLike, SdhEntry>;
   restorers: Array<() => void>;
@@ -296,12 +296,8 @@ class Attachment {
     const callId = read(read(session, 'request'), 'callId');
     const remote = read(session, 'remoteIdentity');
     const uri = read(remote, 'uri');
-    let remoteURI = '';
-    try {
-      remoteURI = uri ? String(uri) : '';
-    } catch {
-      remoteURI = '';
-    }
+    const remoteURI = uriText(uri);
+    const localURI = uriText(read(read(session, 'localIdentity'), 'uri'));
     const entry: SessionEntry = {
       session,
       direction,
@@ -309,6 +305,7 @@ class Attachment {
       conferenceID: '',
       remoteUserID: '',
       remoteURI,
+      localURI,
       sdhs: new Map(),
       restorers: [],
       established: false,
@@ -335,7 +332,8 @@ class Attachment {
     const opt = this.options.conferenceID;
     try {
       const id = typeof opt === 'function' ? opt(entry.session) : opt;
-      if (typeof id === 'string' && id) return id;
+      if (typeof id === 'string' && id && id.length <= 256) return id;
+      if (id !== undefined && id !== '') this.log.warn(`invalid conferenceID ${JSON.stringify(id)} (a non-empty string of at most 256 characters); using the Call-ID`);
     } catch (e) {
       this.log.warn('options.conferenceID threw; using the Call-ID', e);
     }
@@ -520,11 +518,26 @@ class Attachment {
     const outcome = classifySipStatus(statusCode);
     const fabric = this.mainFabric(entry);
     if (outcome.callUnAnswered) {
-      if (fabric) this.send([fabric], 'callUnAnswered', { cause: outcome.cause, statusCode, reasonPhrase });
-      else this.log.debug(`callUnAnswered (${statusCode}) has no fabric to go to: reported as an error only`);
+      // 487 after our own CANCEL: the caller hung up (local); otherwise the callee or a proxy decided.
+      const originator = statusCode === 487 && sessionWasCanceled(entry.session) === true ? 'local' : 'remote';
+      this.callUnAnswered(entry, fabric, { cause: outcome.cause, originator, statusCode, reasonPhrase });
     }
     const message = `${statusCode} ${reasonPhrase}`.trim() + (entry.remoteURI ? ` (INVITE to ${entry.remoteURI})` : '');
     this.reportError(entry, fabric, outcome.webRTCFunction, { name: 'SIPError', message });
+  }
+
+  /** The fabric event, or without a fabric the conference-level custom event of the same name. */
+  private callUnAnswered(entry: SessionEntry, fabric: Fabric | undefined, data: Record<string, unknown>): void {
+    if (fabric && fabric.state !== 'terminated') {
+      this.send([fabric], 'callUnAnswered', data);
+      return;
+    }
+    const r = this.monitor.sendCustomEvent(entry.conferenceID, 'callUnAnswered', {
+      ...data,
+      ...(entry.callId ? { sipCallID: entry.callId } : {}),
+      sipDirection: entry.direction,
+    });
+    if (r.status !== 'success') this.log.debug(`callUnAnswered not sent: ${r.message ?? ''}`);
   }
 
   // ---- incoming calls that never got media --------------------------------------------------
@@ -549,7 +562,10 @@ class Attachment {
     if (undo) entry.restorers.push(undo);
   }
 
-  /** An Invitation that ended unanswered: an applicationLog on the conference (there is no fabric). */
+  /**
+   * An Invitation that ended unanswered has no fabric: the conference gets the custom event
+   * `callUnAnswered` (when the status is an unanswered one, as for the caller) and an applicationLog.
+   */
   private reportIncomingOutcome(entry: SessionEntry): void {
     if (this.liveFabrics(entry).length > 0) return; // it had media: its failures were reported on the fabric
     const from = entry.remoteURI ? ` from ${entry.remoteURI}` : '';
@@ -557,10 +573,16 @@ class Attachment {
     if (entry.localReject) {
       const { statusCode, reasonPhrase } = entry.localReject;
       message = `incoming call${from} rejected here: ${statusCode}${reasonPhrase ? ` ${reasonPhrase}` : ''}`;
-    } else if (invitationWasCanceled(entry.session)) {
+      const outcome = classifySipStatus(statusCode);
+      if (outcome.callUnAnswered) {
+        this.callUnAnswered(entry, undefined, { cause: outcome.cause, originator: 'local', statusCode, ...(reasonPhrase ? { reasonPhrase } : {}) });
+      }
+    } else if (sessionWasCanceled(entry.session)) {
       message = `incoming call${from} cancelled by the caller before it was answered (487 Request Terminated)`;
+      this.callUnAnswered(entry, undefined, { cause: 'cancelled', originator: 'remote', statusCode: 487, reasonPhrase: 'Request Terminated' });
     } else {
       message = `incoming call${from} ended before it was answered`;
+      this.callUnAnswered(entry, undefined, { cause: 'noAnswer', originator: 'local' });
     }
     this.reportError(entry, undefined, 'applicationLog', { name: 'SIPIncomingCall', message });
   }
@@ -596,9 +618,10 @@ class Attachment {
       direction: 'sendrecv',
       attributes: {
         ...this.attributes,
-        ...(entry.callId ? { sipCallId: entry.callId } : {}),
+        ...(entry.callId ? { sipCallID: entry.callId } : {}),
         sipDirection: entry.direction,
         ...(entry.remoteURI ? { sipRemoteURI: entry.remoteURI } : {}),
+        ...(entry.localURI ? { sipLocalURI: entry.localURI } : {}),
         ...(this.options.attributes ?? {}),
       },
     });
@@ -667,8 +690,11 @@ class Attachment {
 
   /** Failures while the peer connection is being torn down are consequences, not causes. */
   private tornDown(entry: SessionEntry, se: SdhEntry): boolean {
+    if (read(entry.session, 'state') === 'Terminated') return true;
     const pc = read(se.sdh, 'peerConnection') as SipJsPeerConnectionLike | undefined;
-    return !pcOpen(pc) || read(entry.session, 'state') === 'Terminated';
+    // SIP.js's close() sets peerConnection to undefined; an SDH that never had one is not closed.
+    if (pc === undefined) return se.pc !== undefined;
+    return !pcOpen(pc);
   }
 
   private onStepFailure(entry: SessionEntry, se: SdhEntry, failure: SdhStepFailure): void {
@@ -731,6 +757,15 @@ class Attachment {
       const event: FabricEvent = kind === 'audio' ? (muted ? 'audioMute' : 'audioUnmute') : muted ? 'videoPause' : 'videoResume';
       this.send([se.fabric], event);
     }
+  }
+}
+
+function uriText(uri: unknown): string {
+  if (!uri || typeof uri !== 'object') return '';
+  try {
+    return String(uri);
+  } catch {
+    return '';
   }
 }
 

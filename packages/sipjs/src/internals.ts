@@ -12,7 +12,8 @@
  *    each new session; every other operation goes to the original object unchanged.
  *  - `simpleUser.sessionManager` (TypeScript-private): SimpleUser's SessionManager, whose
  *    `userAgent` is public.
- *  - `invitation.isCanceled` (private): true when the caller's CANCEL ended an incoming call.
+ *  - `session.isCanceled` (private, on Inviter and Invitation): true once a CANCEL was sent (Inviter:
+ *    the app called cancel()) or received (Invitation: the caller hung up while it rang).
  *  - `Web.SessionDescriptionHandler`'s protected steps, wrapped on the SDH instance to tell which
  *    step of getDescription()/setDescription() failed: `mediaStreamFactory` (getUserMedia),
  *    `createLocalOfferOrAnswer` (createOffer/createAnswer), `setLocalSessionDescription`,
@@ -22,7 +23,7 @@
  * version is one whose layout is known (0.16 to 0.21: the API rewrite of 0.16 introduced it);
  * otherwise the adapter runs on public hooks only and says so (see attach.ts).
  */
-import { onRejected, replaceMethod } from './wrap';
+import { onRejected, read, replaceMethod } from './wrap';
 
 /** The SIP.js release these internals were read from and are tested against. */
 export const TESTED_SIPJS_VERSION = '0.21.1';
@@ -55,15 +56,6 @@ export function sipJsVersionOf(userAgent: unknown): string | undefined {
   return /SIP\.js\/(\d+\.\d+\.\d+)/.exec(s)?.[1];
 }
 
-/** Reads a property without letting a throwing getter escape. */
-export function read(obj: unknown, key: string): unknown {
-  if (!obj || (typeof obj !== 'object' && typeof obj !== 'function')) return undefined;
-  try {
-    return (obj as Record<string, unknown>)[key];
-  } catch {
-    return undefined;
-  }
-}
 
 function isPlainRecord(x: unknown): x is Record<string, unknown> {
   if (!x || typeof x !== 'object' || Array.isArray(x)) return false;
@@ -159,8 +151,8 @@ export function userAgentOfSimpleUser(x: unknown): unknown {
   return read(read(x, 'sessionManager'), 'userAgent');
 }
 
-/** `invitation.isCanceled`: true once the caller's CANCEL arrived; undefined when unreadable. */
-export function invitationWasCanceled(session: unknown): boolean | undefined {
+/** `session.isCanceled`: true once a CANCEL was sent (Inviter) or received (Invitation); undefined when unreadable. */
+export function sessionWasCanceled(session: unknown): boolean | undefined {
   const v = read(session, 'isCanceled');
   return typeof v === 'boolean' ? v : undefined;
 }

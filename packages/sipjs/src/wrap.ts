@@ -1,4 +1,14 @@
-/** Instance-level method wrapping that can be undone safely. */
+/** Instance-level method wrapping that can be undone safely, and guarded property reads. */
+
+/** Reads a property without letting a throwing getter escape. */
+export function read(obj: unknown, key: string): unknown {
+  if (!obj || (typeof obj !== 'object' && typeof obj !== 'function')) return undefined;
+  try {
+    return (obj as Record<string, unknown>)[key];
+  } catch {
+    return undefined;
+  }
+}
 
 type AnyFunction = (this: unknown, ...args: unknown[]) => unknown;
 

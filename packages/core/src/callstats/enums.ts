@@ -3,60 +3,50 @@
  * Existing integrations compare against these values, so they must never change.
  */
 
+/** `{a: 'a', b: 'b', ...}`, typed, in the order given. */
+function keyed<const T extends readonly string[]>(keys: T): { readonly [K in T[number]]: K } {
+  return Object.fromEntries(keys.map((k) => [k, k])) as { [K in T[number]]: K };
+}
+
 /** Events an app may send with sendFabricEvent (fabricSetupFailed is listed but refused, as in callstats.js). */
-export const fabricEvent = {
-  fabricSetupFailed: 'fabricSetupFailed',
-  fabricHold: 'fabricHold',
-  fabricResume: 'fabricResume',
-  audioMute: 'audioMute',
-  audioUnmute: 'audioUnmute',
-  videoPause: 'videoPause',
-  videoResume: 'videoResume',
-  fabricUsageEvent: 'fabricUsageEvent',
-  fabricTerminated: 'fabricTerminated',
-  screenShareStart: 'screenShareStart',
-  screenShareStop: 'screenShareStop',
-  dominantSpeaker: 'dominantSpeaker',
-  activeDeviceList: 'activeDeviceList',
-  applicationErrorLog: 'applicationErrorLog',
-  callDetails: 'callDetails',
-  callUnAnswered: 'callUnAnswered',
-} as const;
+export const fabricEvent = keyed([
+  'fabricSetupFailed',
+  'fabricHold',
+  'fabricResume',
+  'audioMute',
+  'audioUnmute',
+  'videoPause',
+  'videoResume',
+  'fabricUsageEvent',
+  'fabricTerminated',
+  'screenShareStart',
+  'screenShareStop',
+  'dominantSpeaker',
+  'activeDeviceList',
+  'applicationErrorLog',
+  'callDetails',
+  'callUnAnswered',
+]);
 
-export const fabricUsage = {
-  audio: 'audio',
-  video: 'video',
-  data: 'data',
-  screen: 'screen',
-  multiplex: 'multiplex',
-  unbundled: 'unbundled',
-} as const;
+export const fabricUsage = keyed(['audio', 'video', 'data', 'screen', 'multiplex', 'unbundled']);
 
-export const endpointType = {
-  peer: 'peer',
-  server: 'server',
-} as const;
+export const endpointType = keyed(['peer', 'server']);
 
 /** Note callstats.js's `receiveonly` (not WebRTC's `recvonly`). */
-export const transmissionDirection = {
-  sendonly: 'sendonly',
-  receiveonly: 'receiveonly',
-  sendrecv: 'sendrecv',
-  inactive: 'inactive',
-} as const;
+export const transmissionDirection = keyed(['sendonly', 'receiveonly', 'sendrecv', 'inactive']);
 
-export const webRTCFunctions = {
-  createOffer: 'createOffer',
-  createAnswer: 'createAnswer',
-  setLocalDescription: 'setLocalDescription',
-  setRemoteDescription: 'setRemoteDescription',
-  addIceCandidate: 'addIceCandidate',
-  getUserMedia: 'getUserMedia',
-  iceConnectionFailure: 'iceConnectionFailure',
-  signalingError: 'signalingError',
-  applicationError: 'applicationError',
-  applicationLog: 'applicationLog',
-} as const;
+export const webRTCFunctions = keyed([
+  'createOffer',
+  'createAnswer',
+  'setLocalDescription',
+  'setRemoteDescription',
+  'addIceCandidate',
+  'getUserMedia',
+  'iceConnectionFailure',
+  'signalingError',
+  'applicationError',
+  'applicationLog',
+]);
 
 /** User feedback ratings: numbers, 5 best. */
 export const qualityRating = {
@@ -69,13 +59,7 @@ export const qualityRating = {
 
 /** Codes given to csInitCallback; three entries are sentences, as in callstats.js. */
 export const csError = {
-  httpError: 'httpError',
-  authError: 'authError',
-  wsChannelFailure: 'wsChannelFailure',
-  success: 'success',
-  csProtoError: 'csProtoError',
-  appConnectivityError: 'appConnectivityError',
-  tokenGenerationError: 'tokenGenerationError',
+  ...keyed(['httpError', 'authError', 'wsChannelFailure', 'success', 'csProtoError', 'appConnectivityError', 'tokenGenerationError']),
   ok: 'OK',
   authOngoing: 'authOngoing',
   invalidWebRTCFunctionName: 'Invalid WebRTC function name',
@@ -83,39 +67,13 @@ export const csError = {
   invalidTransmissionDirection: 'Invalid fabric transmission direction',
 } as const;
 
-export const callStatsAPIReturnStatus = {
-  success: 'success',
-  failure: 'failure',
-} as const;
+export const callStatsAPIReturnStatus = keyed(['success', 'failure']);
 
-export const userIDType = {
-  local: 'local',
-  remote: 'remote',
-} as const;
+export const userIDType = keyed(['local', 'remote']);
 
-export const callType = {
-  unknown: 'unknown',
-  inbound: 'inbound',
-  outbound: 'outbound',
-  monitoring: 'monitoring',
-} as const;
+export const callType = keyed(['unknown', 'inbound', 'outbound', 'monitoring']);
 
-export const roles = {
-  agent: 'agent',
-  participant: 'participant',
-} as const;
+export const roles = keyed(['agent', 'participant']);
 
 /** The callstats.js version whose API this facade reproduces. */
 export const compatibleCallstatsVersion = '3.73.16';
-
-/** Failure message texts, as callstats.js worded them (`"<method>: <text> <detail>"`). */
-export const failureText = {
-  argumentError: 'Argument missing/invalid',
-  fabricEventUnsupported: 'Unsupported fabricEvent',
-  fabricEventInvalid: 'Invalid fabricEvents value',
-  fabricUsageInvalid: 'Invalid fabricUsage value',
-  notInitialized: 'SDK is not initialized or no Fabrics added',
-  pcInvalid: 'Invalid PeerConnection object passed',
-  conferenceDoesNotExist: 'conferenceId does not exist',
-  webRTCFunctionsInvalid: 'Invalid webRTC functionName value',
-} as const;

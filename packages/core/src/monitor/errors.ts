@@ -1,94 +1,63 @@
 import type { ErrorCategory, WebRTCFunction } from '../types';
 import { webRTCFunctions } from '../callstats/enums';
+import { hasOwn, isString, utf8Length, type Json } from '../util/values';
 
 /** callstats.js capped application logs; so do we. */
 export const MAX_APPLICATION_LOG_BYTES = 20 * 1024;
 
-const KNOWN_FUNCTIONS = new Set<string>(Object.values(webRTCFunctions));
+/** A failure message for anything but a webRTCFunctions value. */
+export const checkWebRTCFunction = (fn: unknown): string | undefined =>
+  isString(fn) && hasOwn(webRTCFunctions, fn) ? undefined : `Invalid webRTC functionName value ${String(fn)}`;
 
-export function isWebRTCFunction(value: unknown): value is WebRTCFunction {
-  return typeof value === 'string' && KNOWN_FUNCTIONS.has(value);
-}
+const CATEGORIES: Partial<Record<WebRTCFunction, ErrorCategory>> = {
+  createOffer: 'negotiationFailure',
+  createAnswer: 'negotiationFailure',
+  setRemoteDescription: 'negotiationFailure',
+  setLocalDescription: 'sdpGeneration',
+  addIceCandidate: 'sdpGeneration',
+  getUserMedia: 'mediaConfiguration',
+};
 
-/** Classifies a failure the way callstats.js did, from the failing function and the fabric's history. */
+/**
+ * Classifies a failure the way callstats.js did, from the failing function and the fabric's history.
+ * signalingError, applicationError and applicationLog are their own categories.
+ */
 export function classifyFailure(fn: WebRTCFunction, wasEstablished: boolean): ErrorCategory {
-  switch (fn) {
-    case 'createOffer':
-    case 'createAnswer':
-    case 'setRemoteDescription':
-      return 'negotiationFailure';
-    case 'setLocalDescription':
-    case 'addIceCandidate':
-      return 'sdpGeneration';
-    case 'getUserMedia':
-      return 'mediaConfiguration';
-    case 'iceConnectionFailure':
-      return wasEstablished ? 'iceFailureAfterSetup' : 'iceFailureBeforeSetup';
-    case 'signalingError':
-      return 'signalingError';
-    case 'applicationError':
-      return 'applicationError';
-    case 'applicationLog':
-      return 'applicationLog';
-    default:
-      return 'applicationError';
-  }
-}
-
-export interface NormalizedError {
-  name?: string;
-  message: string;
-  truncated?: boolean;
-}
-
-function utf8Length(text: string): number {
-  return typeof TextEncoder !== 'undefined' ? new TextEncoder().encode(text).length : text.length;
+  if (fn == 'iceConnectionFailure') return wasEstablished ? 'iceFailureAfterSetup' : 'iceFailureBeforeSetup';
+  return CATEGORIES[fn] ?? (fn as ErrorCategory);
 }
 
 /** Cuts a string to at most `maxBytes` UTF-8 bytes without splitting a character. */
-export function truncateUtf8(text: string, maxBytes: number): string {
-  if (utf8Length(text) <= maxBytes) return text;
-  let low = 0;
-  let high = Math.min(text.length, maxBytes);
-  while (low < high) {
-    const mid = Math.ceil((low + high) / 2);
-    if (utf8Length(text.slice(0, mid)) <= maxBytes) low = mid;
-    else high = mid - 1;
-  }
-  return text.slice(0, low);
-}
+export const truncateUtf8 = (text: string, maxBytes: number): string =>
+  // stream: an incomplete last character is held back rather than decoded as U+FFFD.
+  new TextDecoder().decode(new TextEncoder().encode(text).subarray(0, maxBytes), { stream: true });
 
 /**
  * Accepts Error objects, DOMExceptions, strings and anything else an app may pass, and never throws
- * (even for objects with throwing getters).
+ * (even for objects with throwing getters). Application logs are capped at 20 KB.
  */
-export function normalizeError(error: unknown, fn: WebRTCFunction): NormalizedError {
-  let name: string | undefined;
-  let message: string;
+export function normalizeError(error: unknown, fn: WebRTCFunction): { name?: string; message: string; truncated?: boolean } {
+  let name: unknown;
+  let message: unknown;
   try {
-    if (typeof error === 'string') {
-      message = error;
-    } else if (error && typeof error === 'object') {
-      const e = error as { name?: unknown; message?: unknown };
-      name = typeof e.name === 'string' ? e.name : undefined;
-      if (typeof e.message === 'string') message = e.message;
-      else {
+    if (error == null) message = `${fn} failed (no error given)`;
+    else if (typeof error == 'object') {
+      ({ name, message } = error as Json);
+      if (!isString(message)) {
         try {
-          message = JSON.stringify(error) ?? String(error);
-        } catch {
-          message = String(error);
-        }
+          message = JSON.stringify(error);
+        } catch {}
+        if (!isString(message)) message = String(error);
       }
-    } else if (error === undefined || error === null) {
-      message = `${fn} failed (no error given)`;
-    } else {
-      message = String(error);
-    }
+    } else message = String(error);
   } catch {
     message = `${fn} failed (the error could not be read)`;
   }
-  if (fn === 'applicationLog' && utf8Length(message) > MAX_APPLICATION_LOG_BYTES) {
-    return { ...(name ? { name } : {}), message: truncateUtf8(message, MAX_APPLICATION_LOG_BYTES), truncated: true };
+  const out: { name?: string; message: string; truncated?: boolean } = { message: message as string };
+  if (isString(name) && name) out.name = name;
+  if (fn == 'applicationLog' && utf8Length(out.message) > MAX_APPLICATION_LOG_BYTES) {
+    out.message = truncateUtf8(out.message, MAX_APPLICATION_LOG_BYTES);
+    out.truncated = true;
   }
-  return { ...(name ? { name } : {}), message };
+  return out;
 }

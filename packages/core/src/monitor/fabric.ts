@@ -1,30 +1,23 @@
 import type {
-  EndpointType,
   ErrorDetails,
-  ErrorRecord,
   Fabric,
   FabricEvent,
   FabricEventRecord,
-  FabricLifecycleEvent,
   FabricOptions,
   FabricState,
   FabricStats,
-  FabricUsage,
   Logger,
   MonitoredPeerConnection,
   Result,
-  StreamMapping,
-  StreamSelector,
-  TransmissionDirection,
   WebRTCFunction,
 } from '../types';
-import { fabricEvent as FABRIC_EVENTS } from '../callstats/enums';
+import { fabricEvent } from '../callstats/enums';
 import { createStatsProcessor } from '../stats/processor';
 import { toFabricStats } from '../stats/callbackShape';
 import { StreamMappings } from '../stats/mapping';
-import { createPoller, type Poller } from '../stats/poller';
-import { LifecycleObserver, type SetupDelays } from './lifecycle';
-import { classifyFailure, isWebRTCFunction, normalizeError } from './errors';
+import { createPoller } from '../stats/poller';
+import { hasOwn, isPlainObject, isString } from '../util/values';
+import { observeLifecycle, type LifecycleEvent } from './lifecycle';
 import { failure, SUCCESS } from './result';
 
 /** What a fabric needs from its monitor. */
@@ -34,247 +27,175 @@ export interface FabricHost {
   readonly statsIntervalMs: number;
   readonly statsCallbackIntervalMs: number;
   readonly collectIP: boolean;
-  now(): number;
   conferenceURL(conferenceID: string): string;
-  emitFabricEvent(record: FabricEventRecord): void;
-  emitError(record: ErrorRecord): void;
-  emitSample(stats: FabricStats): void;
-  emitStats(stats: FabricStats): void;
-  fabricTerminated(fabric: FabricImpl): void;
+  event(record: FabricEventRecord): void;
+  reportError(conferenceID: string, fn: WebRTCFunction, error: unknown, details?: ErrorDetails, fabricID?: string, established?: boolean): Result;
+  /** Every poll's stats; `callback`: also due for the 'stats' event (statsCallbackIntervalMs). */
+  sample(stats: FabricStats, callback: boolean): void;
+  terminated(fabric: Fabric): void;
 }
 
-const APP_EVENTS = new Set<string>(Object.values(FABRIC_EVENTS));
-
-/** Validates an app-sent event's data; returns an error message or undefined. */
-function validateEventData(event: FabricEvent, data: Record<string, unknown> | undefined): string | undefined {
-  if (event === 'activeDeviceList') {
-    if (!data || !Array.isArray(data.deviceList))
-      return "activeDeviceList needs eventData {deviceList: [...]}, the list of active media devices";
-  }
+/** A failure message for an event the app may not send (see fabricEvent), or for bad event data. */
+export function checkFabricEvent(event: unknown, data: unknown): string | undefined {
+  if (!isString(event) || !hasOwn(fabricEvent, event)) return `Invalid fabricEvents value ${String(event)}`;
+  if (data !== undefined && !isPlainObject(data)) return 'eventData must be an object when given';
+  if (event == 'activeDeviceList' && !Array.isArray(data?.deviceList))
+    return 'activeDeviceList needs eventData {deviceList: [...]}, the list of active media devices';
   return undefined;
 }
 
-function selectorKey(selector: StreamSelector): string | undefined {
-  if ('ssrc' in selector && (typeof selector.ssrc === 'string' || typeof selector.ssrc === 'number'))
-    return `ssrc:${String(selector.ssrc)}`;
-  if ('mid' in selector && typeof selector.mid === 'string') return `mid:${selector.mid}`;
-  if ('trackId' in selector && typeof selector.trackId === 'string') return `track:${selector.trackId}`;
-  return undefined;
-}
+/** Fabric states driven by the lifecycle: [from, to]; on hold, `to` becomes the state to resume to. */
+const TRANSITIONS: Partial<Record<LifecycleEvent, [FabricState, FabricState]>> = {
+  fabricSetup: ['initializing', 'established'],
+  connectionDisruptionStart: ['established', 'disrupted'],
+  connectionDisruptionEnd: ['disrupted', 'established'],
+};
 
 let fabricCounter = 0;
 
-export class FabricImpl implements Fabric {
-  readonly id: string;
-  readonly conferenceID: string;
-  readonly remoteUserID: string;
-  readonly usage: FabricUsage;
-  readonly remoteEndpointType: EndpointType;
-  readonly direction: TransmissionDirection;
-  readonly attributes: Record<string, unknown> | undefined;
-  private currentState: FabricState = 'initializing';
-  private stateBeforeHold: FabricState = 'initializing';
-  private readonly lifecycle: LifecycleObserver;
-  private readonly poller: Poller;
-  private readonly processor = createStatsProcessor();
-  private readonly mappings = new StreamMappings();
-  private latest: FabricStats | undefined;
-  private lastCallbackAt: number;
+/** A monitored peer connection. `start()` is called once by the monitor after registering it. */
+export function createFabric(pc: MonitoredPeerConnection, options: FabricOptions, host: FabricHost): Fabric & { start(): void } {
+  const now = (): number => Date.now();
+  const { conferenceID, remoteUserID } = options;
+  const id = `${now().toString(36)}-${(++fabricCounter).toString(36)}`;
+  const log = host.logger;
+  let state: FabricState = 'initializing';
+  let stateBeforeHold: FabricState = state;
+  let latest: FabricStats | undefined;
+  let lastCallbackAt = now();
+  const processor = createStatsProcessor();
+  const mappings = new StreamMappings();
 
-  constructor(
-    readonly pc: MonitoredPeerConnection,
-    options: FabricOptions,
-    private readonly host: FabricHost,
-  ) {
-    this.id = `${host.now().toString(36)}-${(++fabricCounter).toString(36)}`;
-    this.conferenceID = options.conferenceID;
-    this.remoteUserID = options.remoteUserID;
-    this.usage = options.usage ?? 'multiplex';
-    this.remoteEndpointType = options.remoteEndpointType ?? 'peer';
-    this.direction = options.direction ?? 'sendrecv';
-    this.attributes = options.attributes;
-    this.lastCallbackAt = host.now();
-    this.lifecycle = new LifecycleObserver(pc, host.now(), this.lifecycleCallbacks(), () => host.now());
-    this.poller = createPoller({
-      intervalMs: host.statsIntervalMs,
-      poll: () => this.poll(),
-      onError: (error: unknown) => host.logger.warn(`getStats failed for fabric ${this.id}`, error),
-    });
+  function emit(event: FabricEventRecord['event'], data?: Record<string, unknown>): void {
+    const record: FabricEventRecord = { fabricID: id, conferenceID, event, timestamp: now() };
+    if (data) record.data = data;
+    host.event(record);
   }
 
-  get state(): FabricState {
-    return this.currentState;
+  function setState(next: FabricState): void {
+    const prevState = state;
+    if (prevState == next || prevState == 'terminated') return;
+    state = next;
+    emit('fabricStateChange', { prevState, newState: next });
   }
 
-  /** Starts observing; called once by the monitor after the fabric is registered. */
-  start(): void {
-    this.lifecycle.start();
-    if (this.currentState !== 'terminated') this.poller.start();
+  const paused = (): boolean => state == 'terminated' || state == 'hold';
+
+  const lifecycle = observeLifecycle(
+    pc,
+    now(),
+    now,
+    (event, data) => {
+      if (event == 'closed') return terminate();
+      emit(event, data);
+      const [from, to] = TRANSITIONS[event] ?? [];
+      if (state == from) setState(to!);
+      else if (to && state == 'hold') stateBeforeHold = to;
+      if (event == 'fabricSetupFailed') {
+        reportError('iceConnectionFailure', `ICE failed before the connection was set up: ${String(data?.reason)}`);
+        setState('failed');
+      }
+      if (event == 'fabricDropped') reportError('iceConnectionFailure', 'ICE connection failed after the fabric was set up');
+    },
+    (message) => log.debug(`fabric ${id} ${message}`),
+  );
+
+  const poller = createPoller({
+    intervalMs: host.statsIntervalMs,
+    async poll() {
+      lifecycle.check();
+      // Hold stops getStats; the closed check above still runs because close() fires no event.
+      if (paused()) return;
+      const report = await pc.getStats();
+      // The state may have changed while getStats was pending.
+      if (paused()) return;
+      const timestamp = now();
+      const { streams, connection } = processor.process(
+        report,
+        {
+          localUserID: host.localUserID,
+          remoteUserID,
+          localSDP: pc.localDescription?.sdp,
+          remoteSDP: pc.remoteDescription?.sdp,
+          mappings,
+          collectIP: host.collectIP,
+        },
+        timestamp,
+      );
+      latest = toFabricStats({
+        fabricID: id,
+        conferenceID,
+        connectionState: pc.connectionState ?? pc.iceConnectionState,
+        fabricState: state,
+        conferenceURL: host.conferenceURL(conferenceID),
+        timestamp,
+        streams,
+        connection,
+      });
+      const callback = timestamp - lastCallbackAt >= host.statsCallbackIntervalMs;
+      if (callback) lastCallbackAt = timestamp;
+      host.sample(latest, callback);
+    },
+    onError: (error: unknown) => log.warn(`getStats failed for fabric ${id}`, error),
+  });
+
+  function reportError(fn: WebRTCFunction, error: unknown, details?: ErrorDetails): Result {
+    return host.reportError(conferenceID, fn, error, details, id, lifecycle.established);
   }
 
-  sendEvent(event: FabricEvent, data?: Record<string, unknown>): Result {
-    if (this.currentState === 'terminated') return failure(`fabric ${this.id} is terminated; no more events can be sent for it`);
-    if (typeof event !== 'string' || !APP_EVENTS.has(event))
-      return failure(`unknown fabricEvent '${String(event)}'; use one of: ${[...APP_EVENTS].join(', ')}`);
-    if (data !== undefined && (data === null || typeof data !== 'object'))
-      return failure('eventData must be an object when given');
-    const invalid = validateEventData(event, data);
-    if (invalid) return failure(invalid);
+  function terminate(): void {
+    if (state == 'terminated') return;
+    lifecycle.stop();
+    poller.stop();
+    emit('fabricTerminated');
+    setState('terminated');
+    host.terminated(fabric);
+  }
 
-    if (event === 'fabricTerminated') {
-      this.terminate();
+  const fabric = {
+    id,
+    pc,
+    conferenceID,
+    remoteUserID,
+    usage: options.usage ?? 'multiplex',
+    remoteEndpointType: options.remoteEndpointType ?? 'peer',
+    direction: options.direction ?? 'sendrecv',
+    get state() {
+      return state;
+    },
+    start(): void {
+      lifecycle.start();
+      if (state != 'terminated') poller.start();
+    },
+    sendEvent(event: FabricEvent, data?: Record<string, unknown>): Result {
+      if (state == 'terminated') return failure(`fabric ${id} is terminated; no more events can be sent for it`);
+      const invalid = checkFabricEvent(event, data);
+      if (invalid) return failure(invalid);
+      if (event == 'fabricTerminated') {
+        terminate();
+        return SUCCESS;
+      }
+      emit(event, data);
+      if (event == 'fabricHold' && state != 'hold') {
+        stateBeforeHold = state;
+        setState('hold');
+      } else if (event == 'fabricResume' && state == 'hold') {
+        setState(stateBeforeHold == 'initializing' && lifecycle.established ? 'established' : stateBeforeHold);
+        void poller.pollNow();
+      }
       return SUCCESS;
-    }
-    this.emitEvent(event, data);
-    if (event === 'fabricHold' && this.currentState !== 'hold') {
-      this.stateBeforeHold = this.currentState;
-      this.setState('hold');
-    } else if (event === 'fabricResume' && this.currentState === 'hold') {
-      this.setState(this.stateBeforeHold === 'initializing' && this.lifecycle.isEstablished ? 'established' : this.stateBeforeHold);
-      void this.poller.pollNow();
-    }
-    return SUCCESS;
-  }
-
-  reportError(fn: WebRTCFunction, error: unknown, details?: ErrorDetails): Result {
-    if (!isWebRTCFunction(fn)) return failure(`unknown webRTCFunction '${String(fn)}'`);
-    const normalized = normalizeError(error, fn);
-    if (normalized.truncated)
-      this.host.logger.warn(`applicationLog over 20 KB was truncated (fabric ${this.id})`);
-    const record: ErrorRecord = {
-      fabricID: this.id,
-      conferenceID: this.conferenceID,
-      webRTCFunction: fn,
-      category: classifyFailure(fn, this.lifecycle.isEstablished),
-      ...(normalized.name ? { name: normalized.name } : {}),
-      message: normalized.message,
-      ...(typeof details?.localSDP === 'string' ? { localSDP: details.localSDP } : {}),
-      ...(typeof details?.remoteSDP === 'string' ? { remoteSDP: details.remoteSDP } : {}),
-      timestamp: this.host.now(),
-    };
-    this.host.emitError(record);
-    return normalized.truncated ? { status: 'success', message: 'applicationLog truncated to 20 KB' } : SUCCESS;
-  }
-
-  mapStream(selector: StreamSelector, mapping: StreamMapping): Result {
-    if (!selector || typeof selector !== 'object' || selectorKey(selector) === undefined)
-      return failure('stream selector must be {ssrc}, {mid} or {trackId}');
-    if (!mapping || typeof mapping !== 'object' || typeof mapping.userID !== 'string' || mapping.userID === '')
-      return failure('stream mapping needs a non-empty userID');
-    this.mappings.set(selector, mapping);
-    return SUCCESS;
-  }
-
-  latestStats(): FabricStats | undefined {
-    return this.latest;
-  }
-
-  async pollNow(): Promise<FabricStats | undefined> {
-    await this.poller.pollNow();
-    return this.latest;
-  }
-
-  terminate(): void {
-    if (this.currentState === 'terminated') return;
-    this.lifecycle.stop();
-    this.poller.stop();
-    this.emitEvent('fabricTerminated');
-    this.setState('terminated');
-    this.host.fabricTerminated(this);
-  }
-
-  // -------------------------------------------------------------------------------------------
-
-  private async poll(): Promise<void> {
-    this.lifecycle.check();
-    // Hold stops getStats; the closed check above still runs because close() fires no event.
-    if (this.isPaused()) return;
-    const report = await this.pc.getStats();
-    // The state may have changed while getStats was pending.
-    if (this.isPaused()) return;
-    const now = this.host.now();
-    const processed = this.processor.process(
-      report,
-      {
-        localUserID: this.host.localUserID,
-        remoteUserID: this.remoteUserID,
-        localSDP: this.pc.localDescription?.sdp,
-        remoteSDP: this.pc.remoteDescription?.sdp,
-        mappings: this.mappings,
-        collectIP: this.host.collectIP,
-      },
-      now,
-    );
-    const stats = toFabricStats({
-      fabricID: this.id,
-      conferenceID: this.conferenceID,
-      connectionState: this.pc.connectionState ?? this.pc.iceConnectionState,
-      fabricState: this.currentState,
-      conferenceURL: this.host.conferenceURL(this.conferenceID),
-      timestamp: now,
-      streams: processed.streams,
-      connection: processed.connection,
-    });
-    this.latest = stats;
-    this.host.emitSample(stats);
-    if (now - this.lastCallbackAt >= this.host.statsCallbackIntervalMs) {
-      this.lastCallbackAt = now;
-      this.host.emitStats(stats);
-    }
-  }
-
-  private isPaused(): boolean {
-    return this.currentState === 'terminated' || this.currentState === 'hold';
-  }
-
-  private setState(next: FabricState): void {
-    const prev = this.currentState;
-    if (prev === next || prev === 'terminated') return;
-    this.currentState = next;
-    this.emitEvent('fabricStateChange', { prevState: prev, newState: next });
-  }
-
-  private emitEvent(event: FabricEvent | FabricLifecycleEvent, data?: Record<string, unknown>): void {
-    this.host.emitFabricEvent({
-      fabricID: this.id,
-      conferenceID: this.conferenceID,
-      event,
-      ...(data ? { data } : {}),
-      timestamp: this.host.now(),
-    });
-  }
-
-  private lifecycleCallbacks() {
-    const host = this.host;
-    return {
-      onSetup: (delays: SetupDelays) => {
-        this.emitEvent('fabricSetup', { ...delays });
-        if (this.currentState === 'initializing') this.setState('established');
-        else if (this.currentState === 'hold') this.stateBeforeHold = 'established';
-      },
-      onSetupFailed: (reason: string) => {
-        this.emitEvent('fabricSetupFailed', { reason });
-        this.reportError('iceConnectionFailure', `ICE failed before the connection was set up: ${reason}`);
-        this.setState('failed');
-      },
-      onDisruptionStart: (state: string) => {
-        this.emitEvent('connectionDisruptionStart', { connectionState: state });
-        if (this.currentState === 'established') this.setState('disrupted');
-        else if (this.currentState === 'hold') this.stateBeforeHold = 'disrupted';
-      },
-      onDisruptionEnd: (duration: number) => {
-        this.emitEvent('connectionDisruptionEnd', { duration });
-        if (this.currentState === 'disrupted') this.setState('established');
-        else if (this.currentState === 'hold') this.stateBeforeHold = 'established';
-      },
-      onDropped: () => {
-        this.emitEvent('fabricDropped');
-        this.reportError('iceConnectionFailure', 'ICE connection failed after the fabric was set up');
-      },
-      onIceRestart: () => this.emitEvent('iceRestarted'),
-      onClosed: () => this.terminate(),
-      onStateChange: (kind: string, prev: string, next: string) =>
-        host.logger.debug(`fabric ${this.id} ${kind}: ${prev || '(none)'} -> ${next}`),
-    };
-  }
+    },
+    reportError,
+    mapStream(selector, mapping): Result {
+      if (!isPlainObject(mapping) || !isString(mapping.userID) || !mapping.userID) return failure('stream mapping needs a non-empty userID');
+      return mappings.set(selector, mapping) ? SUCCESS : failure('stream selector must be {ssrc}, {mid} or {trackId}');
+    },
+    latestStats: () => latest,
+    async pollNow() {
+      await poller.pollNow();
+      return latest;
+    },
+    terminate,
+  } satisfies Fabric & { start(): void };
+  return fabric;
 }

@@ -3,6 +3,7 @@
  * the quality rating. Formulas and thresholds are documented in docs/stats.md.
  */
 import type { Kbps, MeanOpinionScore, MediaKind, Milliseconds, PacketsPerSecond, Percentage, Ratio } from '../types';
+import { hasOwn } from '../util/values';
 
 export type QualityRating = 'excellent' | 'good' | 'fair' | 'poor' | 'bad';
 
@@ -14,38 +15,30 @@ export type QualityRating = 'excellent' | 'good' | 'fair' | 'poor' | 'bad';
  * (a reset: ICE restart, replaced track, SSRC reuse...). Never negative.
  */
 export function counterDelta(prev: number | undefined, cur: number | undefined): number | undefined {
-  if (prev === undefined || cur === undefined) return undefined;
-  const d = cur - prev;
-  return d >= 0 ? d : undefined;
+  const d = cur! - prev!;
+  return d >= 0 ? d : undefined; // NaN when either is undefined
 }
 
 /** kbps from a byte delta over `dtMs` (8 bits per byte; bits per ms = kbit/s). */
-export function bitrateKbps(bytesDelta: number | undefined, dtMs: Milliseconds): Kbps | undefined {
-  if (bytesDelta === undefined || !(dtMs > 0)) return undefined;
-  return (bytesDelta * 8) / dtMs;
-}
+export const bitrateKbps = (bytesDelta: number | undefined, dtMs: Milliseconds): Kbps | undefined =>
+  bytesDelta === undefined || !(dtMs > 0) ? undefined : (bytesDelta * 8) / dtMs;
 
 /** Events per second from a counter delta over `dtMs`. */
-export function perSecond(delta: number | undefined, dtMs: Milliseconds): PacketsPerSecond | undefined {
-  if (delta === undefined || !(dtMs > 0)) return undefined;
-  return (delta * 1000) / dtMs;
-}
+export const perSecond = (delta: number | undefined, dtMs: Milliseconds): PacketsPerSecond | undefined =>
+  delta === undefined || !(dtMs > 0) ? undefined : (delta * 1000) / dtMs;
 
 /**
  * lost / (lost + received) over an interval, 0..1. A negative lost delta (duplicates make the
  * receiver's packetsLost go down) counts as 0. Undefined when no packet was expected.
  */
 export function fractionLossFromDeltas(lostDelta: number | undefined, receivedDelta: number | undefined): Ratio | undefined {
-  if (lostDelta === undefined || receivedDelta === undefined || receivedDelta < 0) return undefined;
-  const lost = Math.max(0, lostDelta);
-  const expected = lost + receivedDelta;
-  if (expected <= 0) return undefined;
-  return clamp(lost / expected, 0, 1);
+  const lost = Math.max(0, lostDelta!);
+  const expected = lost + receivedDelta!;
+  // NaN (an unknown delta) fails both comparisons.
+  return receivedDelta! >= 0 && expected > 0 ? lost / expected : undefined;
 }
 
-export function clamp(x: number, lo: number, hi: number): number {
-  return x < lo ? lo : x > hi ? hi : x;
-}
+export const clamp = (x: number, lo: number, hi: number): number => Math.min(hi, Math.max(lo, x));
 
 /** A running mean in O(1) memory. */
 export interface RunningMean {
@@ -55,10 +48,7 @@ export interface RunningMean {
 
 /** Adds a sample (ignored when undefined); returns the new mean (undefined while empty). */
 export function addSample(m: RunningMean, x: number | undefined): number | undefined {
-  if (x !== undefined && Number.isFinite(x)) {
-    m.count++;
-    m.mean += (x - m.mean) / m.count;
-  }
+  if (x !== undefined && isFinite(x)) m.mean += (x - m.mean) / ++m.count;
   return m.count ? m.mean : undefined;
 }
 
@@ -76,46 +66,41 @@ export interface CodecImpairment {
   bpl: number;
 }
 
+const G711_PLC: CodecImpairment = { ie: 0, bpl: 25.1 };
 /**
  * G.113 Appendix I gives G.711 with packet loss concealment Ie = 0, Bpl = 25.1 (random loss) and
  * G.729A Ie = 11, Bpl = 19. Opus has no ITU-T entry; it gets G.711+PLC's values (its concealment
  * and in-band FEC are at least as robust), which keeps the estimate conservative.
  */
 export const CODEC_IMPAIRMENTS: Readonly<Record<string, CodecImpairment>> = {
-  opus: { ie: 0, bpl: 25.1 },
-  pcmu: { ie: 0, bpl: 25.1 },
-  pcma: { ie: 0, bpl: 25.1 },
-  g722: { ie: 0, bpl: 25.1 },
+  opus: G711_PLC,
+  pcmu: G711_PLC,
+  pcma: G711_PLC,
+  g722: G711_PLC,
   g729: { ie: 11, bpl: 19 },
 };
-const DEFAULT_IMPAIRMENT = CODEC_IMPAIRMENTS.opus as CodecImpairment;
 
 /** 'audio/opus' -> Opus' values; unknown codecs are treated as Opus. */
 export function codecImpairment(mimeType: string | undefined): CodecImpairment {
-  if (!mimeType) return DEFAULT_IMPAIRMENT;
-  const slash = mimeType.indexOf('/');
-  const name = (slash < 0 ? mimeType : mimeType.slice(slash + 1)).toLowerCase();
-  return CODEC_IMPAIRMENTS[name] ?? DEFAULT_IMPAIRMENT;
+  const name = mimeType?.split('/').pop()?.toLowerCase() ?? '';
+  return hasOwn(CODEC_IMPAIRMENTS, name) ? CODEC_IMPAIRMENTS[name]! : G711_PLC;
 }
 
 /** Id: the delay impairment for a one-way (mouth-to-ear) delay d in ms (Cole & Rosenbluth). */
 export function delayImpairment(d: Milliseconds): number {
   const dd = Math.max(0, d);
-  return 0.024 * dd + (dd > 177.3 ? 0.11 * (dd - 177.3) : 0);
+  return 0.024 * dd + 0.11 * Math.max(0, dd - 177.3);
 }
 
 /** Ie,eff = Ie + (95 - Ie) * Ppl / (Ppl / BurstR + Bpl), random loss (BurstR = 1). */
-export function effectiveEquipmentImpairment(lossPercentage: Percentage, codec: CodecImpairment): number {
+export function effectiveEquipmentImpairment(lossPercentage: Percentage, { ie, bpl }: CodecImpairment): number {
   const ppl = clamp(lossPercentage, 0, 100);
-  return codec.ie + ((95 - codec.ie) * ppl) / (ppl + codec.bpl);
+  return ie + ((95 - ie) * ppl) / (ppl + bpl);
 }
 
 /** MOS from R: 1 + 0.035 R + 7e-6 R (R - 60)(100 - R), clamped to 1..4.5. */
-export function mosFromR(r: number): MeanOpinionScore {
-  if (!(r > 0)) return 1;
-  if (r >= 100) return 4.5;
-  return clamp(1 + 0.035 * r + 7e-6 * r * (r - 60) * (100 - r), 1, 4.5);
-}
+export const mosFromR = (r: number): MeanOpinionScore =>
+  !(r > 0) ? 1 : r >= 100 ? 4.5 : clamp(1 + 0.035 * r + 7e-6 * r * (r - 60) * (100 - r), 1, 4.5);
 
 export interface MosInput {
   /** Loss in the interval (required). */
@@ -130,18 +115,12 @@ export interface MosInput {
 }
 
 /** The one-way delay the E-model uses: rtt/2 + jitter buffer + packetization. */
-export function oneWayDelayMs(input: Omit<MosInput, 'lossPercentage' | 'codecMimeType'>): Milliseconds {
-  const network = (input.rttMs ?? 0) / 2;
-  const buffer = input.jitterBufferMs ?? 2 * (input.jitterMs ?? 0);
-  return network + buffer + PACKETIZATION_DELAY_MS;
-}
+export const oneWayDelayMs = (input: Omit<MosInput, 'lossPercentage' | 'codecMimeType'>): Milliseconds =>
+  (input.rttMs ?? 0) / 2 + (input.jitterBufferMs ?? 2 * (input.jitterMs ?? 0)) + PACKETIZATION_DELAY_MS;
 
 /** R = 93.2 - Id(d) - Ie,eff(loss, codec), clamped to 0..100. */
-export function rFactor(input: MosInput): number {
-  const id = delayImpairment(oneWayDelayMs(input));
-  const ie = effectiveEquipmentImpairment(input.lossPercentage, codecImpairment(input.codecMimeType));
-  return clamp(R0 - id - ie, 0, 100);
-}
+export const rFactor = (input: MosInput): number =>
+  clamp(R0 - delayImpairment(oneWayDelayMs(input)) - effectiveEquipmentImpairment(input.lossPercentage, codecImpairment(input.codecMimeType)), 0, 100);
 
 export function estimateMos(input: MosInput): { r: number; mos: MeanOpinionScore } {
   const r = rFactor(input);
@@ -161,31 +140,27 @@ export const VIDEO_LOSS_THRESHOLDS = { excellent: 0.01, good: 0.02, fair: 0.05, 
 /** Video: RTT (ms) upper bounds per rating. */
 export const VIDEO_RTT_THRESHOLDS = { excellent: 150, good: 300, fair: 450, poor: 700 } as const;
 
-const ORDER: readonly QualityRating[] = ['excellent', 'good', 'fair', 'poor', 'bad'];
+const RATINGS: readonly QualityRating[] = ['excellent', 'good', 'fair', 'poor', 'bad'];
 
-export function audioQuality(r: number): QualityRating {
-  const t = AUDIO_R_THRESHOLDS;
-  return r >= t.excellent ? 'excellent' : r >= t.good ? 'good' : r >= t.fair ? 'fair' : r >= t.poor ? 'poor' : 'bad';
+/** The index in RATINGS of the first threshold `ok` accepts (4, bad, if none); -1 for an unknown value. */
+function rank(value: number | undefined, thresholds: object, ok: (value: number, limit: number) => boolean): number {
+  if (value === undefined) return -1;
+  const i = Object.values(thresholds).findIndex((limit: number) => ok(value, limit));
+  return i < 0 ? 4 : i;
 }
+const atMost = (value: number, limit: number): boolean => value <= limit;
 
-function ratingAtMost(value: number, t: { excellent: number; good: number; fair: number; poor: number }): QualityRating {
-  return value <= t.excellent ? 'excellent' : value <= t.good ? 'good' : value <= t.fair ? 'fair' : value <= t.poor ? 'poor' : 'bad';
-}
+export const audioQuality = (r: number): QualityRating => RATINGS[rank(r, AUDIO_R_THRESHOLDS, (value, limit) => value >= limit)]!;
 
 /** Video: the worse of the loss rating and the RTT rating; undefined when neither is known. */
-export function videoQuality(fractionLoss: Ratio | undefined, rttMs: Milliseconds | undefined): QualityRating | undefined {
-  const a = fractionLoss === undefined ? undefined : ratingAtMost(fractionLoss, VIDEO_LOSS_THRESHOLDS);
-  const b = rttMs === undefined ? undefined : ratingAtMost(rttMs, VIDEO_RTT_THRESHOLDS);
-  if (a === undefined) return b;
-  if (b === undefined) return a;
-  return ORDER.indexOf(a) >= ORDER.indexOf(b) ? a : b;
-}
+export const videoQuality = (fractionLoss: Ratio | undefined, rttMs: Milliseconds | undefined): QualityRating | undefined =>
+  RATINGS[Math.max(rank(fractionLoss, VIDEO_LOSS_THRESHOLDS, atMost), rank(rttMs, VIDEO_RTT_THRESHOLDS, atMost))];
 
 /** Quality of a stream: audio from R (needs loss), video from loss and RTT. */
 export function streamQuality(
   kind: MediaKind,
   values: { r?: number; fractionLoss?: Ratio; rttMs?: Milliseconds },
 ): QualityRating | undefined {
-  if (kind === 'audio') return values.r === undefined ? undefined : audioQuality(values.r);
-  return videoQuality(values.fractionLoss, values.rttMs);
+  if (kind == 'video') return videoQuality(values.fractionLoss, values.rttMs);
+  return values.r === undefined ? undefined : audioQuality(values.r);
 }

@@ -80,48 +80,40 @@ export function createPoller<T>(options: PollerOptions<T>): Poller<T> {
   let paused = false;
   let stopped = false;
   /** The poll in flight: its promise and a way to settle it early (stop). */
-  let current: { promise: Promise<T | undefined>; abort: () => void } | undefined;
+  let current: { promise: Promise<T | undefined>; settle: (value?: T, error?: unknown) => void } | undefined;
   const counters = { polls: 0, skippedTicks: 0, timeouts: 0, errors: 0 };
-
-  const report = (error: unknown): void => {
-    counters.errors++;
-    try {
-      options.onError?.(error);
-    } catch {
-      // onError must never break polling.
-    }
-  };
 
   const runPoll = (): Promise<T | undefined> => {
     if (stopped) return Promise.resolve(undefined);
     if (current) return current.promise;
     counters.polls++;
-    let resolvePromise: (value: T | undefined) => void = () => {};
-    const promise = new Promise<T | undefined>((resolve) => (resolvePromise = resolve));
-    let settled = false;
-    let timeout: ReturnType<typeof setTimeout> | undefined;
-    const settle = (value: T | undefined, failure?: { error: unknown }): void => {
-      if (settled) return; // the late answer of an abandoned poll is ignored
-      settled = true;
-      if (timeout !== undefined) clearTimeout(timeout);
-      if (current === entry) current = undefined;
-      if (failure && !stopped) report(failure.error);
-      resolvePromise(stopped ? undefined : value);
-    };
-    const entry = { promise, abort: () => settle(undefined) };
-    current = entry;
-    timeout = setTimeout(() => {
-      if (settled) return;
+    let settle!: (value?: T, error?: unknown) => void;
+    const promise = new Promise<T | undefined>((resolve) => {
+      settle = (value, error) => {
+        // The late answer of an abandoned poll is ignored.
+        if (entry != current) return;
+        current = undefined;
+        clearTimeout(timeout);
+        if (error && !stopped) {
+          counters.errors++;
+          try {
+            options.onError?.(error);
+          } catch {
+            // onError must never break polling.
+          }
+        }
+        resolve(stopped ? undefined : value);
+      };
+    });
+    const entry = (current = { promise, settle });
+    const timeout = setTimeout(() => {
       counters.timeouts++;
-      settle(undefined, { error: new PollTimeoutError(timeoutMs) });
+      settle(undefined, new PollTimeoutError(timeoutMs));
     }, timeoutMs);
     try {
-      Promise.resolve(options.poll()).then(
-        (value) => settle(value),
-        (error: unknown) => settle(undefined, { error }),
-      );
+      Promise.resolve(options.poll()).then(settle, (error: unknown) => settle(undefined, error ?? new Error('poll rejected')));
     } catch (error) {
-      settle(undefined, { error });
+      settle(undefined, error ?? new Error('poll threw'));
     }
     return promise;
   };
@@ -132,50 +124,42 @@ export function createPoller<T>(options: PollerOptions<T>): Poller<T> {
     // Fixed cadence: one interval after the previous tick; a late timer does not shift the grid.
     nextTickAt = nextTickAt ? nextTickAt + intervalMs : now + intervalMs;
     if (nextTickAt <= now) nextTickAt = now + intervalMs - ((now - nextTickAt) % intervalMs);
-    tickTimer = setTimeout(tick, nextTickAt - now);
+    tickTimer = setTimeout(() => {
+      if (current) counters.skippedTicks++;
+      else void runPoll();
+      schedule();
+    }, nextTickAt - now);
   };
 
-  function tick(): void {
-    tickTimer = undefined;
-    if (!running || paused || stopped) return;
-    if (current) counters.skippedTicks++;
-    else void runPoll();
+  const restart = (): void => {
+    clearTimeout(tickTimer);
+    nextTickAt = 0;
     schedule();
-  }
-
-  const clearTick = (): void => {
-    if (tickTimer !== undefined) clearTimeout(tickTimer);
-    tickTimer = undefined;
   };
 
   return {
     start() {
       if (running || stopped) return;
       running = true;
-      if (paused) return;
-      nextTickAt = 0;
-      if (options.immediate) void runPoll();
-      schedule();
+      if (!paused && options.immediate) void runPoll();
+      restart();
     },
     pause() {
-      if (paused || stopped) return;
       paused = true;
-      clearTick();
+      clearTimeout(tickTimer);
     },
     resume() {
-      if (!paused || stopped) return;
+      if (!paused) return;
       paused = false;
-      nextTickAt = 0;
-      schedule();
+      restart();
     },
     stop() {
-      if (stopped) return;
       stopped = true;
       running = false;
-      clearTick();
-      current?.abort();
+      clearTimeout(tickTimer);
+      current?.settle();
     },
     pollNow: runPoll,
-    state: () => ({ running, paused, stopped, inFlight: current !== undefined, ...counters }),
+    state: () => ({ running, paused, stopped, inFlight: !!current, ...counters }),
   };
 }

@@ -8,6 +8,7 @@
  *
  * Parsing is cached by SDP string (bounded): parsing the same SDP again returns the same object.
  */
+import { defined } from '../util/values';
 
 export type SsrcRole = 'primary' | 'rtx' | 'fec';
 
@@ -70,170 +71,115 @@ const EMPTY: SdpInfo = Object.freeze({
 const CACHE_SIZE = 32;
 const cache = new Map<string, SdpInfo>();
 
-/** Parses an SDP (cached: the same string gives the same object). Never throws. */
+/** Parses an SDP (cached, LRU: the same string gives the same object). Never throws. */
 export function parseSdp(sdp: string | undefined | null): SdpInfo {
   if (!sdp) return EMPTY;
-  const hit = cache.get(sdp);
-  if (hit) {
-    // refresh LRU position
-    cache.delete(sdp);
-    cache.set(sdp, hit);
-    return hit;
-  }
-  let info: SdpInfo;
-  try {
-    info = parseSdpUncached(sdp);
-  } catch {
-    info = EMPTY;
+  let info = cache.get(sdp);
+  cache.delete(sdp);
+  if (!info) {
+    try {
+      info = parseSdpUncached(sdp);
+    } catch {
+      info = EMPTY;
+    }
   }
   cache.set(sdp, info);
-  if (cache.size > CACHE_SIZE) {
-    const oldest = cache.keys().next();
-    if (!oldest.done) cache.delete(oldest.value);
-  }
+  if (cache.size > CACHE_SIZE) cache.delete(cache.keys().next().value!);
   return info;
 }
 
 /** Number of cached parses (for tests). */
-export function sdpCacheSize(): number {
-  return cache.size;
-}
+export const sdpCacheSize = (): number => cache.size;
 
-const SECONDARY_SEMANTICS: Record<string, SsrcRole> = { FID: 'rtx', 'FEC-FR': 'fec', FEC: 'fec' };
-const DIRECTIONS = new Set(['sendrecv', 'sendonly', 'recvonly', 'inactive']);
+const DIRECTIONS = ['sendrecv', 'sendonly', 'recvonly', 'inactive'];
 
 function splitMsid(value: string): { msid: string; streamId?: string; trackId?: string } {
-  const [streamId, trackId] = value.trim().split(/\s+/);
-  return {
-    msid: value.trim(),
-    ...(streamId && streamId !== '-' ? { streamId } : {}),
-    ...(trackId ? { trackId } : {}),
-  };
+  const msid = value.trim();
+  const [streamId, trackId] = msid.split(/\s+/);
+  return defined({ msid, streamId: streamId != '-' ? streamId : undefined, trackId });
 }
 
 /** Parses without the cache. */
 export function parseSdpUncached(sdp: string): SdpInfo {
   const media: SdpMediaSection[] = [];
   const ssrcs = new Map<string, SdpSsrcInfo>();
-  let section: SdpMediaSection | undefined;
-  /** Per-ssrc attributes seen in the current section (Plan B msid / cname). */
+  const secondaryToPrimary = new Map<string, string>();
+  const sectionsByMid = new Map<string, SdpMediaSection>();
+  /** Per-SSRC attributes (Plan B msid / cname), by `<section index> <ssrc>`. */
   const attrs = new Map<string, { cname?: string; msid?: string }>();
+  let section: SdpMediaSection | undefined;
 
-  const flush = (): void => {
-    if (!section) return;
-    for (const ssrc of section.ssrcs) {
-      const a = attrs.get(ssrc);
-      const msidSource = a?.msid ?? section.msid;
-      const msid = msidSource ? splitMsid(msidSource) : undefined;
+  for (const line of sdp.split(/\r?\n/)) {
+    if (line.startsWith('m=')) {
+      media.push((section = { index: media.length, mediaType: line.slice(2).split(' ')[0]!, ssrcs: [], ssrcGroups: [], rids: [] }));
+      continue;
+    }
+    const [, name, value = ''] = /^a=([^:]+):?(.*)/.exec(line) ?? [];
+    if (!section || !name) continue;
+    const words = value.trim().split(/\s+/);
+    const [first = '', second] = words;
+    if (name == 'mid') section.mid = first;
+    else if (name == 'msid') Object.assign(section, splitMsid(value));
+    else if (name == 'ssrc') {
+      // a=ssrc:<ssrc> [cname:<cname> | msid:<stream> <track> | ...]
+      const [, ssrc, key, val = ''] = /^(\d+)(?:\s+([^:\s]+):?(.*))?$/.exec(value.trim()) ?? [];
+      if (!ssrc) continue;
+      if (!section.ssrcs.includes(ssrc)) section.ssrcs.push(ssrc);
+      const id = `${section.index} ${ssrc}`;
+      const a = attrs.get(id) ?? {};
+      if (key == 'cname' || key == 'msid') a[key] = val.trim();
+      attrs.set(id, a);
+    } else if (name == 'ssrc-group') {
+      if (first && second) section.ssrcGroups.push({ semantics: first, ssrcs: words.slice(1) });
+    } else if (name == 'rid') {
+      if (first && (second == 'send' || second == 'recv')) section.rids.push({ id: first, direction: second });
+    } else if (name == 'simulcast') {
+      // a=simulcast:send q;h;f recv a,b  ("~" marks a paused stream; "," separates alternatives)
+      const sim: { send?: string[]; recv?: string[] } = {};
+      for (let i = 0; i + 1 < words.length; i += 2) {
+        const dir = words[i];
+        if (dir == 'send' || dir == 'recv') sim[dir] = words[i + 1]!.split(/[;,]/).map((r) => r.replace(/^~/, '')).filter(Boolean);
+      }
+      section.simulcast = sim;
+    } else if (DIRECTIONS.includes(name)) section.direction = name as SdpMediaSection['direction'];
+  }
+
+  for (const m of media) {
+    for (const ssrc of m.ssrcs) {
+      const a = attrs.get(`${m.index} ${ssrc}`);
+      const msid = a?.msid ?? m.msid;
       ssrcs.set(ssrc, {
         ssrc,
-        mediaType: section.mediaType,
-        ...(section.mid !== undefined ? { mid: section.mid } : {}),
-        ...(a?.cname !== undefined ? { cname: a.cname } : {}),
-        ...(msid ?? {}),
+        mediaType: m.mediaType,
+        ...defined({ mid: m.mid, cname: a?.cname }),
+        ...(msid ? splitMsid(msid) : {}),
         role: 'primary',
         associatedSsrcs: [],
       });
     }
-    attrs.clear();
-  };
-
-  for (const rawLine of sdp.split('\n')) {
-    const line = rawLine.endsWith('\r') ? rawLine.slice(0, -1) : rawLine;
-    if (line.startsWith('m=')) {
-      flush();
-      const mediaType = line.slice(2).split(' ', 1)[0] ?? '';
-      section = { index: media.length, mediaType, ssrcs: [], ssrcGroups: [], rids: [] };
-      media.push(section);
-      continue;
-    }
-    if (!section || !line.startsWith('a=')) continue;
-    const colon = line.indexOf(':');
-    const name = colon < 0 ? line.slice(2) : line.slice(2, colon);
-    const value = colon < 0 ? '' : line.slice(colon + 1);
-    switch (name) {
-      case 'mid':
-        section.mid = value.trim();
-        break;
-      case 'msid': {
-        const m = splitMsid(value);
-        section.msid = m.msid;
-        if (m.streamId) section.streamId = m.streamId;
-        if (m.trackId) section.trackId = m.trackId;
-        break;
-      }
-      case 'ssrc': {
-        const space = value.indexOf(' ');
-        const ssrc = space < 0 ? value.trim() : value.slice(0, space);
-        if (!/^\d+$/.test(ssrc)) break;
-        if (!section.ssrcs.includes(ssrc)) section.ssrcs.push(ssrc);
-        if (space < 0) break;
-        const attr = value.slice(space + 1);
-        const c = attr.indexOf(':');
-        const key = c < 0 ? attr : attr.slice(0, c);
-        const val = c < 0 ? '' : attr.slice(c + 1);
-        const a = attrs.get(ssrc) ?? {};
-        if (key === 'cname') a.cname = val.trim();
-        else if (key === 'msid') a.msid = val.trim();
-        attrs.set(ssrc, a);
-        break;
-      }
-      case 'ssrc-group': {
-        const [semantics, ...members] = value.trim().split(/\s+/);
-        if (semantics && members.length) section.ssrcGroups.push({ semantics, ssrcs: members });
-        break;
-      }
-      case 'rid': {
-        const [id, dir] = value.trim().split(/\s+/);
-        if (id && (dir === 'send' || dir === 'recv')) section.rids.push({ id, direction: dir });
-        break;
-      }
-      case 'simulcast': {
-        // a=simulcast:send q;h;f recv a,b  ("~" marks a paused stream; "," separates alternatives)
-        const parts = value.trim().split(/\s+/);
-        const sim: { send?: string[]; recv?: string[] } = {};
-        for (let i = 0; i + 1 < parts.length; i += 2) {
-          const dir = parts[i];
-          const list = (parts[i + 1] ?? '').split(/[;,]/).map((r) => r.replace(/^~/, '')).filter(Boolean);
-          if (dir === 'send' || dir === 'recv') sim[dir] = list;
-        }
-        section.simulcast = sim;
-        break;
-      }
-      default:
-        if (DIRECTIONS.has(name)) section.direction = name as SdpMediaSection['direction'];
-    }
+    if (m.mid !== undefined && !sectionsByMid.has(m.mid)) sectionsByMid.set(m.mid, m);
   }
-  flush();
-
   // Groups: RTX / FEC SSRCs join their primary; SIM groups list the layers.
-  const secondaryToPrimary = new Map<string, string>();
   for (const m of media) {
-    for (const group of m.ssrcGroups) {
-      const role = SECONDARY_SEMANTICS[group.semantics];
-      if (role) {
-        const [primary, ...secondaries] = group.ssrcs;
-        const p = primary ? ssrcs.get(primary) : undefined;
-        if (!primary || !p) continue;
+    for (const { semantics, ssrcs: group } of m.ssrcGroups) {
+      const role: SsrcRole | undefined = semantics == 'FID' ? 'rtx' : semantics == 'FEC' || semantics == 'FEC-FR' ? 'fec' : undefined;
+      const [primarySsrc = '', ...secondaries] = group;
+      const primary = ssrcs.get(primarySsrc);
+      if (role && primary) {
         for (const s of secondaries) {
           const info = ssrcs.get(s);
-          if (info) {
-            info.role = role;
-            info.primarySsrc = primary;
-          }
-          secondaryToPrimary.set(s, primary);
-          if (!p.associatedSsrcs.includes(s)) p.associatedSsrcs.push(s);
+          if (info) Object.assign(info, { role, primarySsrc });
+          secondaryToPrimary.set(s, primarySsrc);
+          if (!primary.associatedSsrcs.includes(s)) primary.associatedSsrcs.push(s);
         }
-      } else if (group.semantics === 'SIM') {
-        for (const s of group.ssrcs) {
+      } else if (semantics == 'SIM') {
+        for (const s of group) {
           const info = ssrcs.get(s);
-          if (info) info.simulcastSsrcs = group.ssrcs;
+          if (info) info.simulcastSsrcs = group;
         }
       }
     }
   }
-  const sectionsByMid = new Map<string, SdpMediaSection>();
-  for (const m of media) if (m.mid !== undefined && !sectionsByMid.has(m.mid)) sectionsByMid.set(m.mid, m);
   return { media, ssrcs, secondaryToPrimary, sectionsByMid };
 }
 
@@ -242,13 +188,6 @@ export function parseSdpUncached(sdp: string): SdpInfo {
  * `mid` in its stats; with one audio and one video section the SDP alone tells).
  */
 export function midOfOnlySection(info: SdpInfo, mediaType: string): string | undefined {
-  let found: string | undefined;
-  let count = 0;
-  for (const m of info.media) {
-    if (m.mediaType !== mediaType) continue;
-    count++;
-    found = m.mid;
-  }
-  return count === 1 ? found : undefined;
+  const sections = info.media.filter((m) => m.mediaType == mediaType);
+  return sections.length == 1 ? sections[0]!.mid : undefined;
 }
-

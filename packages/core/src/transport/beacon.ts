@@ -11,7 +11,7 @@ import { serialized, type BufferedItem } from './buffer';
 /** Per request; under the ~64 KiB keepalive/beacon quota. */
 export const BEACON_MAX_BYTES = 60_000;
 
-/** Returns the items handed to the browser (they are marked transmitted by the caller). */
+/** Returns the items handed to the browser (the caller marks them transmitted). */
 export function sendFinal(
   items: readonly BufferedItem[],
   sid: string,
@@ -19,45 +19,29 @@ export function sendFinal(
   fetchImpl: typeof fetch | undefined,
   maxItems: number,
 ): BufferedItem[] {
-  const sent: BufferedItem[] = [];
-  const nav = (globalThis as { navigator?: { sendBeacon?: (url: string, data?: string) => boolean } }).navigator;
+  const nav = (globalThis as { navigator?: { sendBeacon?: (url: string, data: string) => boolean } }).navigator;
   const head = `{"sid":${JSON.stringify(sid)},"items":[`;
-  let i = 0;
-  while (i < items.length) {
-    const chunk: string[] = [];
-    const chunkItems: BufferedItem[] = [];
+  let sent = 0;
+  while (sent < items.length) {
     let bytes = head.length + 2;
-    for (; i < items.length && chunk.length < maxItems; i++) {
-      const s = serialized(items[i] as BufferedItem);
-      if (chunk.length > 0 && bytes + s.bytes + 1 > BEACON_MAX_BYTES) break;
-      chunk.push(s.json);
-      chunkItems.push(items[i] as BufferedItem);
-      bytes += s.bytes + 1;
+    let end = sent;
+    for (; end < items.length && end - sent < maxItems; end++) {
+      bytes += serialized(items[end]!).bytes + 1;
+      if (end > sent && bytes > BEACON_MAX_BYTES) break;
     }
-    const body = `${head}${chunk.join(',')}]}`;
+    const body = `${head}${items.slice(sent, end).map((b) => serialized(b).json).join()}]}`;
     let ok = false;
-    if (nav && typeof nav.sendBeacon === 'function') {
-      try {
-        ok = nav.sendBeacon(url, body) === true;
-      } catch {
-        ok = false;
-      }
-    }
-    if (!ok && fetchImpl) {
-      try {
-        void fetchImpl(url, {
-          method: 'POST',
-          body,
-          keepalive: true,
-          headers: { 'Content-Type': 'text/plain;charset=UTF-8' },
-        }).catch(() => undefined);
+    try {
+      ok = nav?.sendBeacon?.(url, body) === true;
+    } catch {}
+    try {
+      if (!ok && fetchImpl) {
+        fetchImpl(url, { method: 'POST', body, keepalive: true, headers: { 'Content-Type': 'text/plain;charset=UTF-8' } }).catch(() => {});
         ok = true;
-      } catch {
-        ok = false;
       }
-    }
+    } catch {}
     if (!ok) break;
-    sent.push(...chunkItems);
+    sent = end;
   }
-  return sent;
+  return items.slice(0, sent);
 }

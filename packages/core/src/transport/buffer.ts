@@ -12,8 +12,8 @@
  * sample that survives. Drops are reported as one `dropped` item per conference
  * (`{kind: 'dropped', count, reason: 'buffer_full'}`), coalesced while it is not yet transmitted.
  */
-import { isPlainObject, utf8Length } from './util';
-import { mergeFields, type Fields, type StreamEntry } from './deltas';
+import { isPlainObject, utf8Length } from '../util/values';
+import { mergeFields, SEP, type Fields, type StreamEntry } from './deltas';
 
 export interface WireItem {
   n: number;
@@ -27,18 +27,25 @@ export interface BufferedItem {
   readonly n: number;
   item: WireItem;
   /** Sent at least once (WS, HTTP or beacon): may be stored already; never dropped or modified. */
-  transmitted: boolean;
+  transmitted?: boolean;
   /** Cached serialization and its UTF-8 size. */
   json?: string;
   bytes?: number;
 }
 
-const SEP = '\u0000';
+/** The item's JSON and its UTF-8 size (cached until the item changes). */
+export function serialized(b: BufferedItem): { json: string; bytes: number } {
+  if (b.json === undefined) b.bytes = utf8Length((b.json = JSON.stringify(b.item)));
+  return b as { json: string; bytes: number };
+}
+
+const changed = (b: BufferedItem): void => void (b.json = undefined);
+const isStats = (b: BufferedItem, fabricID: string): boolean => b.item.kind == 'stats' && String(b.item.fabricID) == fabricID;
 
 export class OutboxBuffer {
   private items: BufferedItem[] = [];
-  private readonly carryStreams = new Map<string, Fields>();
-  private readonly carryConnection = new Map<string, Fields>();
+  /** Fields of dropped stats entries with no buffered successor: by fabricID SEP key (connection: key ''). */
+  private readonly carry = new Map<string, Fields>();
   /** Per conference, the `dropped` item still open for counting (not transmitted). */
   private readonly openDropped = new Map<string, BufferedItem>();
   private warnedFull = false;
@@ -58,7 +65,7 @@ export class OutboxBuffer {
 
   /** Highest n buffered, or 0. */
   get lastN(): number {
-    return this.items.length ? (this.items[this.items.length - 1] as BufferedItem).n : 0;
+    return this.items[this.items.length - 1]?.n ?? 0;
   }
 
   /** Lowest n buffered, or undefined when empty. */
@@ -70,40 +77,42 @@ export class OutboxBuffer {
     return this.items;
   }
 
-  /** Adds an item (its n must be higher than every buffered n); returns how many samples were dropped. */
-  push(item: WireItem): number {
-    if (item.kind === 'stats') this.applyCarry(item);
-    this.items.push({ n: item.n, item, transmitted: false });
-    const before = this.dropped;
-    while (this.items.length > this.bound) {
+  /** Adds an item (its n must be higher than every buffered n); drops stats while over the bound. */
+  push(item: WireItem): void {
+    const carry = this.carry;
+    if (item.kind == 'stats' && carry.size) {
+      // Merge what was kept aside from dropped items into this item's entries.
+      const take = (key: string, newer: Fields): Fields => {
+        const id = String(item.fabricID) + SEP + key;
+        const older = carry.get(id);
+        carry.delete(id);
+        return older ? mergeFields(older, newer) : newer;
+      };
+      if (Array.isArray(item.streams)) item.streams = (item.streams as StreamEntry[]).map((e) => take(e.key, e));
+      if (isPlainObject(item.connection)) item.connection = take('', item.connection);
+    }
+    this.items.push({ n: item.n, item });
+    while (this.items.length > this.bound)
       if (!this.evictOne()) {
-        if (!this.warnedFull) {
-          this.warnedFull = true;
-          this.warn(`Offline buffer holds ${this.items.length} items, over its size of ${this.bound}, and none can be dropped (only events, errors, fabrics, feedback): it grows until the collector is reachable.`);
-        }
+        if (!this.warnedFull)
+          this.warn(`The offline buffer holds ${this.items.length} items, over its size of ${this.bound}, and none can be dropped (events, errors, fabrics, feedback): it grows until the collector is reachable.`);
+        this.warnedFull = true;
         break;
       }
-    }
-    return this.dropped - before;
   }
 
-  /** Removes the acknowledged items; returns how many were buffered. */
-  ack(ns: readonly number[]): number {
-    if (!ns.length || !this.items.length) return 0;
+  /** Removes the acknowledged items. */
+  ack(ns: readonly number[]): void {
     const set = new Set(ns);
-    const before = this.items.length;
     this.items = this.items.filter((b) => !set.has(b.n));
-    for (const [conf, b] of this.openDropped) if (set.has(b.n)) this.openDropped.delete(conf);
-    return before - this.items.length;
+    for (const [conference, b] of this.openDropped) if (set.has(b.n)) this.openDropped.delete(conference);
   }
 
-  /** Removes one item without merging (an item the collector refused). */
-  discard(n: number): BufferedItem | undefined {
-    const i = this.items.findIndex((b) => b.n === n);
-    if (i < 0) return undefined;
-    const [b] = this.items.splice(i, 1);
-    for (const [conf, d] of this.openDropped) if (d.n === n) this.openDropped.delete(conf);
-    return b;
+  /** Removes one item without merging (an item the collector refused); true if it was buffered. */
+  discard(n: number): boolean {
+    const size = this.size;
+    this.ack([n]);
+    return this.size < size;
   }
 
   /**
@@ -114,112 +123,66 @@ export class OutboxBuffer {
     const out: BufferedItem[] = [];
     let bytes = 0;
     for (const b of this.items) {
-      if (out.length >= maxItems) break;
-      const size = serialized(b).bytes + 1;
-      if (out.length > 0 && bytes + size > maxBytes) break;
-      bytes += size;
+      bytes += serialized(b).bytes + 1;
+      if (out.length >= maxItems || (out.length && bytes > maxBytes)) break;
       out.push(b);
+      this.markTransmitted(b);
     }
-    for (const b of out) this.markTransmitted(b);
     return out;
   }
 
   markTransmitted(b: BufferedItem): void {
     b.transmitted = true;
-    if (b.item.kind === 'dropped') this.openDropped.delete(b.item.conferenceID);
-  }
-
-  private applyCarry(item: WireItem): void {
-    const fabricID = String(item.fabricID);
-    if (Array.isArray(item.streams) && this.carryStreams.size) {
-      item.streams = (item.streams as StreamEntry[]).map((e) => {
-        const id = fabricID + SEP + e.key;
-        const carried = this.carryStreams.get(id);
-        if (!carried) return e;
-        this.carryStreams.delete(id);
-        return mergeFields(carried, e);
-      });
-    }
-    const cc = this.carryConnection.get(fabricID);
-    if (cc && isPlainObject(item.connection)) {
-      this.carryConnection.delete(fabricID);
-      item.connection = mergeFields(cc, item.connection);
-    }
+    if (b.item.kind == 'dropped') this.openDropped.delete(b.item.conferenceID);
   }
 
   private evictOne(): boolean {
-    let idx = this.items.findIndex((b) => !b.transmitted && b.item.kind === 'stats');
-    if (idx < 0) idx = this.items.findIndex((b) => !b.transmitted && b.item.kind === 'customStats');
-    if (idx < 0) return false;
-    const [victim] = this.items.splice(idx, 1) as [BufferedItem];
-    if (victim.item.kind === 'stats') this.mergeForward(victim.item, idx);
+    const items = this.items;
+    const untransmitted = (kind: string): number => items.findIndex((b) => !b.transmitted && b.item.kind == kind);
+    let i = untransmitted('stats');
+    if (i < 0) i = untransmitted('customStats');
+    if (i < 0) return false;
+    const { item } = items.splice(i, 1)[0]!;
+    if (item.kind == 'stats') this.mergeForward(item, i);
     this.dropped++;
-    this.countDrop(victim.item.conferenceID);
+    // Count it in the conference's open `dropped` item, or open one.
+    const open = this.openDropped.get(item.conferenceID);
+    if (open) {
+      open.item.count = (open.item.count as number) + 1;
+      changed(open);
+    } else {
+      const n = this.allocN();
+      const b: BufferedItem = { n, item: { n, t: this.now(), kind: 'dropped', conferenceID: item.conferenceID, count: 1, reason: 'buffer_full' } };
+      this.openDropped.set(item.conferenceID, b);
+      items.push(b);
+    }
     return true;
   }
 
   /** Folds a dropped stats item into the following items (from index `from` on) or the carry. */
-  private mergeForward(d: WireItem, from: number): void {
-    const fabricID = String(d.fabricID);
-    const sameFabric = (b: BufferedItem): boolean => b.item.kind === 'stats' && String(b.item.fabricID) === fabricID;
-    for (const e of Array.isArray(d.streams) ? (d.streams as StreamEntry[]) : []) {
-      let merged = false;
-      for (let j = from; j < this.items.length && !merged; j++) {
-        const b = this.items[j] as BufferedItem;
-        if (!sameFabric(b) || !Array.isArray(b.item.streams)) continue;
-        const streams = b.item.streams as StreamEntry[];
-        const k = streams.findIndex((s) => s.key === e.key);
-        if (k < 0) continue;
-        streams[k] = mergeFields(e, streams[k] as StreamEntry);
-        invalidate(b);
-        merged = true;
-      }
-      if (!merged) {
-        const id = fabricID + SEP + e.key;
-        this.carryStreams.set(id, mergeFields(this.carryStreams.get(id) ?? {}, e));
-      }
-    }
-    if (isPlainObject(d.connection)) {
-      const conn = d.connection;
-      const target = this.items.slice(from).find((b) => sameFabric(b) && isPlainObject(b.item.connection));
+  private mergeForward(dropped: WireItem, from: number): void {
+    const fabricID = String(dropped.fabricID);
+    const later = this.items.slice(from).filter((b) => isStats(b, fabricID));
+    const fold = (key: string, older: Fields, find: (b: BufferedItem) => boolean, replace: (b: BufferedItem) => void): void => {
+      const target = later.find(find);
       if (target) {
-        target.item.connection = mergeFields(conn, target.item.connection as Fields);
-        invalidate(target);
+        replace(target);
+        changed(target);
       } else {
-        this.carryConnection.set(fabricID, mergeFields(this.carryConnection.get(fabricID) ?? {}, conn));
+        const id = fabricID + SEP + key;
+        this.carry.set(id, mergeFields(this.carry.get(id) ?? {}, older));
       }
-    }
-  }
-
-  private countDrop(conferenceID: string): void {
-    const open = this.openDropped.get(conferenceID);
-    if (open) {
-      (open.item as WireItem & { count: number }).count += 1;
-      invalidate(open);
-      return;
-    }
-    const b: BufferedItem = {
-      n: 0,
-      item: { n: 0, t: this.now(), kind: 'dropped', conferenceID, count: 1, reason: 'buffer_full' },
-      transmitted: false,
     };
-    const n = this.allocN();
-    (b as { n: number }).n = n;
-    b.item.n = n;
-    this.openDropped.set(conferenceID, b);
-    this.items.push(b);
+    for (const e of Array.isArray(dropped.streams) ? (dropped.streams as StreamEntry[]) : []) {
+      const indexIn = (b: BufferedItem): number => (Array.isArray(b.item.streams) ? (b.item.streams as StreamEntry[]).findIndex((s) => s.key == e.key) : -1);
+      fold(e.key, e, (b) => indexIn(b) >= 0, (b) => {
+        const streams = b.item.streams as StreamEntry[];
+        const k = indexIn(b);
+        streams[k] = mergeFields(e, streams[k]!);
+      });
+    }
+    const conn = dropped.connection;
+    if (isPlainObject(conn))
+      fold('', conn, (b) => isPlainObject(b.item.connection), (b) => (b.item.connection = mergeFields(conn, b.item.connection as Fields)));
   }
-}
-
-function invalidate(b: BufferedItem): void {
-  b.json = undefined;
-  b.bytes = undefined;
-}
-
-export function serialized(b: BufferedItem): { json: string; bytes: number } {
-  if (b.json === undefined || b.bytes === undefined) {
-    b.json = JSON.stringify(b.item);
-    b.bytes = utf8Length(b.json);
-  }
-  return { json: b.json, bytes: b.bytes };
 }

@@ -12,7 +12,7 @@
  * with `null` for every field known under either, so reconstruction is exact whether the collector
  * keys its state by (sid, key) or by (sid, fabricID, key).
  */
-import { isPlainObject } from './util';
+import { isPlainObject } from '../util/values';
 
 export type Fields = Record<string, unknown>;
 export interface StreamEntry {
@@ -20,92 +20,85 @@ export interface StreamEntry {
   [field: string]: unknown;
 }
 
-const SEP = '\u0000';
+/** Joins fabricID and stream key into one map key. */
+export const SEP = '\u0000';
 
-/** Own enumerable fields, without `key`, undefined values and non-finite numbers. */
+/** Own enumerable fields, without `key`, undefined values, functions, symbols and non-finite numbers. */
 export function cleanFields(entry: Fields): Fields {
   const out: Fields = {};
   for (const f of Object.keys(entry)) {
-    if (f === 'key') continue;
     const v = entry[f];
-    if (v === undefined || typeof v === 'function' || typeof v === 'symbol') continue;
-    if (typeof v === 'number' && !Number.isFinite(v)) continue;
-    out[f] = v;
+    if (f != 'key' && v !== undefined && typeof v != 'function' && typeof v != 'symbol' && (typeof v != 'number' || isFinite(v))) out[f] = v;
   }
   return out;
 }
 
 function same(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
   try {
-    return JSON.stringify(a) === JSON.stringify(b);
+    return a === b || (typeof a == 'object' && typeof b == 'object' && JSON.stringify(a) === JSON.stringify(b));
   } catch {
     return false;
   }
 }
 
+/** Sets `null` in `out` for the fields of `prev` that `cur` lacks. */
+function nullsFor(out: Fields, prev: Fields | undefined, cur: Fields): void {
+  for (const f in prev) if (!(f in cur)) out[f] = null;
+}
+
 /** The stream entries of a stats sample: an array of `{key?, ...}` or an object keyed by stream key. */
 export function streamEntries(streams: unknown): StreamEntry[] {
-  const list: Array<[string | undefined, unknown]> = Array.isArray(streams)
-    ? streams.map((s) => [undefined, s])
-    : isPlainObject(streams)
-      ? Object.keys(streams).map((k) => [k, streams[k]])
-      : [];
   const out: StreamEntry[] = [];
+  const list = Array.isArray(streams) ? streams.map((s): [string, unknown] => ['', s]) : isPlainObject(streams) ? Object.entries(streams) : [];
   for (const [objKey, s] of list) {
     if (!isPlainObject(s)) continue;
-    let key = typeof s.key === 'string' && s.key ? s.key : objKey;
-    if (!key && s.statsType !== undefined && s.ssrc !== undefined) key = `${String(s.statsType)}:${String(s.ssrc)}`;
-    if (!key) continue;
-    out.push({ ...s, key });
+    const key =
+      (typeof s.key == 'string' && s.key) || objKey || (s.statsType !== undefined && s.ssrc !== undefined ? `${String(s.statsType)}:${String(s.ssrc)}` : '');
+    if (key) out.push({ ...s, key });
   }
   return out;
 }
 
 export class DeltaEncoder {
-  /** `${fabricID}\0${key}` -> the last full fields sent. */
+  /** `${fabricID}\0${key}` -> the last full fields sent; `${fabricID}\0` -> the last connection. */
   private readonly last = new Map<string, Fields>();
   /** stream key -> fabricID that sent it last. */
-  private readonly lastFabricOfKey = new Map<string, string>();
-  /** fabricID -> last full connection fields. */
-  private readonly lastConnection = new Map<string, Fields>();
+  private readonly fabricOfKey = new Map<string, string>();
 
   /** Encodes one full sample; updates the state as if the result reached the collector. */
   encode(fabricID: string, streams: StreamEntry[], connection: Fields | undefined): { streams: StreamEntry[]; connection?: Fields } {
+    const last = this.last;
     const outStreams: StreamEntry[] = [];
     const seen = new Set<string>();
     for (const s of streams) {
-      if (seen.has(s.key)) continue; // a key once per item
-      seen.add(s.key);
+      const key = s.key;
+      if (seen.has(key)) continue; // a key once per item
+      seen.add(key);
       const cur = cleanFields(s);
-      const id = fabricID + SEP + s.key;
-      const prev = this.last.get(id);
-      const otherFabric = this.lastFabricOfKey.get(s.key);
-      const other = otherFabric !== undefined && otherFabric !== fabricID ? this.last.get(otherFabric + SEP + s.key) : undefined;
-      const out: StreamEntry = { key: s.key };
-      if (other) {
-        for (const f of Object.keys(other)) if (!(f in cur)) out[f] = null;
-        if (prev) for (const f of Object.keys(prev)) if (!(f in cur)) out[f] = null;
-        Object.assign(out, cur);
-      } else if (!prev) {
+      const id = fabricID + SEP + key;
+      const prev = last.get(id);
+      const otherFabric = this.fabricOfKey.get(key);
+      const other = otherFabric !== undefined && otherFabric !== fabricID ? last.get(otherFabric + SEP + key) : undefined;
+      const out: StreamEntry = { key };
+      if (other || !prev) {
+        // whole, with null for what either fabric's state knows
+        nullsFor(out, other, cur);
+        nullsFor(out, prev, cur);
         Object.assign(out, cur);
       } else {
-        for (const f of Object.keys(cur)) if (!same(prev[f], cur[f])) out[f] = cur[f];
-        for (const f of Object.keys(prev)) if (!(f in cur)) out[f] = null;
+        for (const f in cur) if (!same(prev[f], cur[f])) out[f] = cur[f];
+        nullsFor(out, prev, cur);
       }
-      this.last.set(id, cur);
-      this.lastFabricOfKey.set(s.key, fabricID);
+      last.set(id, cur);
+      this.fabricOfKey.set(key, fabricID);
       outStreams.push(out);
     }
     if (!connection) return { streams: outStreams };
     const cur = cleanFields(connection);
-    const prev = this.lastConnection.get(fabricID);
     const out: Fields = {};
-    if (prev) for (const f of Object.keys(prev)) if (!(f in cur)) out[f] = null;
-    Object.assign(out, cur);
-    this.lastConnection.set(fabricID, cur);
-    return { streams: outStreams, connection: out };
+    nullsFor(out, last.get(fabricID + SEP), cur);
+    last.set(fabricID + SEP, cur);
+    return { streams: outStreams, connection: Object.assign(out, cur) };
   }
 }
 
@@ -113,21 +106,18 @@ export class DeltaEncoder {
  * Folds the fields of an older (dropped) entry into a newer one of the same key: applying the result
  * to the state before the older entry gives the state after the newer one.
  */
-export function mergeFields<T extends Fields>(older: Fields, newer: T): T {
-  return { ...older, ...newer };
-}
+export const mergeFields = <T extends Fields>(older: Fields, newer: T): T => ({ ...older, ...newer });
 
 /**
  * Carry-forward reconstruction as the collector does it: applies an encoded entry to the previous
  * full fields. `null` removes a field. (Used by tests and tools.)
  */
 export function applyDelta(prev: Fields | undefined, delta: Fields): Fields {
-  const out: Fields = { ...(prev ?? {}) };
-  for (const f of Object.keys(delta)) {
-    if (f === 'key') continue;
-    const v = delta[f];
-    if (v === null) delete out[f];
-    else out[f] = v;
+  const out: Fields = { ...prev };
+  for (const f in delta) {
+    if (f == 'key') continue;
+    if (delta[f] === null) delete out[f];
+    else out[f] = delta[f];
   }
   return out;
 }

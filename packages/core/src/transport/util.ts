@@ -1,60 +1,5 @@
-/** Small helpers shared by the transport modules. Browser (ES2020) and Node 20 compatible. */
-
-/** Hex of `bytes` random bytes from crypto.getRandomValues (Math.random only if crypto is missing). */
-export function randomHex(bytes: number): string {
-  const buf = new Uint8Array(bytes);
-  const c = (globalThis as { crypto?: Crypto }).crypto;
-  if (c && typeof c.getRandomValues === 'function') c.getRandomValues(buf);
-  else for (let i = 0; i < bytes; i++) buf[i] = Math.floor(Math.random() * 256);
-  let s = '';
-  for (let i = 0; i < buf.length; i++) s += (buf[i] as number).toString(16).padStart(2, '0');
-  return s;
-}
-
-/** UTF-8 byte length of a string without allocating. */
-export function utf8Length(s: string): number {
-  let n = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) n += 1;
-    else if (c < 0x800) n += 2;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
-      const d = s.charCodeAt(i + 1);
-      if (d >= 0xdc00 && d <= 0xdfff) {
-        n += 4;
-        i++;
-      } else n += 3;
-    } else n += 3;
-  }
-  return n;
-}
-
-/**
- * `collectorURL` + `path` (keeps a base path: `https://x/cm` + `/v1/ws` -> `https://x/cm/v1/ws`),
- * optionally with `?token=`, and with ws/wss for WebSocket URLs.
- */
-export function endpoint(collectorURL: string, path: string, opts: { ws?: boolean; token?: string } = {}): string {
-  const url = new URL(collectorURL);
-  url.pathname = url.pathname.replace(/\/+$/, '') + path;
-  url.search = '';
-  url.hash = '';
-  if (opts.token !== undefined) url.searchParams.set('token', opts.token);
-  if (opts.ws) url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-  return url.toString();
-}
-
-export function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-export function errorMessage(e: unknown): string {
-  if (e instanceof Error) {
-    const cause = (e as { cause?: unknown }).cause;
-    const causeMsg = cause instanceof Error ? cause.message : typeof cause === 'string' ? cause : '';
-    return causeMsg && !e.message.includes(causeMsg) ? `${e.message} (${causeMsg})` : e.message;
-  }
-  return String(e);
-}
+/** Helpers shared by the transport modules. */
+import { errorMessage, isPlainObject, type Json } from '../util/values';
 
 /** setTimeout/clearTimeout, injectable so tests can account for every timer. */
 export interface Timers {
@@ -62,10 +7,10 @@ export interface Timers {
   clearTimeout(handle: unknown): void;
 }
 
-/** Uses the globals at call time (so vi.useFakeTimers applies). Delays are clamped to 2^31-1 ms. */
+/** Uses the globals at call time (so vi.useFakeTimers applies). Delays are clamped to 0..2^31-1 ms. */
 export const defaultTimers: Timers = {
-  setTimeout: (fn, ms) => globalThis.setTimeout(fn, Math.min(Math.max(0, ms), 0x7fffffff)),
-  clearTimeout: (h) => globalThis.clearTimeout(h as ReturnType<typeof setTimeout>),
+  setTimeout: (fn, ms) => setTimeout(fn, Math.min(Math.max(0, ms), 0x7fffffff)),
+  clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
 };
 
 /**
@@ -73,6 +18,63 @@ export const defaultTimers: Timers = {
  * [min, min(max, min * 2^attempt)] (attempt 0 = first retry).
  */
 export function backoffDelay(attempt: number, minMs: number, maxMs: number, random: () => number = Math.random): number {
-  const cap = Math.min(maxMs, minMs * Math.pow(2, Math.min(attempt, 30)));
+  const cap = Math.min(maxMs, minMs * 2 ** Math.min(attempt, 30));
   return Math.round(minMs + random() * Math.max(0, cap - minMs));
+}
+
+/**
+ * `collectorURL` + `path` (keeps a base path: `https://x/cm` + `/v1/ws` -> `https://x/cm/v1/ws`),
+ * with `?token=` when given, and ws/wss for a WebSocket URL.
+ */
+export function endpoint(collectorURL: string, path: string, token?: string, ws?: boolean): string {
+  const url = new URL(collectorURL);
+  url.pathname = url.pathname.replace(/\/+$/, '') + path;
+  url.search = url.hash = '';
+  if (token !== undefined) url.searchParams.set('token', token);
+  if (ws) url.protocol = url.protocol == 'https:' ? 'wss:' : 'ws:';
+  return url.href;
+}
+
+/** What HTTP requests need: fetch, timers, a timeout, and the set of aborts that close() runs. */
+export interface HttpContext {
+  fetchImpl: typeof fetch;
+  timers: Timers;
+  timeoutMs: number;
+  aborts: Set<() => void>;
+}
+
+/** status 0: no answer. `message` says what went wrong, for logs (`HTTP 503 down: ...`). */
+export interface HttpAnswer {
+  status: number;
+  json: Json;
+  message: string;
+}
+
+/** POSTs JSON (or `text/plain` with no authorization). Never throws. */
+export async function post(c: HttpContext, url: string, body: string, authorization?: string): Promise<HttpAnswer> {
+  const ctrl = new AbortController();
+  const abort = (): void => ctrl.abort();
+  const timer = c.timers.setTimeout(abort, c.timeoutMs);
+  c.aborts.add(abort);
+  try {
+    const res = await c.fetchImpl(url, {
+      method: 'POST',
+      headers: authorization ? { 'Content-Type': 'application/json', Authorization: authorization } : { 'Content-Type': 'application/json' },
+      body,
+      signal: ctrl.signal,
+    });
+    const text = await res.text();
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {}
+    const j = isPlainObject(json) ? json : {};
+    const detail = typeof j.message == 'string' ? j.message : text.slice(0, 200);
+    return { status: res.status, json: j, message: `HTTP ${res.status}${j.error ? ` ${String(j.error)}` : ''}${detail ? `: ${detail}` : ''}` };
+  } catch (e) {
+    return { status: 0, json: {}, message: ctrl.signal.aborted ? `no answer within ${c.timeoutMs} ms` : errorMessage(e) };
+  } finally {
+    c.timers.clearTimeout(timer);
+    c.aborts.delete(abort);
+  }
 }

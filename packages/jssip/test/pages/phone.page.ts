@@ -5,8 +5,10 @@
 // events (core has no local event for those: monitor.sendCustomEvent is spied on).
 import * as JsSIP from 'jssip';
 import type { RTCSession } from 'jssip/lib/RTCSession';
-import { createMonitor, type Fabric, type FabricStats, type Monitor } from '@callmetry/core';
 import { attachJsSip, JSSIP_SESSION_EVENTS, JSSIP_UA_EVENTS } from '../../src/index';
+import { recordedMonitor, type CallRow, type Recorder, type Snapshot } from './recorder';
+
+export type { CallRow, CustomRow, ErrorRow, EventRow, FabricRow, Snapshot, StreamRow } from './recorder';
 
 export interface PhoneConfig {
   user: string;
@@ -21,57 +23,6 @@ export type Policy =
   | { action: 'reject'; status: number }
   | { action: 'ring' };
 
-export interface EventRow {
-  fabricID: string;
-  conferenceID: string;
-  event: string;
-  data?: Record<string, unknown>;
-}
-export interface ErrorRow {
-  fabricID?: string;
-  conferenceID: string;
-  webRTCFunction: string;
-  category: string;
-  name?: string;
-  message: string;
-  localSDP?: string;
-  remoteSDP?: string;
-}
-export interface CustomRow {
-  conferenceID: string;
-  name: string;
-  data?: Record<string, unknown>;
-}
-export interface StreamRow {
-  ssrc: string;
-  statsType: string;
-  mediaType: string;
-  userID: string;
-  remoteUserID: string;
-  packetRate?: number;
-  bitrate?: number;
-}
-export interface FabricRow {
-  id: string;
-  conferenceID: string;
-  remoteUserID: string;
-  state: string;
-  /** Streams of the last sample while it ran (the fabric's latestStats()). */
-  streams: StreamRow[];
-  samples: number;
-}
-export interface CallRow {
-  callId: string;
-  direction: 'outgoing' | 'incoming';
-  jssip: Array<{ type: string; originator?: string; cause?: string; status?: number }>;
-}
-export interface Snapshot {
-  events: EventRow[];
-  errors: ErrorRow[];
-  custom: CustomRow[];
-  fabrics: FabricRow[];
-  calls: CallRow[];
-}
 export interface Media {
   connectionState?: string;
   inboundPackets: number;
@@ -101,16 +52,12 @@ declare global {
   }
 }
 
-let monitor: Monitor | undefined;
+let recorder: Recorder | undefined;
 let ua: JsSIP.UA | undefined;
 let detachFn: (() => void) | undefined;
 let domain = '';
 let policy: Policy = { action: 'answer' };
 let current: RTCSession | undefined;
-const events: EventRow[] = [];
-const errors: ErrorRow[] = [];
-const custom: CustomRow[] = [];
-const fabrics = new Map<string, { fabric: Fabric; samples: number }>();
 const calls: CallRow[] = [];
 const sessions: RTCSession[] = [];
 /** Listeners the page itself put on each session, per event. */
@@ -122,24 +69,6 @@ const mediaConstraints = (badCamera = false): MediaStreamConstraints => ({
   video: badCamera ? { deviceId: { exact: 'no-such-camera' } } : true,
 });
 const pcConfig: RTCConfiguration = { iceServers: [] };
-
-function streamRows(s: FabricStats | undefined): StreamRow[] {
-  return (s?.mediaStreamTracks ?? []).map((t) => ({
-    ssrc: t.ssrc,
-    statsType: t.statsType,
-    mediaType: t.mediaType,
-    userID: t.userID,
-    remoteUserID: t.remoteUserID,
-    ...(t.packetRate !== undefined ? { packetRate: t.packetRate } : {}),
-    ...(t.bitrate !== undefined ? { bitrate: t.bitrate } : {}),
-  }));
-}
-
-function remember(m: Monitor, fabricID: string): void {
-  if (fabrics.has(fabricID)) return;
-  const f = m.fabrics().find((x) => x.id === fabricID);
-  if (f) fabrics.set(fabricID, { fabric: f, samples: 0 });
-}
 
 /** The page's own session listener (counted, so that the adapter's can be told apart). */
 function pageOn(session: RTCSession, event: string, fn: (d: never) => void): void {
@@ -166,6 +95,11 @@ function track(session: RTCSession, direction: 'outgoing' | 'incoming', callId: 
     });
   }
   pageOn(session, 'peerconnection', (d: { peerconnection: RTCPeerConnection }) => playRemote(d.peerconnection));
+  if (direction === 'outgoing') {
+    // ua.call()'s eventHandlers.peerconnection (the page's too) is a session listener as well.
+    const own = ownSessionListeners.get(session) ?? {};
+    own.peerconnection = (own.peerconnection ?? 0) + 1;
+  }
 }
 
 /** Inbound media is only decoded once rendered. */
@@ -196,26 +130,9 @@ const api: PhoneApi = {
   async start(cfg) {
     JsSIP.debug.disable();
     domain = cfg.domain;
-    const m = createMonitor({ appID: 'jssip-test', localUserID: cfg.user, statsIntervalMs: 1000 });
-    monitor = m;
-    m.on('fabricEvent', (r) => {
-      remember(m, r.fabricID);
-      events.push({ fabricID: r.fabricID, conferenceID: r.conferenceID, event: r.event, ...(r.data ? { data: r.data } : {}) });
-    });
-    m.on('error', (r) => {
-      const { timestamp: _t, ...rest } = r;
-      errors.push(rest);
-    });
-    m.on('sample', (s) => {
-      remember(m, s.fabricID);
-      const f = fabrics.get(s.fabricID);
-      if (f) f.samples++;
-    });
-    const sendCustomEvent = m.sendCustomEvent.bind(m);
-    m.sendCustomEvent = (conferenceID, name, data, pc) => {
-      custom.push({ conferenceID, name, ...(data ? { data } : {}) });
-      return sendCustomEvent(conferenceID, name, data, pc);
-    };
+    const r = recordedMonitor(cfg.user);
+    recorder = r;
+    const m = r.monitor;
 
     const u = new JsSIP.UA({
       sockets: [new JsSIP.WebSocketInterface(cfg.wsUrl)],
@@ -281,20 +198,8 @@ const api: PhoneApi = {
     current?.unmute({ audio, video });
   },
   snapshot() {
-    return {
-      events: [...events],
-      errors: [...errors],
-      custom: [...custom],
-      fabrics: [...fabrics.values()].map(({ fabric, samples }) => ({
-        id: fabric.id,
-        conferenceID: fabric.conferenceID,
-        remoteUserID: fabric.remoteUserID,
-        state: fabric.state,
-        streams: streamRows(fabric.latestStats()),
-        samples,
-      })),
-      calls: calls.map((c) => ({ ...c, jssip: [...c.jssip] })),
-    };
+    if (!recorder) throw new Error('not started');
+    return recorder.snapshot(calls);
   },
   adapterListeners() {
     const u = ua;

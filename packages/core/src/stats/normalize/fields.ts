@@ -4,19 +4,45 @@ import type { StatsEntry } from '../../types';
 /** A finite number, or undefined. */
 export function num(entry: StatsEntry | undefined, field: string): number | undefined {
   const v = entry?.[field];
-  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+  return typeof v == 'number' && isFinite(v) ? v : undefined;
 }
 
 /** A non-empty string, or undefined. */
 export function str(entry: StatsEntry | undefined, field: string): string | undefined {
   const v = entry?.[field];
-  return typeof v === 'string' && v !== '' ? v : undefined;
+  return typeof v == 'string' && v ? v : undefined;
 }
 
-/** SSRCs: Chromium and Firefox give numbers, older stacks strings; always a decimal string here. */
-export function ssrcOf(entry: StatsEntry): string | undefined {
-  const v = entry.ssrc;
-  if (typeof v === 'number') return Number.isInteger(v) && v >= 0 ? String(v) : undefined;
-  if (typeof v === 'string' && /^\d+$/.test(v)) return String(Number(v));
+/**
+ * An SSRC as a decimal string: stats give numbers (older stacks strings), the SDP and apps strings.
+ * Undefined for anything that is not an unsigned integer.
+ */
+export function ssrcString(v: unknown): string | undefined {
+  const s = typeof v == 'string' ? v.trim() : v;
+  if (typeof s == 'number' ? Number.isInteger(s) && s >= 0 : typeof s == 'string' && /^\d+$/.test(s)) return String(Number(s));
   return undefined;
+}
+
+export const ssrcOf = (entry: StatsEntry): string | undefined => ssrcString(entry.ssrc);
+
+/** The entry of `type` that `rtp` points to by the first id field it has (e.g. `mediaSourceId`). */
+export function linked(rtp: StatsEntry, byId: ReadonlyMap<string, StatsEntry>, type: string, ...idFields: string[]): StatsEntry | undefined {
+  const id = idFields.map((f) => str(rtp, f)).find(Boolean);
+  const entry = id ? byId.get(id) : undefined;
+  return entry?.type == type ? entry : undefined;
+}
+
+const value = (entry: StatsEntry | undefined, field: string): number | string | undefined => num(entry, field) ?? str(entry, field);
+
+/**
+ * Values from `from` (an entry the RTP entry links to) for the RTP fields the entry lacks:
+ * `fields` maps each RTP field name to its name on `from`.
+ */
+export function fillMissing(rtp: StatsEntry, from: StatsEntry | undefined, fields: Record<string, string>): Record<string, number | string> {
+  const out: Record<string, number | string> = {};
+  for (const [field, fromField] of Object.entries(fields)) {
+    const v = value(from, fromField);
+    if (v !== undefined && value(rtp, field) === undefined) out[field] = v;
+  }
+  return out;
 }

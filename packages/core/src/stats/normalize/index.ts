@@ -31,7 +31,7 @@ import { jitterUnits, roundTripTimeUnits } from './steps/roundTripTimeUnits';
 import { selectedCandidatePairFromFlags } from './steps/selectedCandidatePairFromFlags';
 import { selectedCandidatePairFromTransport } from './steps/selectedCandidatePairFromTransport';
 import { legacyTrackOf, trackFieldsFromLegacyTrackStats } from './steps/trackFieldsFromLegacyTrackStats';
-import type { NormalizedConnection, NormalizedRemote, NormalizedReport, NormalizedRtpStream } from './types';
+import type { NormalizedConnection, NormalizedReport, NormalizedRtpStream } from './types';
 
 export type { NormalizedConnection, NormalizedRemote, NormalizedReport, NormalizedRtpStream } from './types';
 
@@ -40,37 +40,20 @@ export interface NormalizeOptions {
   primaryOf?: (ssrc: string) => string | undefined;
 }
 
-const noPrimary = (): undefined => undefined;
-
 export function normalizeReport(report: StatsReportLike, options: NormalizeOptions = {}): NormalizedReport {
   const index = indexById(report);
-  const remoteByLocalId = remoteInboundFromLocalId(
-    index.remoteOutbound.length ? [...index.remoteInbound, ...index.remoteOutbound] : index.remoteInbound,
-  );
-  const primaryOf = options.primaryOf ?? noPrimary;
-  const inbound = dropRtxAndFecStreams(rtpStreams(index, index.inbound, 'inbound', remoteByLocalId), primaryOf);
-  const outbound = dropRtxAndFecStreams(rtpStreams(index, index.outbound, 'outbound', remoteByLocalId), primaryOf);
-  const rtpTransportId = str(index.outbound[0] ?? index.inbound[0], 'transportId');
+  const remoteByLocalId = remoteInboundFromLocalId([...index.remoteInbound, ...index.remoteOutbound]);
+  const streams = (direction: 'inbound' | 'outbound'): NormalizedRtpStream[] =>
+    dropRtxAndFecStreams(
+      index[direction].flatMap((entry) => rtpStream(index, entry, direction, remoteByLocalId) ?? []),
+      options.primaryOf ?? (() => undefined),
+    );
   return {
     timestamp: index.latestTimestamp,
-    inbound,
-    outbound,
-    connection: connectionOf(index, rtpTransportId),
+    inbound: streams('inbound'),
+    outbound: streams('outbound'),
+    connection: connectionOf(index, str(index.outbound[0] ?? index.inbound[0], 'transportId')),
   };
-}
-
-function rtpStreams(
-  index: StatsIndex,
-  entries: readonly StatsEntry[],
-  direction: 'inbound' | 'outbound',
-  remoteByLocalId: ReadonlyMap<string, StatsEntry>,
-): NormalizedRtpStream[] {
-  const out: NormalizedRtpStream[] = [];
-  for (const entry of entries) {
-    const stream = rtpStream(index, entry, direction, remoteByLocalId);
-    if (stream) out.push(stream);
-  }
-  return out;
 }
 
 function rtpStream(
@@ -82,18 +65,20 @@ function rtpStream(
   const ssrc = ssrcOf(entry);
   if (ssrc === undefined) return undefined;
   const { byId } = index;
-  const codecId = str(entry, 'codecId');
-  const codec = codecId ? byId.get(codecId) : undefined;
+  const inbound = direction == 'inbound';
+  const codec = byId.get(str(entry, 'codecId') ?? '');
   const legacy = trackFieldsFromLegacyTrackStats(entry, legacyTrackOf(entry, byId));
-  const source = direction === 'outbound' ? mediaSourceFields(entry, mediaSourceOf(entry, byId)) : {};
-  const inbound = direction === 'inbound';
-  const remoteType = inbound ? 'remote-outbound-rtp' : 'remote-inbound-rtp';
-  const remoteEntry =
+  const source = inbound ? {} : mediaSourceFields(entry, mediaSourceOf(entry, byId));
+  const remote =
     remoteByLocalId.get(entry.id) ??
-    remoteFromRemoteId(entry, byId, remoteType) ??
+    remoteFromRemoteId(entry, byId, inbound ? 'remote-outbound-rtp' : 'remote-inbound-rtp') ??
     remoteFromSsrc(entry, inbound ? index.remoteOutbound : index.remoteInbound);
-
-  const mime = str(codec, 'mimeType');
+  /** The entry's own value, else the legacy track's, else the media source's. */
+  const read = (field: 'framesPerSecond' | 'frameWidth' | 'frameHeight'): number | undefined =>
+    num(entry, field) ?? legacy[field] ?? source[field];
+  /** Inbound only: the entry's own value, else the legacy track's. */
+  const inboundRead = (field: 'audioLevel' | 'jitterBufferDelay' | 'jitterBufferEmittedCount'): number | undefined =>
+    inbound ? (num(entry, field) ?? legacy[field]) : undefined;
   return {
     id: entry.id,
     direction,
@@ -103,46 +88,37 @@ function rtpStream(
     mid: str(entry, 'mid'),
     rid: str(entry, 'rid'),
     trackIdentifier: str(entry, 'trackIdentifier') ?? legacy.trackIdentifier ?? source.trackIdentifier,
-    codecMimeType: mime,
+    codecMimeType: str(codec, 'mimeType'),
     bytes: num(entry, inbound ? 'bytesReceived' : 'bytesSent'),
     packets: num(entry, inbound ? 'packetsReceived' : 'packetsSent'),
     packetsLost: inbound ? num(entry, 'packetsLost') : undefined,
     jitterMs: inbound ? jitterUnits(entry) : undefined,
     frames: num(entry, inbound ? 'framesDecoded' : 'framesEncoded') ?? legacy.frames,
-    framesPerSecond: num(entry, 'framesPerSecond') ?? legacy.framesPerSecond ?? source.framesPerSecond,
-    frameWidth: num(entry, 'frameWidth') ?? legacy.frameWidth ?? source.frameWidth,
-    frameHeight: num(entry, 'frameHeight') ?? legacy.frameHeight ?? source.frameHeight,
-    audioLevel: inbound ? (num(entry, 'audioLevel') ?? legacy.audioLevel) : (source.audioLevel ?? legacy.audioLevel),
+    framesPerSecond: read('framesPerSecond'),
+    frameWidth: read('frameWidth'),
+    frameHeight: read('frameHeight'),
+    audioLevel: inboundRead('audioLevel') ?? source.audioLevel ?? legacy.audioLevel,
     qualityLimitationReason: inbound ? undefined : str(entry, 'qualityLimitationReason'),
-    jitterBufferDelay: inbound ? (num(entry, 'jitterBufferDelay') ?? legacy.jitterBufferDelay) : undefined,
-    jitterBufferEmittedCount: inbound
-      ? (num(entry, 'jitterBufferEmittedCount') ?? legacy.jitterBufferEmittedCount)
-      : undefined,
+    jitterBufferDelay: inboundRead('jitterBufferDelay'),
+    jitterBufferEmittedCount: inboundRead('jitterBufferEmittedCount'),
     associatedSsrcs: associatedSsrcsFromEntry(entry.rtxSsrc, entry.fecSsrc),
-    remote: remoteEntry ? remoteOf(remoteEntry) : undefined,
-  };
-}
-
-function remoteOf(r: StatsEntry): NormalizedRemote {
-  return {
-    id: r.id,
-    timestamp: num(r, 'timestamp') ?? 0,
-    packetsLost: num(r, 'packetsLost'),
-    packetsReceived: num(r, 'packetsReceived'),
-    fractionLost: fractionLostUnits(r),
-    jitterMs: jitterUnits(r),
-    roundTripTimeMs: roundTripTimeUnits(r),
+    remote: remote && {
+      id: remote.id,
+      timestamp: num(remote, 'timestamp') ?? 0,
+      packetsLost: num(remote, 'packetsLost'),
+      packetsReceived: num(remote, 'packetsReceived'),
+      fractionLost: fractionLostUnits(remote),
+      jitterMs: jitterUnits(remote),
+      roundTripTimeMs: roundTripTimeUnits(remote),
+    },
   };
 }
 
 function connectionOf(index: StatsIndex, rtpTransportId: string | undefined): NormalizedConnection {
-  const pair =
-    selectedCandidatePairFromTransport(index, rtpTransportId) ?? selectedCandidatePairFromFlags(index.candidatePairs);
+  const pair = selectedCandidatePairFromTransport(index, rtpTransportId) ?? selectedCandidatePairFromFlags(index.candidatePairs);
   if (!pair) return {};
-  const localId = str(pair, 'localCandidateId');
-  const remoteId = str(pair, 'remoteCandidateId');
-  const local = candidateFields(localId ? index.byId.get(localId) : undefined);
-  const remote = candidateFields(remoteId ? index.byId.get(remoteId) : undefined);
+  const local = candidateFields(index.byId.get(str(pair, 'localCandidateId') ?? ''));
+  const remote = candidateFields(index.byId.get(str(pair, 'remoteCandidateId') ?? ''));
   return {
     candidatePairId: pair.id,
     currentRoundTripTimeMs: roundTripTimeUnits(pair, 'currentRoundTripTime'),
@@ -157,3 +133,4 @@ function connectionOf(index: StatsIndex, rtpTransportId: string | undefined): No
     remotePort: remote.port,
   };
 }
+

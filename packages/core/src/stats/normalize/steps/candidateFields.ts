@@ -13,12 +13,13 @@ export interface CandidateFields {
   port?: number;
 }
 
-export function candidateFields(candidate: StatsEntry | undefined): CandidateFields {
-  if (!candidate) return {};
-  return {
-    type: str(candidate, 'candidateType'),
-    protocol: str(candidate, 'protocol') ?? str(candidate, 'transport'),
-    address: str(candidate, 'address') ?? str(candidate, 'ip') ?? str(candidate, 'ipAddress'),
-    port: num(candidate, 'port') ?? num(candidate, 'portNumber'),
-  };
+export function candidateFields(c: StatsEntry | undefined): CandidateFields {
+  return c
+    ? {
+        type: str(c, 'candidateType'),
+        protocol: str(c, 'protocol') ?? str(c, 'transport'),
+        address: str(c, 'address') ?? str(c, 'ip') ?? str(c, 'ipAddress'),
+        port: num(c, 'port') ?? num(c, 'portNumber'),
+      }
+    : {};
 }

@@ -7,6 +7,5 @@ import { num } from '../fields';
 
 export function fractionLostUnits(entry: StatsEntry | undefined): Ratio | undefined {
   const v = num(entry, 'fractionLost');
-  if (v === undefined || v < 0) return undefined;
-  return v > 1 ? Math.min(1, v / 256) : v;
+  return v === undefined || v < 0 ? undefined : v > 1 ? Math.min(1, v / 256) : v;
 }

@@ -19,9 +19,17 @@ export interface StatsIndex {
 }
 
 /** The spec type of an entry, whatever the browser called it. */
-export function statsTypeOf(entry: StatsEntry): string {
-  return remoteTypeFromIsRemote(typeFromLegacyName(String(entry.type)), entry.isRemote);
-}
+export const statsTypeOf = (entry: StatsEntry): string => remoteTypeFromIsRemote(typeFromLegacyName(String(entry.type)), entry.isRemote);
+
+/** The index lists by spec type. */
+const LISTS: Record<string, keyof StatsIndex> = {
+  'inbound-rtp': 'inbound',
+  'outbound-rtp': 'outbound',
+  'remote-inbound-rtp': 'remoteInbound',
+  'remote-outbound-rtp': 'remoteOutbound',
+  'candidate-pair': 'candidatePairs',
+  transport: 'transports',
+};
 
 export function indexById(report: StatsReportLike): StatsIndex {
   const index: StatsIndex = {
@@ -35,32 +43,11 @@ export function indexById(report: StatsReportLike): StatsIndex {
     latestTimestamp: 0,
   };
   report.forEach((entry, key) => {
-    if (!entry || typeof entry !== 'object') return;
-    const id = typeof entry.id === 'string' ? entry.id : key;
-    index.byId.set(id, entry);
-    if (typeof entry.timestamp === 'number' && entry.timestamp > index.latestTimestamp) {
-      index.latestTimestamp = entry.timestamp;
-    }
-    switch (statsTypeOf(entry)) {
-      case 'inbound-rtp':
-        index.inbound.push(entry);
-        break;
-      case 'outbound-rtp':
-        index.outbound.push(entry);
-        break;
-      case 'remote-inbound-rtp':
-        index.remoteInbound.push(entry);
-        break;
-      case 'remote-outbound-rtp':
-        index.remoteOutbound.push(entry);
-        break;
-      case 'candidate-pair':
-        index.candidatePairs.push(entry);
-        break;
-      case 'transport':
-        index.transports.push(entry);
-        break;
-    }
+    if (!entry || typeof entry != 'object') return;
+    index.byId.set(typeof entry.id == 'string' ? entry.id : key, entry);
+    if (entry.timestamp > index.latestTimestamp) index.latestTimestamp = entry.timestamp;
+    const list = LISTS[statsTypeOf(entry)];
+    if (list) (index[list] as StatsEntry[]).push(entry);
   });
   return index;
 }

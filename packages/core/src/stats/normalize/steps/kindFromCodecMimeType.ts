@@ -3,11 +3,7 @@
  * (`codecId` -> codec stats `mimeType`, e.g. 'audio/opus') still tells.
  */
 import type { MediaKind, StatsEntry } from '../../../types';
+import { asMediaKind } from './kindFromMediaType';
 
-export function kindFromCodecMimeType(codec: StatsEntry | undefined): MediaKind | undefined {
-  const mime = codec?.mimeType;
-  if (typeof mime !== 'string') return undefined;
-  const slash = mime.indexOf('/');
-  const major = (slash < 0 ? mime : mime.slice(0, slash)).toLowerCase();
-  return major === 'audio' || major === 'video' ? major : undefined;
-}
+export const kindFromCodecMimeType = (codec: StatsEntry | undefined): MediaKind | undefined =>
+  typeof codec?.mimeType == 'string' ? asMediaKind(codec.mimeType.split('/')[0]!.toLowerCase()) : undefined;

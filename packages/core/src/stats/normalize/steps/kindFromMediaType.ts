@@ -4,7 +4,6 @@
  */
 import type { MediaKind, StatsEntry } from '../../../types';
 
-export function kindFromMediaType(entry: StatsEntry | undefined): MediaKind | undefined {
-  const v = entry?.kind ?? entry?.mediaType;
-  return v === 'audio' || v === 'video' ? v : undefined;
-}
+export const asMediaKind = (v: unknown): MediaKind | undefined => (v === 'audio' || v === 'video' ? v : undefined);
+
+export const kindFromMediaType = (entry: StatsEntry | undefined): MediaKind | undefined => asMediaKind(entry?.kind ?? entry?.mediaType);

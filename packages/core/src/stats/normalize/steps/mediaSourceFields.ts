@@ -5,7 +5,7 @@
  * (they describe what is encoded, e.g. after scaling).
  */
 import type { StatsEntry } from '../../../types';
-import { num, str } from '../fields';
+import { fillMissing, linked } from '../fields';
 
 export interface MediaSourceFields {
   trackIdentifier?: string;
@@ -15,24 +15,14 @@ export interface MediaSourceFields {
   framesPerSecond?: number;
 }
 
-export function mediaSourceOf(rtp: StatsEntry, byId: ReadonlyMap<string, StatsEntry>): StatsEntry | undefined {
-  const id = str(rtp, 'mediaSourceId');
-  const source = id ? byId.get(id) : undefined;
-  return source && source.type === 'media-source' ? source : undefined;
-}
+export const mediaSourceOf = (rtp: StatsEntry, byId: ReadonlyMap<string, StatsEntry>): StatsEntry | undefined =>
+  linked(rtp, byId, 'media-source', 'mediaSourceId');
 
-export function mediaSourceFields(rtp: StatsEntry, source: StatsEntry | undefined): MediaSourceFields {
-  if (!source) return {};
-  const out: MediaSourceFields = {};
-  const trackIdentifier = str(source, 'trackIdentifier');
-  if (trackIdentifier !== undefined && str(rtp, 'trackIdentifier') === undefined) out.trackIdentifier = trackIdentifier;
-  const audioLevel = num(source, 'audioLevel');
-  if (audioLevel !== undefined) out.audioLevel = audioLevel;
-  const width = num(source, 'width');
-  if (width !== undefined && num(rtp, 'frameWidth') === undefined) out.frameWidth = width;
-  const height = num(source, 'height');
-  if (height !== undefined && num(rtp, 'frameHeight') === undefined) out.frameHeight = height;
-  const fps = num(source, 'framesPerSecond');
-  if (fps !== undefined && num(rtp, 'framesPerSecond') === undefined) out.framesPerSecond = fps;
-  return out;
-}
+export const mediaSourceFields = (rtp: StatsEntry, source: StatsEntry | undefined): MediaSourceFields =>
+  fillMissing(rtp, source, {
+    trackIdentifier: 'trackIdentifier',
+    audioLevel: 'audioLevel',
+    frameWidth: 'width',
+    frameHeight: 'height',
+    framesPerSecond: 'framesPerSecond',
+  });

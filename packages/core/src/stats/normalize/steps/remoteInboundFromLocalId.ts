@@ -28,19 +28,16 @@ export function remoteFromRemoteId(
 ): StatsEntry | undefined {
   const id = str(rtp, 'remoteId');
   const r = id ? byId.get(id) : undefined;
-  if (!r) return undefined;
-  return statsTypeOf(r) === remoteType ? r : undefined;
+  return r && statsTypeOf(r) == remoteType ? r : undefined;
 }
 
 export function remoteFromSsrc(rtp: StatsEntry, remotes: readonly StatsEntry[]): StatsEntry | undefined {
   const ssrc = ssrcOf(rtp);
-  if (ssrc === undefined) return undefined;
   const kind = kindFromMediaType(rtp);
-  for (const r of remotes) {
-    if (ssrcOf(r) !== ssrc) continue;
-    const rk = kindFromMediaType(r);
-    if (kind && rk && kind !== rk) continue;
-    return r;
-  }
-  return undefined;
+  return ssrc === undefined
+    ? undefined
+    : remotes.find((r) => {
+        const rk = kindFromMediaType(r);
+        return ssrcOf(r) == ssrc && !(kind && rk && kind != rk);
+      });
 }

@@ -4,9 +4,5 @@
  * entries flagged `isRemote: true`. An `inbound-rtp` with isRemote is the remote receiver's report
  * about our outbound stream (remote-inbound-rtp), and vice versa.
  */
-export function remoteTypeFromIsRemote(type: string, isRemote: unknown): string {
-  if (isRemote !== true) return type;
-  if (type === 'inbound-rtp') return 'remote-inbound-rtp';
-  if (type === 'outbound-rtp') return 'remote-outbound-rtp';
-  return type;
-}
+export const remoteTypeFromIsRemote = (type: string, isRemote: unknown): string =>
+  isRemote === true && (type == 'inbound-rtp' || type == 'outbound-rtp') ? `remote-${type}` : type;

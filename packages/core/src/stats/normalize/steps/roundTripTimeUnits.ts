@@ -6,18 +6,17 @@
 import type { Milliseconds, StatsEntry } from '../../../types';
 import { num } from '../fields';
 
-/** roundTripTime / currentRoundTripTime (seconds) -> ms; `mozRtt` is taken as ms. */
-export function roundTripTimeUnits(
-  entry: StatsEntry | undefined,
-  field: 'roundTripTime' | 'currentRoundTripTime' = 'roundTripTime',
-): Milliseconds | undefined {
+/** A field in seconds, in ms. */
+export function secondsAsMs(entry: StatsEntry | undefined, field: string): Milliseconds | undefined {
   const seconds = num(entry, field);
-  if (seconds !== undefined) return seconds * 1000;
-  return num(entry, 'mozRtt');
-}
-
-/** jitter (seconds) -> ms. */
-export function jitterUnits(entry: StatsEntry | undefined): Milliseconds | undefined {
-  const seconds = num(entry, 'jitter');
   return seconds === undefined ? undefined : seconds * 1000;
 }
+
+/** roundTripTime / currentRoundTripTime (seconds) -> ms; `mozRtt` is taken as ms. */
+export const roundTripTimeUnits = (
+  entry: StatsEntry | undefined,
+  field: 'roundTripTime' | 'currentRoundTripTime' = 'roundTripTime',
+): Milliseconds | undefined => secondsAsMs(entry, field) ?? num(entry, 'mozRtt');
+
+/** jitter (seconds) -> ms. */
+export const jitterUnits = (entry: StatsEntry | undefined): Milliseconds | undefined => secondsAsMs(entry, 'jitter');

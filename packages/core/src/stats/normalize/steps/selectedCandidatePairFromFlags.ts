@@ -7,16 +7,8 @@ import type { StatsEntry } from '../../../types';
 import { num } from '../fields';
 
 export function selectedCandidatePairFromFlags(pairs: readonly StatsEntry[]): StatsEntry | undefined {
-  for (const p of pairs) if (p.selected === true) return p;
+  const lastPacket = (p: StatsEntry): number => num(p, 'lastPacketReceivedTimestamp') ?? num(p, 'lastPacketSentTimestamp') ?? -1;
   let best: StatsEntry | undefined;
-  let bestLast = -Infinity;
-  for (const p of pairs) {
-    if (p.nominated !== true || p.state !== 'succeeded') continue;
-    const last = num(p, 'lastPacketReceivedTimestamp') ?? num(p, 'lastPacketSentTimestamp') ?? -1;
-    if (!best || last >= bestLast) {
-      best = p;
-      bestLast = last;
-    }
-  }
-  return best;
+  for (const p of pairs) if (p.nominated === true && p.state == 'succeeded' && (!best || lastPacket(p) >= lastPacket(best))) best = p;
+  return pairs.find((p) => p.selected === true) ?? best;
 }

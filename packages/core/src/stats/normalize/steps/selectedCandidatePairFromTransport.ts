@@ -10,12 +10,8 @@ export function selectedCandidatePairFromTransport(
   index: Pick<StatsIndex, 'byId' | 'transports'>,
   preferredTransportId?: string,
 ): StatsEntry | undefined {
-  let transport: StatsEntry | undefined;
-  for (const t of index.transports) {
-    if (!str(t, 'selectedCandidatePairId')) continue;
-    if (!transport || t.id === preferredTransportId) transport = t;
-  }
-  const pairId = str(transport, 'selectedCandidatePairId');
-  const pair = pairId ? index.byId.get(pairId) : undefined;
-  return pair && (pair.type === 'candidate-pair' || pair.type === 'candidatepair') ? pair : undefined;
+  const withPair = index.transports.filter((t) => str(t, 'selectedCandidatePairId'));
+  const transport = withPair.find((t) => t.id === preferredTransportId) ?? withPair[0];
+  const pair = index.byId.get(str(transport, 'selectedCandidatePairId') ?? '');
+  return pair?.type == 'candidate-pair' || pair?.type == 'candidatepair' ? pair : undefined;
 }

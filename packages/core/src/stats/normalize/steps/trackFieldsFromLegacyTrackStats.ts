@@ -7,7 +7,7 @@
  * when it maps streams by track id.
  */
 import type { StatsEntry } from '../../../types';
-import { num, str } from '../fields';
+import { fillMissing, linked, num } from '../fields';
 
 export interface LegacyTrackFields {
   trackIdentifier?: string;
@@ -22,29 +22,14 @@ export interface LegacyTrackFields {
 }
 
 /** The legacy track stats an RTP entry points to, if any. */
-export function legacyTrackOf(rtp: StatsEntry, byId: ReadonlyMap<string, StatsEntry>): StatsEntry | undefined {
-  const id = str(rtp, 'trackId') ?? str(rtp, 'mediaTrackId');
-  const track = id ? byId.get(id) : undefined;
-  return track && track.type === 'track' ? track : undefined;
-}
+export const legacyTrackOf = (rtp: StatsEntry, byId: ReadonlyMap<string, StatsEntry>): StatsEntry | undefined =>
+  linked(rtp, byId, 'track', 'trackId', 'mediaTrackId');
+
+const SAME_NAMES = ['trackIdentifier', 'frameWidth', 'frameHeight', 'framesPerSecond', 'audioLevel', 'jitterBufferDelay', 'jitterBufferEmittedCount'];
 
 export function trackFieldsFromLegacyTrackStats(rtp: StatsEntry, track: StatsEntry | undefined): LegacyTrackFields {
-  if (!track) return {};
-  const out: LegacyTrackFields = {};
-  const take = <K extends keyof LegacyTrackFields>(key: K, value: LegacyTrackFields[K] | undefined): void => {
-    if (value !== undefined) out[key] = value;
-  };
-  if (str(rtp, 'trackIdentifier') === undefined) take('trackIdentifier', str(track, 'trackIdentifier'));
-  if (num(rtp, 'frameWidth') === undefined) take('frameWidth', num(track, 'frameWidth'));
-  if (num(rtp, 'frameHeight') === undefined) take('frameHeight', num(track, 'frameHeight'));
-  if (num(rtp, 'framesPerSecond') === undefined) take('framesPerSecond', num(track, 'framesPerSecond'));
-  if (num(rtp, 'framesDecoded') === undefined && num(rtp, 'framesEncoded') === undefined) {
-    take('frames', num(track, 'framesDecoded') ?? num(track, 'framesSent'));
-  }
-  if (num(rtp, 'audioLevel') === undefined) take('audioLevel', num(track, 'audioLevel'));
-  if (num(rtp, 'jitterBufferDelay') === undefined) {
-    take('jitterBufferDelay', num(track, 'jitterBufferDelay'));
-    take('jitterBufferEmittedCount', num(track, 'jitterBufferEmittedCount'));
-  }
+  const out: LegacyTrackFields = fillMissing(rtp, track, Object.fromEntries(SAME_NAMES.map((f) => [f, f])));
+  const frames = num(track, 'framesDecoded') ?? num(track, 'framesSent');
+  if (frames !== undefined && num(rtp, 'framesDecoded') === undefined && num(rtp, 'framesEncoded') === undefined) out.frames = frames;
   return out;
 }

@@ -1,0 +1,147 @@
+// Mixed SIP stacks through Kamailio in real Chromium: a SIP.js 0.21.1 user monitored with
+// `attachSipJs(userAgent, monitor)` (@callmetry/sipjs) and a JsSIP 3.13.8 user monitored with
+// `attachJsSip(ua, monitor)` call each other, both ways. Each monitor sees its fabric set up and
+// terminated, in the conference named by the Call-ID (same on both ends), with every stream
+// attributed to the right SIP user.
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { openPage, requireNamespace, useBrowser, type TestPage } from '../../../test/harness/browser';
+import { startKamailio, type KamailioServer } from '../../../test/harness/kamailio';
+import type { PhoneConfig } from './pages/phone.page';
+import type { Snapshot } from './pages/recorder';
+import type { SipJsUserConfig } from './pages/sipjs-user.page';
+
+const JSSIP_PAGE = new URL('./pages/phone.page.ts', import.meta.url);
+const SIPJS_PAGE = new URL('./pages/sipjs-user.page.ts', import.meta.url);
+const WAIT_MS = 20_000;
+
+let kam: KamailioServer | undefined;
+const getBrowser = useBrowser();
+
+beforeAll(async () => {
+  requireNamespace();
+  kam = await startKamailio();
+});
+afterAll(async () => {
+  await kam?.stop();
+});
+
+interface User {
+  name: string;
+  tp: TestPage;
+  snapshot(): Promise<Snapshot>;
+  call(target: string): Promise<number>;
+  hangup(): Promise<void>;
+}
+
+async function jssipUser(name: string): Promise<User> {
+  const tp = await openPage(getBrowser(), { scripts: [JSSIP_PAGE], label: name });
+  const k = kam!;
+  const cfg: PhoneConfig = { user: name, domain: k.domain, wsUrl: k.wsUrl };
+  await tp.run((c) => window.phone.start(c), cfg);
+  return {
+    name,
+    tp,
+    snapshot: () => tp.run(() => window.phone.snapshot()),
+    call: (t) => tp.run((x) => window.phone.call(x), t),
+    hangup: () => tp.run(() => window.phone.hangup()),
+  };
+}
+
+async function sipjsUser(name: string): Promise<User> {
+  const tp = await openPage(getBrowser(), { scripts: [SIPJS_PAGE], label: name });
+  const k = kam!;
+  const cfg: SipJsUserConfig = { user: name, domain: k.domain, wsUrl: k.wsUrl };
+  await tp.run((c) => window.sipjsUser.start(c), cfg);
+  return {
+    name,
+    tp,
+    snapshot: () => tp.run(() => window.sipjsUser.snapshot()),
+    call: (t) => tp.run((x) => window.sipjsUser.call(x), t),
+    hangup: () => tp.run(() => window.sipjsUser.hangup()),
+  };
+}
+
+async function until(u: User, what: string, ok: (s: Snapshot) => boolean): Promise<Snapshot> {
+  const deadline = Date.now() + WAIT_MS;
+  let last = await u.snapshot();
+  while (!ok(last)) {
+    if (Date.now() > deadline) {
+      throw new Error(
+        `${u.name}: timed out waiting for ${what}\n${JSON.stringify(last, null, 1).slice(0, 6000)}\npage errors: ${JSON.stringify(u.tp.errors)}\n` +
+          `--- kamailio ---\n${kam?.logTail(30)}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 100));
+    last = await u.snapshot();
+  }
+  return last;
+}
+
+const eventsOf = (s: Snapshot, fabricID: string): string[] => s.events.filter((e) => e.fabricID === fabricID).map((e) => e.event);
+
+/** The fabric of call `n` (the n-th fabric of this monitor): streams flowing, mapped to me and peer. */
+function mappedAndFlowing(me: string, peer: string, n: number) {
+  return (s: Snapshot): boolean => {
+    const f = s.fabrics[n];
+    if (!f || !s.events.some((e) => e.fabricID === f.id && e.event === 'fabricSetup')) return false;
+    const kinds = (type: string, user: string): string =>
+      f.streams
+        .filter((x) => x.statsType === type && x.userID === user && (x.packetRate ?? 0) > 0)
+        .map((x) => x.mediaType)
+        .sort()
+        .join();
+    return kinds('inbound-rtp', peer) === 'audio,video' && kinds('outbound-rtp', me) === 'audio,video';
+  };
+}
+
+describe('SIP.js <-> JsSIP, each monitored by its adapter', () => {
+  let sally: User; // SIP.js
+  let jack: User; // JsSIP
+
+  beforeAll(async () => {
+    [sally, jack] = await Promise.all([sipjsUser('sally'), jssipUser('jack')]);
+  });
+  afterAll(async () => {
+    await sally?.tp.run(() => window.sipjsUser.stop()).catch(() => undefined);
+    await Promise.all([sally?.tp.close(), jack?.tp.close()]);
+  });
+
+  test.each([
+    ['SIP.js calls JsSIP', 0],
+    ['JsSIP calls SIP.js', 1],
+  ])('%s: fabricSetup, streams mapped to the SIP users, fabricTerminated on both monitors', async (_title, n) => {
+    const [caller, callee] = n === 0 ? [sally, jack] : [jack, sally];
+    const ci = await caller.call(callee.name);
+    expect(ci).toBe(n);
+
+    let [sc, se] = await Promise.all([
+      until(caller, 'media mapped', mappedAndFlowing(caller.name, callee.name, n)),
+      until(callee, 'media mapped', mappedAndFlowing(callee.name, caller.name, n)),
+    ]);
+    const callId = sc.calls[n]!.callId;
+    expect(callId).toBeTruthy();
+    expect(se.calls[n]!.callId).toBe(callId);
+    const fc = sc.fabrics[n]!;
+    const fe = se.fabrics[n]!;
+    expect([fc.conferenceID, fc.remoteUserID, fc.state]).toEqual([callId, callee.name, 'established']);
+    expect([fe.conferenceID, fe.remoteUserID, fe.state]).toEqual([callId, caller.name, 'established']);
+    for (const [f, me, peer] of [[fc, caller.name, callee.name], [fe, callee.name, caller.name]] as const) {
+      expect(f.streams.length).toBe(4);
+      for (const x of f.streams) expect([x.statsType, x.userID, x.remoteUserID]).toEqual([x.statsType, x.statsType === 'inbound-rtp' ? peer : me, peer]);
+    }
+
+    await caller.hangup();
+    [sc, se] = await Promise.all([
+      until(caller, 'fabricTerminated', (s) => eventsOf(s, fc.id).includes('fabricTerminated')),
+      until(callee, 'fabricTerminated', (s) => eventsOf(s, fe.id).includes('fabricTerminated')),
+    ]);
+    for (const [s, id] of [[sc, fc.id], [se, fe.id]] as const) {
+      const ev = eventsOf(s, id);
+      expect(ev.slice(0, 2)).toEqual(['fabricSetup', 'fabricStateChange']);
+      expect(ev.slice(-2)).toEqual(['fabricTerminated', 'fabricStateChange']);
+      expect(ev.filter((e) => e === 'fabricSetup' || e === 'fabricTerminated')).toEqual(['fabricSetup', 'fabricTerminated']);
+      expect(s.errors.filter((e) => e.fabricID === id)).toEqual([]);
+      expect(s.fabrics.find((f) => f.id === id)?.state).toBe('terminated');
+    }
+  });
+});
