@@ -41,7 +41,7 @@ export const SDKS: SdkSpec[] = [
     name: 'callstats-js 3.73.16',
     page: 'cpu-callstats.ts',
     method:
-      "its GetStatsHandler.csioGetStats on the fake pc through its own pipeline (StatsAdapter -> Parser -> Monitor -> Assembler -> Transmitter), wired as its onStart() does, clock advanced 1 s per poll; reached via the bundle's internal require. Building/sending its message needs a live session and is not timed (lower bound).",
+      "its fabric registered as addNewFabric() does (ConferenceManager + PeerConnectionManager.addPcHandler on the fake pc) and its stats pipeline wired as its onStart() does (StatsAdapter -> Parser -> Monitor -> Assembler -> Transmitter, intervals 1 s), reached through the bundle's internal require; one poll = its GetStatsHandler.csioGetStats(statsHandler), its clock advanced 1 s per poll, up to EventMessageBuilder.make (its stats message); handing the message to a connection (none without its service) is not timed. configParams.collectLegacyStats = false: with the default it also calls the legacy callback getStats(), which Chromium 156 rejects, and then never processes a poll.",
   },
   {
     id: 'watchrtc',

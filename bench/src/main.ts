@@ -4,7 +4,7 @@
 // `--only size,cpu,wire,live,scale,ingest` runs a subset (the README and JSON are then not written).
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { startBench, type Bench } from './browser';
 import { measureCpu, measureWire, SDKS, type CpuResult, type WireRow } from './cpu';
@@ -67,6 +67,8 @@ const fmtBytes = (b: number): string => (b >= 10_240 ? `${(b / 1024).toFixed(1)}
 async function main(): Promise<number> {
   const only = parseOnly();
   const started = Date.now();
+  const loadAtStart = loadavg().map((v) => round(v, 2));
+  if ((loadAtStart[0] ?? 0) > cpus().length) log(`WARNING: load average ${loadAtStart.join(' ')} on ${cpus().length} cores: other work competes with the benchmark, timings will be noisy`);
   const fixtures = loadFixtures();
   const fixtureNames = ['p2p', 'sfu'];
   const rows: Row[] = [];
@@ -211,7 +213,7 @@ async function main(): Promise<number> {
         section: '2 cpu',
         measurement: 'live 1:1 in Chromium: processor on the live reports (median / p90)',
         callmetry: `${fmtUs(live.processUs.median)} / ${fmtUs(live.processUs.p90)} = ${round(live.share * 100, 2)}% of getStats`,
-        comparison: `same reports back to back (hot code): ${fmtUs(live.warmUs.median)} = ${round((live.warmUs.median / 1000 / live.getStatsMs.median) * 100, 2)}%`,
+        comparison: `hot (same reports back to back): ${fmtUs(live.warmUs.median)} = ${round((live.warmUs.median / 1000 / live.getStatsMs.median) * 100, 2)}%; one bare forEach over the report: ${fmtUs(live.readUs.median)} (hot ${fmtUs(live.warmReadUs.median)})`,
         budget: '< 5% of getStats',
         status: budget('cpu: processor < 5% of getStats() in Chromium', live.share < BUDGET.shareOfGetStats, `${round(live.share * 100, 2)}%`),
       });
@@ -228,22 +230,22 @@ async function main(): Promise<number> {
       const heapOk = growth < BUDGET.heapGrowthBytes || growth < BUDGET.heapGrowthRatio * scale.heapAfter100;
       rows.push({
         section: '4 scale',
-        measurement: `${scale.pcs} PCs at 1 s: SDK main-thread time per second`,
-        callmetry: `${scale.sdkMsPerSecond.toFixed(2)} ms/s (${fmtUs(scale.sdkUsPerPoll)} per PC-poll)`,
-        comparison: `page JS+GC ${scale.pageBusyMsPerSecond.toFixed(1)} ms/s (GC ${scale.gcMsPerSecond.toFixed(2)})`,
+        measurement: `${scale.pcs} PCs at 1 s: SDK main-thread time per second (profile / CPU-time scaled)`,
+        callmetry: `${scale.sdkMsPerSecond.toFixed(1)} / ${scale.sdkCpuMsPerSecond.toFixed(1)} ms/s (CPU ${fmtUs(scale.sdkUsPerPoll)} per PC-poll)`,
+        comparison: `page main thread: JS+GC ${scale.pageBusyMsPerSecond.toFixed(0)} ms/s in profile, CPU ${scale.mainThreadCpuMsPerSecond.toFixed(0)} ms/s`,
         budget: '',
         status: 'info',
       });
       rows.push({
         section: '4 scale',
-        measurement: `${scale.pcs} PCs: heap after ~100 -> ~1,000 polls of each PC`,
+        measurement: `${scale.pcs} PCs: JS heap after ${scale.heapPolls[0]} -> ${scale.heapPolls[1]} polls (all PCs)`,
         callmetry: `${(scale.heapAfter100 / 1048576).toFixed(2)} MB -> ${(scale.heapAfter1000 / 1048576).toFixed(2)} MB (${growth >= 0 ? '+' : ''}${(growth / 1024).toFixed(0)} KB)`,
         comparison: '',
         budget: 'no growth (< 1 MB or < 10%)',
         status: budget('scale: heap does not grow from 100 to 1,000 polls', heapOk, `${growth} B`),
       });
       notes.push(
-        `Scale: 25 connected pairs (50 PCs) in one page, each side sending audio + 160x120@10 fps video; the SDK is the built dist/callstats.min.js (its own script), one createMonitor() with 50 fabrics at statsIntervalMs 1000, transport to a WebSocket stand-in that acks. Main-thread time: a CDP CPU profile (100 µs sampling) over ${scale.profileSeconds} s of normal 1 s polling; SDK time = samples with a frame of callstats.min.js anywhere on the stack (its own code plus the natives it calls: getStats() binding, JSON); GC is not attributed. Heap: CDP HeapProfiler.collectGarbage x3 then Runtime.getHeapUsage (whole page), after ~100 and after ~1,000 polls of every PC; the polls beyond the 1 s timer's are extra fabric.pollNow() rounds (${scale.pollRoundsMs} ms for ~1,000 rounds; reports may repeat within Chromium's 50 ms cache).`,
+        `Scale: 25 connected pairs (50 PCs) in one page, each side sending audio + 160x120@10 fps video; the SDK is the built dist/callstats.min.js (its own script), one createMonitor() with 50 fabrics at statsIntervalMs 1000 (real timers, real getStats), transport to a WebSocket stand-in that acks. Main-thread time: a CDP CPU profile (100 µs sampling) over ${scale.profileSeconds} s; SDK time = samples with a frame of callstats.min.js anywhere on the stack (its code plus the natives it calls, e.g. reading the RTCStatsReport and JSON); GC not attributed. The profile is wall-clock based, so CPU contention (2 cores shared with Chromium's media threads and anything else running) inflates it; the second figure scales the SDK's share of busy samples by the main thread's CPU time (CDP Performance ThreadTime). Heap: CDP HeapProfiler.collectGarbage x3 then Runtime.getHeapUsage (whole page) after 100 and after 1,000 polls counted over all PCs at the real 1 s cadence (~2 and ~20 polls of each PC: 1,000 polls of each PC would take 17 minutes).`,
       );
     }
   } finally {
@@ -278,12 +280,14 @@ async function main(): Promise<number> {
     commit,
     node: process.version,
     cpu: `${cpus()[0]?.model ?? '?'} x${cpus().length}`,
+    loadAverageAtStart: loadAtStart,
+    loadAverageAtEnd: loadavg().map((v) => round(v, 2)),
     chromium: '/usr/bin/chromium',
     fixtures: Object.fromEntries(Object.values(fixtures).map((f) => [f.name, f.description])),
   };
   const failed = budgets.filter((b) => !b.pass);
   const text = table(rows);
-  console.log(`\nCallmetry benchmark (${env.date}, ${env.commit}, ${env.cpu}, Node ${env.node}; ${seconds} s)\n`);
+  console.log(`\nCallmetry benchmark (${env.date}, ${env.commit}, ${env.cpu}, Node ${env.node}, load average ${env.loadAverageAtStart.join(' ')} -> ${env.loadAverageAtEnd.join(' ')}; ${seconds} s)\n`);
   console.log(text);
   console.log('');
   for (const n of notes) console.log(`- ${n}`);
@@ -296,7 +300,7 @@ async function main(): Promise<number> {
   if (complete) {
     const jsonFile = writeJson(result);
     const md = [
-      `Measured by \`npm run bench\` (bench/, as root) on ${env.date.slice(0, 10)}, commit ${env.commit}, ${env.cpu}, Node ${env.node}, Debian Chromium; full results in \`bench/results/latest.json\`. Fixtures: ${Object.values(env.fixtures).join('; ')}.`,
+      `Measured by \`npm run bench\` (bench/, as root) on ${env.date.slice(0, 10)}, commit ${env.commit}, ${env.cpu}, Node ${env.node}, Debian Chromium, load average ${env.loadAverageAtStart.join(' ')} at start; full results in \`bench/results/latest.json\`. Fixtures: ${Object.values(env.fixtures).join('; ')}.`,
       '',
       text,
       '',

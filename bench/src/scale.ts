@@ -9,7 +9,7 @@ export interface ScaleResult {
   profileSeconds: number;
   /** SDK main-thread ms per wall second (samples with an SDK frame on the stack). */
   sdkMsPerSecond: number;
-  /** Same, per PC per poll (µs). */
+  /** SDK main-thread CPU per PC per poll (µs), from the CPU-time scaled figure. */
   sdkUsPerPoll: number;
   /** All JS + GC main-thread ms per second in the page, for context. */
   pageBusyMsPerSecond: number;
@@ -18,7 +18,12 @@ export interface ScaleResult {
   heapAfter100: number;
   heapAfter1000: number;
   heapGrowth: number;
-  pollRoundsMs: number;
+  /** Total polls (all PCs) when each heap figure was taken. */
+  heapPolls: [number, number];
+  /** Main-thread CPU time of the page (CDP Performance ThreadTime), ms per second. */
+  mainThreadCpuMsPerSecond: number;
+  /** SDK share of the busy profile samples x main-thread CPU time: robust to CPU contention. */
+  sdkCpuMsPerSecond: number;
   status: Record<string, unknown>;
 }
 
@@ -43,7 +48,20 @@ export async function measureScale(bench: Bench): Promise<ScaleResult> {
     const setup = await page.call<{ pcs: number; fabrics: number }>('setup', { pairs });
     log(`scale: ${setup.pcs} PCs connected and monitored`);
     const cdp = await page.cdp();
-    await sleep(3000); // first polls: per-stream state is created
+    // ---- heap after 100 polls (all PCs together, at the real 1 s cadence: ~2 polls of each PC) ---
+    const heap = async (): Promise<{ used: number; samples: number }> => {
+      const { samples } = await page.call<{ samples: number }>('waitPolls', { polls: 0, timeoutMs: 0 });
+      await cdp.send('HeapProfiler.enable');
+      for (let i = 0; i < 3; i++) await cdp.send('HeapProfiler.collectGarbage');
+      const u = (await cdp.send('Runtime.getHeapUsage')) as unknown as { usedSize: number };
+      return { used: u.usedSize, samples };
+    };
+    await page.call('waitPolls', { polls: 100, timeoutMs: 20_000 });
+    const heapA = await heap();
+    await cdp.send('Performance.enable');
+    const metrics = async (): Promise<Record<string, number>> =>
+      Object.fromEntries(((await cdp.send('Performance.getMetrics')) as unknown as { metrics: Array<{ name: string; value: number }> }).metrics.map((m) => [m.name, m.value]));
+    const m0 = await metrics();
 
     // ---- main-thread time at the real 1 s cadence: CPU profile ----------------------------------
     await cdp.send('Profiler.enable');
@@ -51,6 +69,7 @@ export async function measureScale(bench: Bench): Promise<ScaleResult> {
     await cdp.send('Profiler.start');
     await sleep(profileSeconds * 1000);
     const { profile } = (await cdp.send('Profiler.stop')) as unknown as { profile: Profile };
+    const m1 = await metrics();
     await cdp.send('Profiler.disable');
     const parent = new Map<number, number>();
     for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
@@ -81,38 +100,33 @@ export async function measureScale(bench: Bench): Promise<ScaleResult> {
     }
     const wallS = (profile.endTime - profile.startTime) / 1e6;
     const status1 = await page.call<Record<string, unknown>>('status');
-
-    // ---- heap after ~100 and ~1,000 polls of every PC (extra polls with pollNow) -----------------
-    const heap = async (): Promise<number> => {
-      await cdp.send('HeapProfiler.enable');
-      for (let i = 0; i < 3; i++) await cdp.send('HeapProfiler.collectGarbage');
-      const u = (await cdp.send('Runtime.getHeapUsage')) as unknown as { usedSize: number };
-      return u.usedSize;
-    };
-    const polledSoFar = Math.round(3 + wallS);
-    const r1 = await page.call<{ ms: number }>('pollRounds', { rounds: Math.max(0, 100 - polledSoFar) });
-    await sleep(1500); // the transport's batch timer sends and gets acks
-    const heapAfter100 = await heap();
-    const r2 = await page.call<{ ms: number }>('pollRounds', { rounds: 900 });
-    await sleep(1500);
-    const heapAfter1000 = await heap();
+    // ---- heap after 1,000 polls (~20 of each PC) ----------------------------------------------------
+    await page.call('waitPolls', { polls: 1000, timeoutMs: 30_000 });
+    await sleep(1200); // the transport's batch timer sends and gets acks
+    const heapB = await heap();
     const status = await page.call<Record<string, unknown>>('status');
+    // Main-thread CPU time (thread ticks, immune to the thread being descheduled) over the window.
+    const cpuS = (m1.ThreadTime ?? NaN) - (m0.ThreadTime ?? NaN);
+    const wallMetricS = (m1.Timestamp ?? NaN) - (m0.Timestamp ?? NaN);
+
     const sdkMsPerSecond = sdkUs / 1000 / wallS;
     const res: ScaleResult = {
       pcs: setup.pcs,
       profileSeconds: round(wallS, 2),
       sdkMsPerSecond: round(sdkMsPerSecond, 3),
-      sdkUsPerPoll: round((sdkUs / wallS / setup.pcs), 1),
+      sdkUsPerPoll: round((((sdkUs / Math.max(1, busyUs)) * cpuS * 1e6) / wallMetricS / setup.pcs), 1),
       pageBusyMsPerSecond: round(busyUs / 1000 / wallS, 2),
+      mainThreadCpuMsPerSecond: round((cpuS * 1000) / wallMetricS, 2),
+      sdkCpuMsPerSecond: round(((sdkUs / Math.max(1, busyUs)) * cpuS * 1000) / wallMetricS, 3),
       gcMsPerSecond: round(gcUs / 1000 / wallS, 3),
       polls1s: setup.pcs,
-      heapAfter100,
-      heapAfter1000,
-      heapGrowth: heapAfter1000 - heapAfter100,
-      pollRoundsMs: Math.round(r1.ms + r2.ms),
+      heapAfter100: heapA.used,
+      heapAfter1000: heapB.used,
+      heapPolls: [heapA.samples, heapB.samples],
+      heapGrowth: heapB.used - heapA.used,
       status: { afterProfile: status1, end: status },
     };
-    log(`scale: SDK ${res.sdkMsPerSecond} ms/s main thread (${res.sdkUsPerPoll} us per PC-poll); heap ${(heapAfter100 / 1048576).toFixed(2)} MB -> ${(heapAfter1000 / 1048576).toFixed(2)} MB`);
+    log(`scale: SDK ${res.sdkMsPerSecond} ms/s main thread (${res.sdkUsPerPoll} us per PC-poll); (CPU-time scaled ${res.sdkCpuMsPerSecond} ms/s); heap ${(heapA.used / 1048576).toFixed(2)} MB after ${heapA.samples} polls -> ${(heapB.used / 1048576).toFixed(2)} MB after ${heapB.samples}`);
     if (page.errors.length) log(`scale page errors: ${page.errors.slice(0, 3).join(' | ')}`);
     return res;
   } finally {

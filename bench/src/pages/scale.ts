@@ -13,6 +13,8 @@ installTokenFetch();
 
 const Callmetry = (globalThis as unknown as { Callmetry: typeof Core }).Callmetry;
 let monitor: Monitor | undefined;
+/** Polls done (one 'sample' event per fabric poll). */
+let samples = 0;
 const fabrics: Fabric[] = [];
 const pcs: RTCPeerConnection[] = [];
 
@@ -49,6 +51,9 @@ register({
       statsIntervalMs: 1000,
       logger: { debug() {}, info() {}, warn: (m: string) => console.warn(m), error: (m: string) => console.error(m) },
     });
+    monitor.on('sample', () => {
+      samples++;
+    });
     const ready = await monitor.ready;
     if (ready.status !== 'success') throw new Error(`monitor not ready: ${ready.message}`);
     pcs.forEach((pc, i) => {
@@ -59,16 +64,16 @@ register({
     return { pcs: pcs.length, fabrics: fabrics.length };
   },
 
-  /** Extra polls of every fabric (pollNow), to reach many polls quickly for the heap check. */
-  async pollRounds(arg: { rounds: number }) {
-    const t0 = performance.now();
-    for (let r = 0; r < arg.rounds; r++) await Promise.all(fabrics.map((f) => f.pollNow()));
-    return { ms: performance.now() - t0 };
+  /** Resolves once the monitor has done this many polls in total (all fabrics, 1 s timers). */
+  async waitPolls(arg: { polls: number; timeoutMs: number }) {
+    const until = performance.now() + arg.timeoutMs;
+    while (samples < arg.polls && performance.now() < until) await sleep(50);
+    return { samples };
   },
 
   status() {
     const s = monitor?.transportStatus();
     const streams = fabrics.reduce((n, f) => n + (f.latestStats()?.mediaStreamTracks.length ?? 0), 0);
-    return { transport: s?.state, dropped: s?.droppedSamples, streams, framesSent: FakeWebSocket.sentFrames, bytesSent: FakeWebSocket.sentBytes };
+    return { samples, transport: s?.state, dropped: s?.droppedSamples, streams, framesSent: FakeWebSocket.sentFrames, bytesSent: FakeWebSocket.sentBytes };
   },
 });

@@ -38,6 +38,9 @@ const MUTE_METHODS = {
   unmuteVideo: { event: 'videoResume', kind: 'video', muted: false },
 } as const satisfies Record<string, { event: FabricEvent; kind: string; muted: boolean }>;
 
+/** Plugins whose PeerConnections belong to a room: the fabric waits for it (see ensureFabric). */
+const ROOM_PLUGINS = new Set(['janus.plugin.videoroom', 'janus.plugin.audiobridge']);
+
 /** Hangup reasons (Janus core) that mean the transport failed rather than someone hung up. */
 const FAILURE_REASONS = /ICE failed|DTLS error/i;
 const GUM_ERRORS = new Set(['NotAllowedError', 'NotFoundError', 'NotReadableError', 'OverconstrainedError', 'SecurityError', 'AbortError']);
@@ -61,7 +64,7 @@ function isLogger(value: unknown): value is Logger {
   return ['debug', 'info', 'warn', 'error'].every((level) => typeof value[level] === 'function');
 }
 
-/** The app's logger, the monitor's (not in core's public Monitor type), or the console; never throws. */
+/** The app's logger, else the monitor's (`monitor.logger`), else the console; never throws. */
 function resolveLogger(monitor: unknown, options: AttachJanusOptions): Logger {
   const fromMonitor = isObject(monitor) ? monitor.logger : undefined;
   const base: Logger | undefined = isLogger(options.logger) ? options.logger : isLogger(fromMonitor) ? fromMonitor : undefined;
@@ -220,14 +223,10 @@ class SessionAttachment {
   readonly detach: DetachJanus = () => {
     if (!this.active) return;
     this.active = false;
-    try {
-      for (const watch of [...this.watches.values()]) this.release(watch);
-      this.watches.clear();
-      for (const restore of this.restorers.splice(0).reverse()) restore();
-    } catch (error) {
-      this.log.error('detach failed', error);
-    }
-    this.onDetached();
+    for (const watch of [...this.watches.values()]) this.safe(() => this.release(watch));
+    this.watches.clear();
+    for (const restore of this.restorers.splice(0).reverse()) this.safe(restore);
+    this.safe(this.onDetached);
   };
 
   /** Starts watching handles attached before the adapter. */
@@ -324,8 +323,8 @@ class SessionAttachment {
   }
 
   private release(watch: HandleWatch): void {
-    if (watch.fabric && !watch.foreignFabric) this.terminate(watch);
-    for (const restore of watch.restorers.splice(0).reverse()) restore();
+    if (watch.fabric && !watch.foreignFabric) this.safe(() => this.terminate(watch));
+    for (const restore of watch.restorers.splice(0).reverse()) this.safe(restore);
   }
 
   private wrapHandle(watch: HandleWatch): void {
@@ -510,8 +509,9 @@ class SessionAttachment {
   }
 
   /**
-   * Creates the fabric for the current pc once its conference is known; `force` uses the
-   * fallback conference (the offer/answer is done, the connection is about to be set up).
+   * Creates the fabric for the current pc. For room plugins (VideoRoom, AudioBridge) it waits
+   * until the room is known, unless `force`d (the offer/answer is done, the connection is about
+   * to be set up): then the fallback conference is used.
    */
   private ensureFabric(watch: HandleWatch, force: boolean): void {
     if (watch.fabric || watch.refused) return;
@@ -521,9 +521,11 @@ class SessionAttachment {
       this.onPeerConnection(watch, pc, force);
       return;
     }
-    const conferenceID = this.conferenceFor(watch) ?? (force ? this.fallbackConference() : undefined);
-    if (!conferenceID) return;
     const info = this.info(watch);
+    // Plugins with rooms: wait for the room (join request / joined event) unless forced.
+    const waitForRoom = !force && ROOM_PLUGINS.has(info.plugin);
+    const conferenceID = this.conferenceFor(watch) ?? (waitForRoom ? undefined : this.fallbackConference());
+    if (!conferenceID) return;
     const options: FabricOptions = {
       remoteUserID: this.remoteUserFor(watch),
       conferenceID,
@@ -690,10 +692,12 @@ class SessionAttachment {
   }
 
   private onSlowLink(watch: HandleWatch, uplink: unknown, lost: unknown, mid: unknown): void {
+    // Janus' flag is from its own side (observed with Janus 1.1.2 and a lossy relay): uplink=true
+    // = this client reported (NACKed) many packets Janus sent it, i.e. this client's *receive*
+    // path loses; uplink=false = Janus is not getting all of this client's packets (*send* path).
     this.customEvent(watch, 'slowLink', {
       uplink: uplink === true,
-      /** uplink: Janus loses packets this client sends; downlink: this client loses what Janus sends. */
-      direction: uplink === true ? 'send' : 'receive',
+      direction: uplink === true ? 'receive' : 'send',
       lost: typeof lost === 'number' ? lost : Number(lost) || 0,
       ...(idString(mid) !== undefined ? { mid: idString(mid) } : {}),
     });

@@ -127,10 +127,9 @@ describe('attachJanus: fabrics for plugin handles', () => {
     expect(monitor.fabrics()).toHaveLength(0);
     const done = offer(h);
     const pc = h.webrtcStuff.pc!;
-    expect(pc).toBeTruthy();
-    // No room for an echotest: the conference is known only after the app's success callback.
-    await done;
+    // Synchronously: janus.js created the pc inside createOffer; no room for an echotest.
     const fabric = monitor.getFabric(pc)!;
+    await done;
     expect(fabric).toMatchObject({
       conferenceID: `janus-${session.id}`,
       remoteUserID: 'janus',
@@ -149,6 +148,29 @@ describe('attachJanus: fabrics for plugin handles', () => {
     expect(names()).toEqual(['fabricSetup', 'fabricTerminated']);
     expect(custom).toEqual([{ conferenceID: `janus-${session.id}`, name: 'hangup', data: { reason: 'Janus API', plugin: 'janus.plugin.echotest', handleId: String(h.id) } }]);
     expect(errors).toEqual([]);
+  });
+
+  it('VideoRoom joinandconfigure: the fabric waits for the room sent from the offer callback', async () => {
+    const session = new FakeSession();
+    attachJanus(session, monitor);
+    const h = await attachHandle(session, { plugin: VIDEOROOM });
+    let pcInCallback: unknown;
+    await new Promise((resolve) =>
+      h.createOffer({
+        tracks: [{ type: 'audio', capture: true }],
+        success: (jsep: unknown) => {
+          pcInCallback = monitor.getFabric(h.webrtcStuff.pc!);
+          h.send({ message: { request: 'joinandconfigure', ptype: 'publisher', room: 'lobby' }, jsep });
+          resolve(undefined);
+        },
+      }),
+    );
+    expect(pcInCallback).toBeUndefined();
+    expect(monitor.getFabric(h.webrtcStuff.pc!)).toMatchObject({ conferenceID: 'lobby', direction: 'sendonly', usage: 'audio' });
+    // Without any room by then: the fallback conference once the offer is done.
+    const h2 = await attachHandle(session, { plugin: VIDEOROOM });
+    await offer(h2);
+    expect(monitor.getFabric(h2.webrtcStuff.pc!)?.conferenceID).toBe(`janus-${session.id}`);
   });
 
   it('usage and direction follow the tracks; conferenceID and remoteUserID options (string or function)', async () => {
@@ -265,8 +287,8 @@ describe('attachJanus: fabrics for plugin handles', () => {
     session.media(h, 'video', false, '1');
     expect(custom).toEqual([
       { conferenceID: 'conf', name: 'mediaState', data: { type: 'video', receiving: true, mid: '1' }, fabricID },
-      { conferenceID: 'conf', name: 'slowLink', data: { uplink: true, direction: 'send', lost: 12, mid: '1' }, fabricID },
-      { conferenceID: 'conf', name: 'slowLink', data: { uplink: false, direction: 'receive', lost: 3, mid: '0' }, fabricID },
+      { conferenceID: 'conf', name: 'slowLink', data: { uplink: true, direction: 'receive', lost: 12, mid: '1' }, fabricID },
+      { conferenceID: 'conf', name: 'slowLink', data: { uplink: false, direction: 'send', lost: 3, mid: '0' }, fabricID },
       { conferenceID: 'conf', name: 'mediaState', data: { type: 'video', receiving: false, mid: '1' }, fabricID },
     ]);
     expect(names()).toEqual([]);

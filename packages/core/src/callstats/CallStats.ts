@@ -1,6 +1,7 @@
 import type {
   ErrorRecord,
   Fabric,
+  FabricOptions,
   FabricEvent,
   FabricStats,
   FabricUsage,
@@ -144,7 +145,7 @@ export class CallStats {
     configParams?: CallStatsConfigParams,
   ): Result {
     return this.call('initialize', () => {
-      if (this.monitorImpl) return 'already initialized; create a new callstats object for another app';
+      if (this.monitorImpl) return 'already initialized (one callstats object per app)';
       const secret = appSecretOrTokenGenerator;
       if ((!isString(appID) && typeof appID != 'number') || (!isString(secret) && typeof secret != 'function') || !localUserID) return ARGUMENT;
       const params: CallStatsConfigParams = isPlainObject(configParams) ? configParams : {};
@@ -194,42 +195,43 @@ export class CallStats {
     fabricAttributes?: { remoteEndpointType?: string; fabricTransmissionDirection?: string } | PcCallback,
     pcCallback?: PcCallback,
   ): Result {
-    return this.call('addNewFabric', () => {
-      const attributes = isPlainObject(fabricAttributes) ? fabricAttributes : {};
-      const callback = typeof fabricAttributes == 'function' ? fabricAttributes : pcCallback;
-      if (!pc || !usage || remoteUserID == null || !isString(conferenceID) || !conferenceID) return ARGUMENT;
-      const options = defined({
-        remoteUserID: String(remoteUserID),
-        conferenceID,
-        usage,
-        remoteEndpointType: attributes.remoteEndpointType as 'peer',
-        direction: attributes.fabricTransmissionDirection as 'sendrecv',
-      });
-      return (
-        checkPeerConnection(pc) ??
-        validateFabricOptions(options) ??
-        this.whenInitialized('addNewFabric', (monitor) => {
-          const { fabric, result } = monitor.tryAddFabric(pc as MonitoredPeerConnection, options);
-          if (fabric && typeof callback == 'function') {
-            const off = monitor.on('fabricEvent', ({ fabricID, event }) => {
-              if (fabricID != fabric.id) return;
-              if (event == 'connectionDisruptionStart' || event == 'fabricSetupFailed')
-                callback(csError.appConnectivityError, `Connectivity check for PC object to ${options.remoteUserID} failed.`);
-              if (event == 'fabricTerminated') off();
-            });
-          }
-          return result;
-        })
-      );
-    });
+    const callback = typeof fabricAttributes == 'function' ? fabricAttributes : pcCallback;
+    let options!: FabricOptions;
+    return this.call(
+      'addNewFabric',
+      () => {
+        if (!pc || !usage || remoteUserID == null || !isString(conferenceID) || !conferenceID) return ARGUMENT;
+        const attributes = isPlainObject(fabricAttributes) ? fabricAttributes : {};
+        options = defined({
+          remoteUserID: String(remoteUserID),
+          conferenceID,
+          usage,
+          remoteEndpointType: attributes.remoteEndpointType as 'peer',
+          direction: attributes.fabricTransmissionDirection as 'sendrecv',
+        });
+        return checkPeerConnection(pc) ?? validateFabricOptions(options);
+      },
+      (monitor) => {
+        const { fabric, result } = monitor.tryAddFabric(pc as MonitoredPeerConnection, options);
+        if (fabric && typeof callback == 'function') {
+          const off = monitor.on('fabricEvent', ({ fabricID, event }) => {
+            if (fabricID != fabric.id) return;
+            if (event == 'connectionDisruptionStart' || event == 'fabricSetupFailed')
+              callback(csError.appConnectivityError, `Connectivity check for PC object to ${options.remoteUserID} failed.`);
+            if (event == 'fabricTerminated') off();
+          });
+        }
+        return result;
+      },
+    );
   }
 
   sendFabricEvent(pc: AnyPeerConnection, event: FabricEvent, conferenceID: string, eventData?: Record<string, unknown>): Result {
-    return this.call('sendFabricEvent', () => {
-      if (!pc || !event) return ARGUMENT;
-      if (event == 'fabricSetupFailed') return `Unsupported fabricEvent ${event}`;
-      return checkFabricEvent(event, eventData) ?? this.withFabric('sendFabricEvent', pc, conferenceID, (fabric) => fabric.sendEvent(event, eventData));
-    });
+    return this.call(
+      'sendFabricEvent',
+      () => (!pc || !event ? ARGUMENT : event == 'fabricSetupFailed' ? `Unsupported fabricEvent ${event}` : checkFabricEvent(event, eventData)),
+      withFabric(pc, conferenceID, (fabric) => fabric.sendEvent(event, eventData)),
+    );
   }
 
   reportError(
@@ -240,18 +242,19 @@ export class CallStats {
     localSDP?: string | RTCSessionDescriptionInit | null,
     remoteSDP?: string | RTCSessionDescriptionInit | null,
   ): Result {
-    return this.call('reportError', () => {
-      const sdpText = (sdp: unknown): string | undefined => (isString(sdp) ? sdp : isPlainObject(sdp) && isString(sdp.sdp) ? sdp.sdp : undefined);
-      const details = { localSDP: sdpText(localSDP), remoteSDP: sdpText(remoteSDP) };
-      return (
-        checkWebRTCFunction(webRTCFunction) ??
-        checkConferenceID(conferenceID) ??
-        this.whenInitialized('reportError', (monitor) => {
-          const fabric = pc ? monitor.getFabric(pc as MonitoredPeerConnection) : undefined;
-          return fabric ? fabric.reportError(webRTCFunction, error, details) : monitor.reportError(conferenceID, webRTCFunction, error, details);
-        })
-      );
-    });
+    const sdpText = (sdp: unknown): string | undefined => (isString(sdp) ? sdp : isPlainObject(sdp) && isString(sdp.sdp) ? sdp.sdp : undefined);
+    let details!: { localSDP?: string; remoteSDP?: string };
+    return this.call(
+      'reportError',
+      () => {
+        details = { localSDP: sdpText(localSDP), remoteSDP: sdpText(remoteSDP) };
+        return checkWebRTCFunction(webRTCFunction) ?? checkConferenceID(conferenceID);
+      },
+      (monitor) => {
+        const fabric = pc ? monitor.getFabric(pc as MonitoredPeerConnection) : undefined;
+        return fabric ? fabric.reportError(webRTCFunction, error, details) : monitor.reportError(conferenceID, webRTCFunction, error, details);
+      },
+    );
   }
 
   associateMstWithUserID(
@@ -262,19 +265,19 @@ export class CallStats {
     usageLabel: string,
     associatedVideoTag?: string,
   ): Result {
-    return this.call('associateMstWithUserID', () =>
-      !pc || userID == null || ssrc == null || ssrc === ''
-        ? ARGUMENT
-        : this.withFabric('associateMstWithUserID', pc, conferenceID, (fabric) =>
-            fabric.mapStream(
-              { ssrc: String(ssrc) },
-              defined({
-                userID: String(userID),
-                usageLabel: isString(usageLabel) ? usageLabel : undefined,
-                associatedVideoTag: isString(associatedVideoTag) ? associatedVideoTag : undefined,
-              }),
-            ),
-          ),
+    return this.call(
+      'associateMstWithUserID',
+      () => (!pc || userID == null || ssrc == null || ssrc === '' ? ARGUMENT : undefined),
+      withFabric(pc, conferenceID, (fabric) =>
+        fabric.mapStream(
+          { ssrc: String(ssrc) },
+          defined({
+            userID: String(userID),
+            usageLabel: isString(usageLabel) ? usageLabel : undefined,
+            associatedVideoTag: isString(associatedVideoTag) ? associatedVideoTag : undefined,
+          }),
+        ),
+      ),
     );
   }
 
@@ -283,38 +286,37 @@ export class CallStats {
     feedback: { userID?: UserIdentity; overall: number; audio?: number; video?: number; comment?: string },
     callback?: (status: string, message: string) => void,
   ): Result {
-    return this.call('sendUserFeedback', () =>
-      this.whenInitialized('sendUserFeedback', (monitor) => {
+    return this.call(
+      'sendUserFeedback',
+      () => undefined,
+      (monitor) => {
         const result = monitor.sendFeedback(conferenceID, feedback);
         safeCall(this.logger, 'sendUserFeedback callback', callback, result.status, result.message ?? 'feedback queued for sending');
         return result;
-      }),
+      },
     );
   }
 
   /** callstats.js's signature: (pc, conferenceID, eventList) where eventList is a non-empty array or object. */
   sendCustomEvent(pc: AnyPeerConnection | null, conferenceID: string, eventList: unknown): Result {
-    return this.call('sendCustomEvent', () =>
-      !conferenceID || !eventList || typeof eventList != 'object' || (Array.isArray(eventList) && !eventList.length)
-        ? ARGUMENT
-        : this.whenInitialized('sendCustomEvent', (monitor) =>
-            monitor.sendCustomEvent(
-              conferenceID,
-              'custom',
-              Array.isArray(eventList) ? { eventList } : (eventList as Record<string, unknown>),
-              (pc || undefined) as MonitoredPeerConnection | undefined,
-            ),
-          ),
+    return this.call(
+      'sendCustomEvent',
+      () => (!conferenceID || !eventList || typeof eventList != 'object' || (Array.isArray(eventList) && !eventList.length) ? ARGUMENT : undefined),
+      (monitor) =>
+        monitor.sendCustomEvent(
+          conferenceID,
+          'custom',
+          Array.isArray(eventList) ? { eventList } : (eventList as Record<string, unknown>),
+          (pc || undefined) as MonitoredPeerConnection | undefined,
+        ),
     );
   }
 
   sendCustomStats(pc: AnyPeerConnection | null, conferenceID: string, stats: Record<string, number>): Result {
-    return this.call('sendCustomStats', () =>
-      !conferenceID || !stats || typeof stats != 'object'
-        ? ARGUMENT
-        : this.whenInitialized('sendCustomStats', (monitor) =>
-            monitor.sendCustomStats(conferenceID, stats, (pc || undefined) as MonitoredPeerConnection | undefined),
-          ),
+    return this.call(
+      'sendCustomStats',
+      () => (!conferenceID || !stats || typeof stats != 'object' ? ARGUMENT : undefined),
+      (monitor) => monitor.sendCustomStats(conferenceID, stats, (pc || undefined) as MonitoredPeerConnection | undefined),
     );
   }
 
@@ -342,38 +344,44 @@ export class CallStats {
 
   // -------------------------------------------------------------------------------------------
 
-  /** Runs now when initialized, otherwise queues the call for initialize(). */
-  private whenInitialized(method: string, run: (monitor: Monitor) => Outcome): Outcome {
-    const monitor = this.monitorImpl;
-    if (monitor) return run(monitor);
-    if (this.queue.length >= MAX_QUEUED_CALLS) return `${NOT_INITIALIZED} (queue full: call initialize first)`;
-    this.queue.push(() => {
-      const result = this.call(method, () => run(this.monitorImpl!));
-      if (result.status == 'failure') this.logger.warn(`queued ${result.message}`);
+  /**
+   * The facade's promise: whatever it is given, it answers and never throws; failures read
+   * `<method>: <text>`. `now` runs at once (argument checks: a failure text refuses the call).
+   * `run` needs the monitor: it runs now when initialized, else it is queued for initialize().
+   */
+  private call(method: string, now: () => Outcome, run?: (monitor: Monitor) => Outcome): Result {
+    const answer = (body: () => Outcome): Result => {
+      let outcome: Outcome;
+      try {
+        outcome = body();
+      } catch (error) {
+        this.logger.error(`${method} failed unexpectedly; the error was caught`, error);
+        outcome = `internal error ${String(error)}`;
+      }
+      if (isString(outcome)) outcome = failure(outcome);
+      return !outcome ? SUCCESS : outcome.status == 'failure' ? failure(`${method}: ${outcome.message ?? ''}`.trimEnd()) : outcome;
+    };
+    return answer(() => {
+      const refused = now();
+      const monitor = this.monitorImpl;
+      if (refused || !run) return refused;
+      if (monitor) return run(monitor);
+      if (this.queue.length >= MAX_QUEUED_CALLS) return `${NOT_INITIALIZED} (queue full: call initialize first)`;
+      this.queue.push(() => {
+        const result = answer(() => run(this.monitorImpl!));
+        if (result.status == 'failure') this.logger.warn(`queued ${result.message}`);
+      });
+      return { status: 'success', message: `${method}: queued until initialize()` };
     });
-    return { status: 'success', message: `${method}: queued until initialize()` };
   }
+}
 
-  /** Runs with the fabric of `pc` in `conferenceID` (when initialized). */
-  private withFabric(method: string, pc: AnyPeerConnection, conferenceID: string, run: (fabric: Fabric) => Result): Outcome {
-    return this.whenInitialized(method, (monitor) => {
-      const fabric = monitor.getFabric(pc as MonitoredPeerConnection);
-      if (!fabric) return 'Invalid PeerConnection object passed (not added with addNewFabric, or already terminated)';
-      return fabric.conferenceID === conferenceID ? run(fabric) : `conferenceId does not exist ${String(conferenceID)}`;
-    });
-  }
-
-  /** The facade's promise: whatever it is given, it answers `method: <text>` on failure and never throws. */
-  private call(method: string, body: () => Outcome): Result {
-    let outcome: Outcome;
-    try {
-      outcome = body();
-    } catch (error) {
-      this.logger.error(`${method} failed unexpectedly; the error was caught`, error);
-      outcome = `internal error ${String(error)}`;
-    }
-    if (isString(outcome)) outcome = failure(outcome);
-    return !outcome ? SUCCESS : outcome.status == 'failure' ? failure(`${method}: ${outcome.message ?? ''}`.trimEnd()) : outcome;
-  }
+/** A `run` for CallStats.call: with the fabric of `pc`, which must be in `conferenceID`. */
+function withFabric(pc: AnyPeerConnection, conferenceID: string, run: (fabric: Fabric) => Result): (monitor: Monitor) => Outcome {
+  return (monitor) => {
+    const fabric = monitor.getFabric(pc as MonitoredPeerConnection);
+    if (!fabric) return 'Invalid PeerConnection object passed (not added, or terminated)';
+    return fabric.conferenceID === conferenceID ? run(fabric) : `conferenceId does not exist ${String(conferenceID)}`;
+  };
 }
 Object.assign(CallStats, ENUMS);

@@ -40,7 +40,7 @@ export function checkFabricEvent(event: unknown, data: unknown): string | undefi
   if (!isString(event) || !hasOwn(fabricEvent, event)) return `Invalid fabricEvents value ${String(event)}`;
   if (data !== undefined && !isPlainObject(data)) return 'eventData must be an object when given';
   if (event == 'activeDeviceList' && !Array.isArray(data?.deviceList))
-    return 'activeDeviceList needs eventData {deviceList: [...]}, the list of active media devices';
+    return 'activeDeviceList needs eventData {deviceList: [...]}';
   return undefined;
 }
 
@@ -53,8 +53,11 @@ const TRANSITIONS: Partial<Record<LifecycleEvent, [FabricState, FabricState]>> =
 
 let fabricCounter = 0;
 
-/** A monitored peer connection. `start()` is called once by the monitor after registering it. */
-export function createFabric(pc: MonitoredPeerConnection, options: FabricOptions, host: FabricHost): Fabric & { start(): void } {
+/** A fabric as the monitor holds it: `start()` is called once after registering it. */
+export type FabricImpl = Fabric & { start(): void; readonly attributes?: Record<string, unknown> };
+
+/** A monitored peer connection. */
+export function createFabric(pc: MonitoredPeerConnection, options: FabricOptions, host: FabricHost): FabricImpl {
   const now = (): number => Date.now();
   const { conferenceID, remoteUserID } = options;
   const id = `${now().toString(36)}-${(++fabricCounter).toString(36)}`;
@@ -97,7 +100,6 @@ export function createFabric(pc: MonitoredPeerConnection, options: FabricOptions
       }
       if (event == 'fabricDropped') reportError('iceConnectionFailure', 'ICE connection failed after the fabric was set up');
     },
-    (message) => log.debug(`fabric ${id} ${message}`),
   );
 
   const poller = createPoller({
@@ -160,6 +162,7 @@ export function createFabric(pc: MonitoredPeerConnection, options: FabricOptions
     usage: options.usage ?? 'multiplex',
     remoteEndpointType: options.remoteEndpointType ?? 'peer',
     direction: options.direction ?? 'sendrecv',
+    attributes: options.attributes,
     get state() {
       return state;
     },
@@ -168,7 +171,7 @@ export function createFabric(pc: MonitoredPeerConnection, options: FabricOptions
       if (state != 'terminated') poller.start();
     },
     sendEvent(event: FabricEvent, data?: Record<string, unknown>): Result {
-      if (state == 'terminated') return failure(`fabric ${id} is terminated; no more events can be sent for it`);
+      if (state == 'terminated') return failure(`fabric ${id} is terminated`);
       const invalid = checkFabricEvent(event, data);
       if (invalid) return failure(invalid);
       if (event == 'fabricTerminated') {
@@ -196,6 +199,6 @@ export function createFabric(pc: MonitoredPeerConnection, options: FabricOptions
       return latest;
     },
     terminate,
-  } satisfies Fabric & { start(): void };
+  } satisfies FabricImpl;
   return fabric;
 }

@@ -41,7 +41,6 @@ export function observeLifecycle(
   startedAt: number,
   now: () => number,
   report: (event: LifecycleEvent, data?: Record<string, unknown>) => void,
-  debug: (message: string) => void,
 ): LifecycleObserver {
   let attached = false;
   let established = false;
@@ -53,7 +52,6 @@ export function observeLifecycle(
   let gatheringDelay: number | undefined;
   let checkingStartedAt: number | undefined;
   let localUfrag: string | undefined;
-  const last: Record<string, string> = {};
 
   const listen = (on: boolean): void => {
     if (attached == on) return;
@@ -65,21 +63,12 @@ export function observeLifecycle(
     if (closed) return;
     const t = now();
     const state = overallState(pc);
-    const current = {
-      connectionState: state,
-      iceConnectionState: pc.iceConnectionState,
-      iceGatheringState: pc.iceGatheringState ?? '',
-      signalingState: pc.signalingState,
-    };
-    for (const [key, next] of Object.entries(current)) {
-      const prev = last[key] ?? '';
-      if (prev != next) debug(`${key}: ${prev || '(none)'} -> ${(last[key] = next)}`);
-    }
-    if (current.iceGatheringState == 'gathering') gatheringStartedAt ??= t;
-    if (current.iceGatheringState == 'complete' && gatheringStartedAt !== undefined) gatheringDelay ??= t - gatheringStartedAt;
-    if (current.iceConnectionState == 'checking') checkingStartedAt ??= t;
+    const gathering = pc.iceGatheringState;
+    if (gathering == 'gathering') gatheringStartedAt ??= t;
+    if (gathering == 'complete' && gatheringStartedAt !== undefined) gatheringDelay ??= t - gatheringStartedAt;
+    if (pc.iceConnectionState == 'checking') checkingStartedAt ??= t;
 
-    if (current.signalingState == 'closed' || state == 'closed') {
+    if (pc.signalingState == 'closed' || state == 'closed') {
       closed = true;
       listen(false);
       return report('closed');

@@ -12,13 +12,13 @@ import type {
   UserIdentity,
   WebRTCFunction,
 } from '../types';
-import { endpointType, fabricUsage, transmissionDirection } from '../callstats/enums';
+import { csError, endpointType, fabricUsage, transmissionDirection } from '../callstats/enums';
 import { clampInterval } from '../stats/poller';
 import { createEmitter } from '../util/emitter';
 import { safeLogger } from '../util/logger';
 import { defined, hasOwn, isPlainObject, isString } from '../util/values';
 import { createTransport, type OutgoingItem } from '../transport/index';
-import { createFabric, type FabricHost } from './fabric';
+import { createFabric, type FabricHost, type FabricImpl } from './fabric';
 import { checkWebRTCFunction, classifyFailure, normalizeError } from './errors';
 import { failure, SUCCESS } from './result';
 import { toWireStats } from './wire';
@@ -40,23 +40,24 @@ export const checkPeerConnection = (pc: unknown): string | undefined =>
 
 /** A failure message unless conferenceID is a non-empty string of at most 256 characters. */
 export const checkConferenceID = (conferenceID: unknown): string | undefined =>
-  isString(conferenceID) && conferenceID && conferenceID.length <= 256 ? undefined : 'conferenceID must be a non-empty string of at most 256 characters';
+  isString(conferenceID) && conferenceID && conferenceID.length <= 256 ? undefined : 'conferenceID must be a string of 1..256 characters';
+
+/** The optional fabric options that take an enum's values, with callstats.js's failure texts. */
+const CHOICES = [
+  ['usage', fabricUsage, 'Invalid fabricUsage value'],
+  ['remoteEndpointType', endpointType, csError.invalidEndPointType],
+  ['direction', transmissionDirection, csError.invalidTransmissionDirection],
+] as const;
 
 /** Checks addFabric's options; returns a message a developer can act on (callstats.js's wording), or undefined. */
 export function validateFabricOptions(options: FabricOptions): string | undefined {
   if (!isPlainObject(options)) return 'fabric options must be an object';
   if (!isString(options.remoteUserID)) return 'remoteUserID must be a string';
-  const { usage, remoteEndpointType: endpoint, direction } = options;
-  return (
-    checkConferenceID(options.conferenceID) ??
-    (usage !== undefined && !hasOwn(fabricUsage, usage)
-      ? `Invalid fabricUsage value ${String(usage)}`
-      : endpoint !== undefined && !hasOwn(endpointType, endpoint)
-        ? `Invalid EndPoint Type ${String(endpoint)}`
-        : direction !== undefined && !hasOwn(transmissionDirection, direction)
-          ? `Invalid fabric transmission direction ${String(direction)}`
-          : undefined)
-  );
+  for (const [key, values, text] of CHOICES) {
+    const value = options[key];
+    if (value !== undefined && !hasOwn(values, value)) return `${text} ${String(value)}`;
+  }
+  return checkConferenceID(options.conferenceID);
 }
 
 /** The monitor; `disabled`: created from invalid options, every call fails with this reason. */
@@ -65,7 +66,7 @@ function makeMonitor(options: MonitorOptions, disabled?: string): Monitor {
   const localUserID = userIdentityToString(options.localUserID)!;
   const log = safeLogger(options.logger);
   const emitter = createEmitter<MonitorEvents>(log);
-  const byPc = new Map<MonitoredPeerConnection, Fabric & { start(): void }>();
+  const byPc = new Map<MonitoredPeerConnection, FabricImpl>();
   const statsIntervalMs = clampInterval(options.statsIntervalMs);
   const collectIP = options.collectIP === true;
   const collectorURL = isString(options.collectorURL) && options.collectorURL ? options.collectorURL.replace(/\/+$/, '') : undefined;
@@ -124,8 +125,9 @@ function makeMonitor(options: MonitorOptions, disabled?: string): Monitor {
     send({ ...item, kind: 'error', t: timestamp, fn: webRTCFunction });
     emitter.emit('error', record);
     if (!truncated) return SUCCESS;
-    log.warn(`an applicationLog over 20 KB was truncated (conference ${conferenceID})`);
-    return { status: 'success', message: 'applicationLog truncated to 20 KB' };
+    const truncation = 'applicationLog truncated to 20 KB';
+    log.warn(truncation);
+    return { status: 'success', message: truncation };
   }
 
   const host: FabricHost = {
@@ -201,12 +203,12 @@ function makeMonitor(options: MonitorOptions, disabled?: string): Monitor {
     fabrics: () => [...byPc.values()],
 
     sendFeedback(conferenceID: string, feedback: Feedback): Result {
-      const invalid = refusal(conferenceID) ?? (isPlainObject(feedback) ? undefined : 'feedback must be an object {overall, audio?, video?, comment?}');
+      const invalid = refusal(conferenceID) ?? (isPlainObject(feedback) ? undefined : 'feedback must be {overall, audio?, video?, comment?}');
       if (invalid) return failure(invalid);
       const { overall, audio, video, comment } = feedback;
       for (const [key, rating] of Object.entries({ overall, audio, video }))
         if ((key == 'overall' || rating !== undefined) && !(Number.isInteger(rating) && rating! >= 1 && rating! <= 5))
-          return failure(`feedback.${key} must be an integer rating from 1 to 5`);
+          return failure(`feedback.${key} must be an integer 1..5`);
       if (comment !== undefined && !isString(comment)) return failure('feedback.comment must be a string');
       send({
         kind: 'feedback',
@@ -270,7 +272,7 @@ export function tryCreateMonitor(options: MonitorOptions): { monitor?: Monitor; 
     : !isString(options.appID) || !options.appID
       ? 'appID must be a non-empty string'
       : userIdentityToString(options.localUserID) === undefined
-        ? 'localUserID must be a non-empty string or {userName, aliasName}'
+        ? 'localUserID must be a non-empty string or {userName}'
         : options.collectorURL !== undefined && options.appSecret === undefined && options.tokenGenerator === undefined
           ? 'a collectorURL needs an appSecret or a tokenGenerator'
           : undefined;

@@ -54,6 +54,7 @@ export class StreamMappings {
 
   /** The mapping for a stream: by SSRC, else by mid, else by track id. */
   resolve({ ssrc, mid, trackId }: StreamIds): StreamMapping | undefined {
+    if (!this.byKey.size) return undefined;
     for (const key of [keyOf({ ssrc }), keyOf({ mid }), keyOf({ trackId })]) {
       const mapping = key && this.byKey.get(key);
       if (mapping) return mapping;

@@ -142,19 +142,21 @@ export const VIDEO_RTT_THRESHOLDS = { excellent: 150, good: 300, fair: 450, poor
 
 const RATINGS: readonly QualityRating[] = ['excellent', 'good', 'fair', 'poor', 'bad'];
 
-/** The index in RATINGS of the first threshold `ok` accepts (4, bad, if none); -1 for an unknown value. */
-function rank(value: number | undefined, thresholds: object, ok: (value: number, limit: number) => boolean): number {
+const [AUDIO_R, VIDEO_LOSS, VIDEO_RTT] = [AUDIO_R_THRESHOLDS, VIDEO_LOSS_THRESHOLDS, VIDEO_RTT_THRESHOLDS].map((t) => Object.values(t));
+
+/** The index in RATINGS of the first limit `ok` accepts (4, bad, if none); -1 for an unknown value. */
+function rank(value: number | undefined, limits: number[], ok: (value: number, limit: number) => boolean): number {
   if (value === undefined) return -1;
-  const i = Object.values(thresholds).findIndex((limit: number) => ok(value, limit));
+  const i = limits.findIndex((limit) => ok(value, limit));
   return i < 0 ? 4 : i;
 }
 const atMost = (value: number, limit: number): boolean => value <= limit;
 
-export const audioQuality = (r: number): QualityRating => RATINGS[rank(r, AUDIO_R_THRESHOLDS, (value, limit) => value >= limit)]!;
+export const audioQuality = (r: number): QualityRating => RATINGS[rank(r, AUDIO_R!, (value, limit) => value >= limit)]!;
 
 /** Video: the worse of the loss rating and the RTT rating; undefined when neither is known. */
 export const videoQuality = (fractionLoss: Ratio | undefined, rttMs: Milliseconds | undefined): QualityRating | undefined =>
-  RATINGS[Math.max(rank(fractionLoss, VIDEO_LOSS_THRESHOLDS, atMost), rank(rttMs, VIDEO_RTT_THRESHOLDS, atMost))];
+  RATINGS[Math.max(rank(fractionLoss, VIDEO_LOSS!, atMost), rank(rttMs, VIDEO_RTT!, atMost))];
 
 /** Quality of a stream: audio from R (needs loss), video from loss and RTT. */
 export function streamQuality(

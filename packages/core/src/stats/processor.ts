@@ -6,7 +6,6 @@
  */
 import type { ConnectionStats, EpochMilliseconds, QualityLimitationReason, StatsReportLike, StreamStats } from '../types';
 import type { StreamMappings } from './mapping';
-import { defined } from '../util/values';
 import { addSample, bitrateKbps, counterDelta, estimateMos, fractionLossFromDeltas, perSecond, streamQuality, type RunningMean } from './metrics';
 import { normalizeReport, type NormalizedRemote, type NormalizedRtpStream } from './normalize';
 import { midOfOnlySection, parseSdp, type SdpInfo } from './sdp';
@@ -83,12 +82,21 @@ export function createStatsProcessor(options: StatsProcessorOptions = {}): Stats
   const forgetAfterPolls = Math.max(1, Math.floor(options.forgetAfterPolls ?? 5));
   const states = new Map<string, StreamState>();
   let poll = 0;
+  // The SDPs of the last poll, parsed: comparing is cheaper than even parseSdp's cache lookup.
+  const none = parseSdp(undefined);
+  const sdps: Array<[string | undefined, SdpInfo]> = [
+    [undefined, none],
+    [undefined, none],
+  ];
+  const parsed = (i: number, sdp: string | undefined): SdpInfo => {
+    if (sdps[i]![0] !== sdp) sdps[i] = [sdp, parseSdp(sdp)];
+    return sdps[i]![1];
+  };
 
   function process(report: StatsReportLike, context: StatsContext, now: EpochMilliseconds): ProcessedStats {
     poll++;
-    // parseSdp caches: the same SDP is parsed once.
-    const local = parseSdp(context.localSDP);
-    const remote = parseSdp(context.remoteSDP);
+    const local = parsed(0, context.localSDP);
+    const remote = parsed(1, context.remoteSDP);
     const normalized = normalizeReport(report, {
       primaryOf: (ssrc) => remote.secondaryToPrimary.get(ssrc) ?? local.secondaryToPrimary.get(ssrc),
     });
@@ -99,7 +107,8 @@ export function createStatsProcessor(options: StatsProcessorOptions = {}): Stats
     ];
     for (const [key, st] of states) if (poll - st.lastPoll >= forgetAfterPolls) states.delete(key);
     const ip = (address: string | undefined): string | undefined => (context.collectIP ? address : undefined);
-    const connection: ConnectionStats = defined({
+    // Fields are present (maybe undefined) in every record: one object shape, cheap to build.
+    const connection: ConnectionStats = {
       rtt: conn.currentRoundTripTimeMs,
       availableOutgoingBitrate: kbps(conn.availableOutgoingBitrate),
       availableIncomingBitrate: kbps(conn.availableIncomingBitrate),
@@ -108,7 +117,7 @@ export function createStatsProcessor(options: StatsProcessorOptions = {}): Stats
       protocol: conn.protocol,
       localAddress: ip(conn.localAddress),
       remoteAddress: ip(conn.remoteAddress),
-    });
+    };
     return { streams, connection };
   }
 
@@ -207,7 +216,7 @@ export function createStatsProcessor(options: StatsProcessorOptions = {}): Stats
     const video = kind == 'video';
     const audioLevel = kind == 'audio' ? s.audioLevel : undefined;
 
-    return defined({
+    return {
       ssrc: s.ssrc,
       statsType,
       mediaType: kind,
@@ -238,7 +247,7 @@ export function createStatsProcessor(options: StatsProcessorOptions = {}): Stats
         video && QUALITY_LIMITATION_REASONS.includes(s.qualityLimitationReason!) ? (s.qualityLimitationReason as QualityLimitationReason) : undefined,
       mos: e?.mos,
       quality: streamQuality(kind, { r: e?.r, fractionLoss, rttMs: rtt }),
-    });
+    };
   }
 
   return {

@@ -30,32 +30,8 @@ export interface AuthOptions extends HttpContext {
 
 export const authFailure = (error: CsErrorCode, message: string, retryable = true): AuthResult => ({ ok: false, error, message, retryable });
 
-/** What a 401's error code means, for the signed request and for a tokenGenerator's token. */
-function refusal(code: unknown, o: AuthOptions, thirdParty: boolean): string {
-  const app = `appID "${o.appID}"`;
-  switch (code) {
-    case 'unknown_app':
-      return `The collector does not know ${app}: register the app on the collector, or fix appID.`;
-    case 'bad_signature':
-      return thirdParty
-        ? `The tokenGenerator's token is not signed (HS256) with the secret the collector has for ${app}.`
-        : `appSecret does not match the secret the collector has for ${app}.`;
-    case 'expired':
-      return thirdParty
-        ? 'The tokenGenerator returned an expired token: mint tokens with a future exp (seconds) and check the server clock.'
-        : "The signed token request expired: this device's clock is over 5 minutes off the collector's.";
-    case 'replayed':
-      return thirdParty
-        ? 'The tokenGenerator returned a used token: with forceNew = true it must mint a new one (new jti).'
-        : 'The signed token request was refused as a replay (nonce reused).';
-    case 'mismatch':
-      return `The tokenGenerator's token must carry ${app} and userID "${o.userID}".`;
-  }
-  return `The collector refused authentication for ${app}.`;
-}
-
 /** forceNew: the current token was refused (or is about to expire): ask the tokenGenerator for a fresh one. */
-export async function getToken(o: AuthOptions, forceNew: boolean, retried = false): Promise<AuthResult> {
+export async function getToken(o: AuthOptions, forceNew: boolean): Promise<AuthResult> {
   try {
     const { appID, userID, tokenGenerator: gen } = o;
     let body: Json;
@@ -71,30 +47,36 @@ export async function getToken(o: AuthOptions, forceNew: boolean, retried = fals
       } catch (e) {
         return authFailure(
           'tokenGenerationError',
-          `Could not sign the token request (${errorMessage(e)}): crypto.subtle needs https or localhost; else use a tokenGenerator.`,
+          `Could not sign (${errorMessage(e)}): crypto.subtle needs https or localhost, else use a tokenGenerator.`,
           false,
         );
       }
     } else {
-      return authFailure('authError', 'Authenticating needs an appSecret or a tokenGenerator.', false);
+      return authFailure('authError', 'Needs an appSecret or a tokenGenerator.', false);
     }
     const url = endpoint(o.collectorURL, '/v1/token');
     const requestedAt = o.now();
     const { status, json, message } = await post(o, url, JSON.stringify(body));
     if (!status)
-      return authFailure('httpError', `Could not reach the collector at ${url} (${message}): check collectorURL, that it runs, and CORS.`);
+      return authFailure('httpError', `Could not reach ${url} (${message}): check collectorURL and CORS.`);
     if (status == 200) {
       const { token, expiresAt } = json;
       return typeof token == 'string' && token && typeof expiresAt == 'number'
         ? { ok: true, token: tokenInfo(token, expiresAt, requestedAt, o.now()) }
-        : authFailure('csProtoError', `${url} answered 200 without {token, expiresAt}: is collectorURL a Callmetry collector?`);
+        : authFailure('csProtoError', `${url} gave no token: is it a Callmetry collector?`);
     }
     const code = json.error;
-    // A cached or replayed token / nonce: ask once more for a fresh one.
-    if (status == 401 && !retried && !(gen && forceNew) && (code == 'replayed' || (gen && code == 'expired'))) return getToken(o, true, true);
-    if (status == 401) return authFailure('authError', `${refusal(code, o, !!gen)} (${message})`, false);
-    if (status == 400) return authFailure('csProtoError', `The collector refused the token request as malformed (${message}): SDK and collector versions differ?`, false);
-    return authFailure('httpError', `Token request to ${url} failed (${message}); will retry.`);
+    // The tokenGenerator's cached token expired or was used already: ask once for a fresh one.
+    if (status == 401 && gen && !forceNew && (code == 'replayed' || code == 'expired')) return getToken(o, true);
+    // The collector's message says what to fix.
+    if (status == 401)
+      return authFailure(
+        'authError',
+        code == 'bad_signature' && !gen ? `appSecret does not match the collector's for appID "${appID}" (${message})` : `The collector refused appID "${appID}" (${message})`,
+        false,
+      );
+    if (status == 400) return authFailure('csProtoError', `Token request refused (${message}): SDK/collector version mismatch?`, false);
+    return authFailure('httpError', `${url} failed (${message})`);
   } catch (e) {
     return authFailure('httpError', `Authentication failed unexpectedly: ${errorMessage(e)}`);
   }
@@ -118,7 +100,7 @@ function callGenerator(o: AuthOptions, gen: TokenGenerator, forceNew: boolean): 
             ? Error(`tokenGenerator reported an error: ${errorMessage(error)}`)
             : typeof token == 'string' && token
               ? token
-              : Error('tokenGenerator called back without a token: call callback(null, token).'),
+              : Error('tokenGenerator gave no token: call callback(null, token).'),
         ),
       );
     } catch (e) {
@@ -129,12 +111,7 @@ function callGenerator(o: AuthOptions, gen: TokenGenerator, forceNew: boolean): 
 
 /** When to refresh: 80% into the lifetime, at most 5 min before expiry, at least 1 s from now. */
 function tokenInfo(token: string, expiresAt: number, requestedAt: number, now: number): TokenInfo {
-  let iat: unknown;
-  try {
-    iat = JSON.parse(atob((token.split('.')[1] ?? '').replace(/-/g, '+').replace(/_/g, '/'))).iat;
-  } catch {}
-  // Lifetime from the token itself when possible, so a skewed local clock does not matter.
-  let lifetime = typeof iat == 'number' ? expiresAt - iat * 1000 : expiresAt - requestedAt;
-  if (!(lifetime > 0)) lifetime = 60_000;
+  // A clock far off the collector's can make it look expired: refresh in a minute then.
+  const lifetime = expiresAt > requestedAt ? expiresAt - requestedAt : 60_000;
   return { token, refreshAt: requestedAt + Math.max(1000, lifetime - Math.min(300_000, lifetime * 0.2)), obtainedAt: now };
 }

@@ -42,127 +42,77 @@ export function serialized(b: BufferedItem): { json: string; bytes: number } {
 const changed = (b: BufferedItem): void => void (b.json = undefined);
 const isStats = (b: BufferedItem, fabricID: string): boolean => b.item.kind == 'stats' && String(b.item.fabricID) == fabricID;
 
-export class OutboxBuffer {
-  private items: BufferedItem[] = [];
-  /** Fields of dropped stats entries with no buffered successor: by fabricID SEP key (connection: key ''). */
-  private readonly carry = new Map<string, Fields>();
-  /** Per conference, the `dropped` item still open for counting (not transmitted). */
-  private readonly openDropped = new Map<string, BufferedItem>();
-  private warnedFull = false;
-  /** Stats samples dropped so far. */
-  dropped = 0;
-
-  constructor(
-    private readonly bound: number,
-    private readonly allocN: () => number,
-    private readonly now: () => number,
-    private readonly warn: (message: string) => void,
-  ) {}
-
-  get size(): number {
-    return this.items.length;
-  }
-
+/** See the top of this file. `new OutboxBuffer(bound, allocN, now, warn)`. */
+export interface OutboxBuffer {
+  readonly size: number;
   /** Highest n buffered, or 0. */
-  get lastN(): number {
-    return this.items[this.items.length - 1]?.n ?? 0;
-  }
-
+  readonly lastN: number;
   /** Lowest n buffered, or undefined when empty. */
-  get firstN(): number | undefined {
-    return this.items[0]?.n;
-  }
-
-  all(): readonly BufferedItem[] {
-    return this.items;
-  }
-
+  readonly firstN: number | undefined;
+  /** Stats samples dropped so far. */
+  readonly dropped: number;
+  all(): readonly BufferedItem[];
   /** Adds an item (its n must be higher than every buffered n); drops stats while over the bound. */
-  push(item: WireItem): void {
-    const carry = this.carry;
-    if (item.kind == 'stats' && carry.size) {
-      // Merge what was kept aside from dropped items into this item's entries.
-      const take = (key: string, newer: Fields): Fields => {
-        const id = String(item.fabricID) + SEP + key;
-        const older = carry.get(id);
-        carry.delete(id);
-        return older ? mergeFields(older, newer) : newer;
-      };
-      if (Array.isArray(item.streams)) item.streams = (item.streams as StreamEntry[]).map((e) => take(e.key, e));
-      if (isPlainObject(item.connection)) item.connection = take('', item.connection);
-    }
-    this.items.push({ n: item.n, item });
-    while (this.items.length > this.bound)
-      if (!this.evictOne()) {
-        if (!this.warnedFull)
-          this.warn(`The offline buffer holds ${this.items.length} items, over its size of ${this.bound}, and none can be dropped (events, errors, fabrics, feedback): it grows until the collector is reachable.`);
-        this.warnedFull = true;
-        break;
-      }
-  }
-
+  push(item: WireItem): void;
   /** Removes the acknowledged items. */
-  ack(ns: readonly number[]): void {
-    const set = new Set(ns);
-    this.items = this.items.filter((b) => !set.has(b.n));
-    for (const [conference, b] of this.openDropped) if (set.has(b.n)) this.openDropped.delete(conference);
-  }
-
+  ack(ns: readonly number[]): void;
   /** Removes one item without merging (an item the collector refused); true if it was buffered. */
-  discard(n: number): boolean {
-    const size = this.size;
-    this.ack([n]);
-    return this.size < size;
-  }
-
+  discard(n: number): boolean;
   /**
    * The first items in n order, at most maxItems and (but at least one) maxBytes of serialized items
    * plus a comma each; marks them transmitted.
    */
-  takeBatch(maxItems: number, maxBytes: number): BufferedItem[] {
-    const out: BufferedItem[] = [];
-    let bytes = 0;
-    for (const b of this.items) {
-      bytes += serialized(b).bytes + 1;
-      if (out.length >= maxItems || (out.length && bytes > maxBytes)) break;
-      out.push(b);
-      this.markTransmitted(b);
-    }
-    return out;
+  takeBatch(maxItems: number, maxBytes: number): BufferedItem[];
+  markTransmitted(b: BufferedItem): void;
+}
+
+function createOutbox(bound: number, allocN: () => number, now: () => number, warn: (message: string) => void): OutboxBuffer {
+  let items: BufferedItem[] = [];
+  /** Fields of dropped stats entries with no buffered successor: by fabricID SEP key (connection: key ''). */
+  const carry = new Map<string, Fields>();
+  /** Per conference, the `dropped` item still open for counting (not transmitted). */
+  const openDropped = new Map<string, BufferedItem>();
+  let warnedFull = false;
+  let dropped = 0;
+
+  function ack(ns: readonly number[]): void {
+    const set = new Set(ns);
+    items = items.filter((b) => !set.has(b.n));
+    for (const [conference, b] of openDropped) if (set.has(b.n)) openDropped.delete(conference);
   }
 
-  markTransmitted(b: BufferedItem): void {
+  function markTransmitted(b: BufferedItem): void {
     b.transmitted = true;
-    if (b.item.kind == 'dropped') this.openDropped.delete(b.item.conferenceID);
+    if (b.item.kind == 'dropped') openDropped.delete(b.item.conferenceID);
   }
 
-  private evictOne(): boolean {
-    const items = this.items;
+  /** Drops the oldest untransmitted stats (else customStats) item; false if there is none. */
+  function evictOne(): boolean {
     const untransmitted = (kind: string): number => items.findIndex((b) => !b.transmitted && b.item.kind == kind);
     let i = untransmitted('stats');
     if (i < 0) i = untransmitted('customStats');
     if (i < 0) return false;
     const { item } = items.splice(i, 1)[0]!;
-    if (item.kind == 'stats') this.mergeForward(item, i);
-    this.dropped++;
+    if (item.kind == 'stats') mergeForward(item, i);
+    dropped++;
     // Count it in the conference's open `dropped` item, or open one.
-    const open = this.openDropped.get(item.conferenceID);
+    const open = openDropped.get(item.conferenceID);
     if (open) {
       open.item.count = (open.item.count as number) + 1;
       changed(open);
     } else {
-      const n = this.allocN();
-      const b: BufferedItem = { n, item: { n, t: this.now(), kind: 'dropped', conferenceID: item.conferenceID, count: 1, reason: 'buffer_full' } };
-      this.openDropped.set(item.conferenceID, b);
+      const n = allocN();
+      const b: BufferedItem = { n, item: { n, t: now(), kind: 'dropped', conferenceID: item.conferenceID, count: 1, reason: 'buffer_full' } };
+      openDropped.set(item.conferenceID, b);
       items.push(b);
     }
     return true;
   }
 
   /** Folds a dropped stats item into the following items (from index `from` on) or the carry. */
-  private mergeForward(dropped: WireItem, from: number): void {
-    const fabricID = String(dropped.fabricID);
-    const later = this.items.slice(from).filter((b) => isStats(b, fabricID));
+  function mergeForward(gone: WireItem, from: number): void {
+    const fabricID = String(gone.fabricID);
+    const later = items.slice(from).filter((b) => isStats(b, fabricID));
     const fold = (key: string, older: Fields, find: (b: BufferedItem) => boolean, replace: (b: BufferedItem) => void): void => {
       const target = later.find(find);
       if (target) {
@@ -170,10 +120,10 @@ export class OutboxBuffer {
         changed(target);
       } else {
         const id = fabricID + SEP + key;
-        this.carry.set(id, mergeFields(this.carry.get(id) ?? {}, older));
+        carry.set(id, mergeFields(carry.get(id) ?? {}, older));
       }
     };
-    for (const e of Array.isArray(dropped.streams) ? (dropped.streams as StreamEntry[]) : []) {
+    for (const e of Array.isArray(gone.streams) ? (gone.streams as StreamEntry[]) : []) {
       const indexIn = (b: BufferedItem): number => (Array.isArray(b.item.streams) ? (b.item.streams as StreamEntry[]).findIndex((s) => s.key == e.key) : -1);
       fold(e.key, e, (b) => indexIn(b) >= 0, (b) => {
         const streams = b.item.streams as StreamEntry[];
@@ -181,8 +131,65 @@ export class OutboxBuffer {
         streams[k] = mergeFields(e, streams[k]!);
       });
     }
-    const conn = dropped.connection;
+    const conn = gone.connection;
     if (isPlainObject(conn))
       fold('', conn, (b) => isPlainObject(b.item.connection), (b) => (b.item.connection = mergeFields(conn, b.item.connection as Fields)));
   }
+
+  return {
+    get size() {
+      return items.length;
+    },
+    get lastN() {
+      return items[items.length - 1]?.n ?? 0;
+    },
+    get firstN() {
+      return items[0]?.n;
+    },
+    get dropped() {
+      return dropped;
+    },
+    all: () => items,
+    push(item) {
+      if (item.kind == 'stats' && carry.size) {
+        // Merge what was kept aside from dropped items into this item's entries.
+        const take = (key: string, newer: Fields): Fields => {
+          const id = String(item.fabricID) + SEP + key;
+          const older = carry.get(id);
+          carry.delete(id);
+          return older ? mergeFields(older, newer) : newer;
+        };
+        if (Array.isArray(item.streams)) item.streams = (item.streams as StreamEntry[]).map((e) => take(e.key, e));
+        if (isPlainObject(item.connection)) item.connection = take('', item.connection);
+      }
+      items.push({ n: item.n, item });
+      while (items.length > bound)
+        if (!evictOne()) {
+          if (!warnedFull) warn(`Offline buffer over its size (${bound}) with nothing droppable: it grows until the collector is reachable.`);
+          warnedFull = true;
+          break;
+        }
+    },
+    ack,
+    discard(n) {
+      const size = items.length;
+      ack([n]);
+      return items.length < size;
+    },
+    takeBatch(maxItems, maxBytes) {
+      const out: BufferedItem[] = [];
+      let bytes = 0;
+      for (const b of items) {
+        bytes += serialized(b).bytes + 1;
+        if (out.length >= maxItems || (out.length && bytes > maxBytes)) break;
+        out.push(b);
+        markTransmitted(b);
+      }
+      return out;
+    },
+    markTransmitted,
+  };
 }
+
+/** A constructor, as tests and tools use it: `new OutboxBuffer(bound, allocN, now, warn)`. */
+export const OutboxBuffer = createOutbox as unknown as new (...args: Parameters<typeof createOutbox>) => OutboxBuffer;

@@ -94,16 +94,16 @@ export function createSanitizer(warn: (message: string) => void, collectIP: bool
   const fields = (o: Fields, rules: Record<string, Rule>, what: string): Fields =>
     copy(o, (k, v) => {
       if (k == 'key' || (!collectIP && /Address$/.test(k))) return undefined;
-      if (!hasOwn(rules, k)) return once(`${what}.${k}`, `${what} field '${k}' is not in the protocol: it is not sent.`);
+      if (!hasOwn(rules, k)) return once(`${what}.${k}`, `${what} field '${k}' is not in the protocol: not sent.`);
       const ok = valid(rules[k]!, v);
-      if (ok === undefined) once(`${what}.${k}=`, `${what} field '${k}' had an invalid value (${JSON.stringify(v)}): sent as unknown.`);
+      if (ok === undefined) once(`${what}.${k}=`, `${what} field '${k}' is invalid (${JSON.stringify(v)}): not sent.`);
       return ok;
     });
   return {
     topLevel: (kind, item) => {
       const allowed = `n t kind conferenceID ${KIND_FIELDS[kind]}`.split(' ');
       return copy(item, (k, v) =>
-        allowed.includes(k) ? v : once(`${kind}.${k}`, `'${kind}' items have no field '${k}' in the protocol: it is not sent.`),
+        allowed.includes(k) ? v : once(`${kind}.${k}`, `${kind} field '${k}' is not in the protocol: not sent.`),
       );
     },
     stream: (entry) => ({ ...fields(entry, STREAM_RULES, 'stream'), key: entry.key }),

@@ -13,7 +13,8 @@
  * constructor or options.httpOnly: HTTP only. Retries use exponential backoff with full jitter.
  */
 import type { CsErrorCode, Logger, TokenGenerator, TransportOptions, TransportStatus } from '../types';
-import { errorMessage, isPlainObject, randomHex, utf8Length, type Json } from '../util/values';
+import { createEmitter } from '../util/emitter';
+import { defined, errorMessage, isPlainObject, randomHex, utf8Length, type Json } from '../util/values';
 import { authFailure, getToken, type AuthOptions, type AuthResult, type TokenInfo } from './auth';
 import { sendFinal } from './beacon';
 import { OutboxBuffer, serialized, type BufferedItem, type WireItem } from './buffer';
@@ -120,7 +121,8 @@ export function createTransport(o: CreateTransportOptions): Transport {
 
   // ---- state ----------------------------------------------------------------------------------
   let status: TransportStatus = { state: 'connecting', droppedSamples: 0 };
-  const listeners = new Set<(s: TransportStatus) => void>();
+  const listeners = createEmitter<{ status: (s: TransportStatus) => void }>(log);
+  const emit = (): void => listeners.emit('status', { ...status });
   let startPromise: Promise<StartResult> | undefined;
   let closePromise: Promise<void> | undefined;
   let token: TokenInfo | undefined;
@@ -164,23 +166,9 @@ export function createTransport(o: CreateTransportOptions): Transport {
   const waitingToRetry = (): boolean => 'retry' in pending;
   const stopped = (): boolean => closed || terminal;
 
-  if (!WS && !opts.httpOnly) log.info(`No WebSocket implementation available: ${HTTP_MODE}`);
-
   // ---- status ---------------------------------------------------------------------------------
-  function emit(): void {
-    for (const l of [...listeners]) {
-      try {
-        l({ ...status });
-      } catch (e) {
-        log.error('a transport status listener threw', e);
-      }
-    }
-  }
-
   function setStatus(state: TransportStatus['state'], error?: CsErrorCode, message?: string): void {
-    const next: TransportStatus = { state, droppedSamples: buffer.dropped };
-    if (error) next.error = error;
-    if (message) next.message = message;
+    const next = defined({ state, error, message, droppedSamples: buffer.dropped });
     if (JSON.stringify(next) == JSON.stringify(status)) return;
     status = next;
     emit();
@@ -208,7 +196,7 @@ export function createTransport(o: CreateTransportOptions): Transport {
 
   // ---- authentication -------------------------------------------------------------------------
   function authenticate(forceNew: boolean): Promise<AuthResult> {
-    return (authPending ??= (http ? getToken(http, forceNew) : Promise.resolve(authFailure('httpError', 'No fetch implementation: pass fetchImpl.', false))).then(
+    return (authPending ??= (http ? getToken(http, forceNew) : Promise.resolve(authFailure('httpError', 'No fetch: pass fetchImpl.', false))).then(
       (r) => {
         authPending = undefined;
         onAuthResult(r);
@@ -248,8 +236,8 @@ export function createTransport(o: CreateTransportOptions): Transport {
     token = undefined;
     needFreshToken = true;
     resolveFlushWaiters(true);
-    log.warn(`The collector refused the session token (${why}); getting a new one.`);
-    if (fresh) retryAfter(`The collector refused a fresh session token (${why})`, 'authError');
+    log.warn(`Session token refused (${why}); getting a new one.`);
+    if (fresh) retryAfter(`Fresh session token refused (${why})`, 'authError');
     else void authenticate(true);
   }
 
@@ -266,7 +254,6 @@ export function createTransport(o: CreateTransportOptions): Transport {
           if (ws != conn) return;
           wsOpen = true;
           wsOpenedAt = now();
-          if (mode == 'http') log.info('The WebSocket works again: leaving the HTTP fallback.');
           mode = 'ws';
           setStatus('connected');
           due = buffer.size > 0; // resend what is unacknowledged at once
@@ -274,7 +261,7 @@ export function createTransport(o: CreateTransportOptions): Transport {
         },
         message(m) {
           if (ws != conn) return;
-          if (m.type == 'ack' && typeof m.id == 'number' && Array.isArray(m.acked)) onAck(m.id, m.acked, 'ws');
+          if (m.type == 'ack') onAck(m.id as number, 'ws');
           else if (m.type == 'error') {
             const why = `${String(m.error)}: ${String(m.message)}`;
             if (inFlight?.via == 'ws' && m.id === inFlight.id) onBatchRefused(why);
@@ -312,8 +299,7 @@ export function createTransport(o: CreateTransportOptions): Transport {
       } else onTokenRefused(what);
       return;
     }
-    if (code == 4403) return fatal('authError', `The collector closed the WebSocket: this session belongs to another app (${what}).`);
-    if (code == 1009 && batchSize) batchLimit = Math.ceil(batchSize / 2);
+    if (code == 4403) return fatal('authError', `This session belongs to another app (${what}).`);
     if (!wasOpen || (batchSize && !ackedOnThisWs)) wsFailures++;
     // A connection that lived a while resets the backoff.
     if (wasOpen && now() - wsOpenedAt > maxBackoffMs) failures = 0;
@@ -334,7 +320,7 @@ export function createTransport(o: CreateTransportOptions): Transport {
 
   function switchToHttp(): void {
     mode = 'http';
-    const message = `The WebSocket failed ${wsFailures} times while HTTP works: ${HTTP_MODE} The WebSocket is tried again every ${Math.round(wsProbeMs / 1000)} s.`;
+    const message = `The WebSocket fails but HTTP works: ${HTTP_MODE} Retrying the WebSocket every ${wsProbeMs / 1000} s.`;
     wsFailures = 0;
     closeWs();
     log.warn(`wsChannelFailure: ${message}`);
@@ -387,7 +373,7 @@ export function createTransport(o: CreateTransportOptions): Transport {
     } else if (http) {
       void post(http, ingestURL, `{${batch}`, `Bearer ${token.token}`).then(({ status, json, message }) => {
         if (closed || inFlight != flight) return;
-        if (status == 200 && Array.isArray(json.acked)) return onAck(id, json.acked, trial ? 'trial' : 'http');
+        if (status == 200 && Array.isArray(json.acked)) return onAck(id, trial ? 'trial' : 'http');
         if (status == 400 || status == 413) return onBatchRefused(message);
         releaseInFlight();
         if (status == 401) onTokenRefused(message);
@@ -401,14 +387,12 @@ export function createTransport(o: CreateTransportOptions): Transport {
     inFlight = undefined;
   }
 
-  function onAck(id: number, acked: unknown[], via: 'ws' | 'http' | 'trial'): void {
-    const ns = acked.filter((n): n is number => typeof n == 'number');
-    buffer.ack(ns);
+  /** The collector committed the batch (it validates a batch whole: every item of it). */
+  function onAck(id: number, via: 'ws' | 'http' | 'trial'): void {
     const flight = inFlight;
     if (flight?.id !== id) return;
     releaseInFlight();
-    for (const { n, item } of flight.items)
-      if (!ns.includes(n) && buffer.discard(n)) log.warn(`The collector did not acknowledge item n=${n} (${item.kind}) of an acknowledged batch; discarded.`);
+    buffer.ack(flight.items.map((b) => b.n));
     failures = 0;
     batchLimit = MAX_BATCH_ITEMS;
     if (via == 'ws') {
@@ -427,12 +411,12 @@ export function createTransport(o: CreateTransportOptions): Transport {
     releaseInFlight();
     const { items } = flight;
     batchLimit = Math.ceil(items.length / 2);
-    if (items.length > 1) log.warn(`The collector refused a batch of ${items.length} items (${why}); retrying in smaller batches.`);
+    if (items.length > 1) log.warn(`The collector refused a batch (${why}); retrying in halves.`);
     else {
       const { n, item } = items[0]!;
       buffer.discard(n);
       batchLimit = MAX_BATCH_ITEMS;
-      log.error(`The collector refused item n=${n} (${item.kind}): ${why}. The item is discarded.`, item);
+      log.error(`The collector refused item n=${n} (${item.kind}): ${why}. Discarded.`, item);
       resolveFlushWaiters();
     }
     due = true;
@@ -464,9 +448,7 @@ export function createTransport(o: CreateTransportOptions): Transport {
   const onPageHide = (): void => {
     try {
       if (closed || !token || !buffer.size) return;
-      const sent = sendFinal(buffer.all(), sid, endpoint(collectorURL, '/v1/ingest', token.token), fetchImpl, MAX_BATCH_ITEMS);
-      for (const b of sent) buffer.markTransmitted(b);
-      log.debug(`pagehide: ${sent.length} of ${buffer.size} unacknowledged items handed to sendBeacon/keepalive.`);
+      for (const b of sendFinal(buffer.all(), sid, endpoint(collectorURL, '/v1/ingest', token.token), fetchImpl, MAX_BATCH_ITEMS)) buffer.markTransmitted(b);
     } catch (e) {
       log.error('The pagehide flush failed', e);
     }
@@ -483,15 +465,15 @@ export function createTransport(o: CreateTransportOptions): Transport {
   // ---- public ---------------------------------------------------------------------------------
   function send(input: OutgoingItem): void {
     try {
-      if (closed) return log.debug('The transport is closed: item ignored', input);
+      if (closed) return log.debug('transport closed: item ignored', input);
       const kind = input?.kind;
       const conferenceID = input?.conferenceID;
       if (!isItemKind(kind) || typeof conferenceID != 'string' || !conferenceID || conferenceID.length > 256)
-        return log.warn('transport.send: not an item of a known kind with a conferenceID of 1..256 characters; ignored', input);
+        return log.warn('transport.send: unknown kind or bad conferenceID; ignored', input);
       const t = typeof input.t == 'number' && isFinite(input.t) ? input.t : now();
       const rest = sanitizer.topLevel(kind, input);
       if (kind == 'stats') {
-        if (typeof input.fabricID != 'string' || !input.fabricID) return log.warn('transport.send: a stats item needs a fabricID; ignored', input);
+        if (typeof input.fabricID != 'string' || !input.fabricID) return log.warn('transport.send: stats without fabricID; ignored', input);
         const connection = isPlainObject(input.connection) ? sanitizer.connection(input.connection) : undefined;
         const enc = encoder.encode(input.fabricID, streamEntries(input.streams).map(sanitizer.stream), connection);
         rest.streams = enc.streams;
@@ -500,7 +482,7 @@ export function createTransport(o: CreateTransportOptions): Transport {
       }
       const item: Json = { ...rest, n: nextN, t };
       const bytes = utf8Length(JSON.stringify(item));
-      if (bytes >= MAX_ITEMS_BYTES) return log.error(`transport.send: a ${kind} item of ${bytes} bytes exceeds the 1 MiB batch limit; ignored`);
+      if (bytes >= MAX_ITEMS_BYTES) return log.error(`transport.send: a ${kind} item over 1 MiB; ignored`);
       nextN++;
       const dropped = buffer.dropped;
       buffer.push(item as WireItem);
@@ -525,10 +507,7 @@ export function createTransport(o: CreateTransportOptions): Transport {
           )),
     send,
     status: () => ({ ...status }),
-    onStatus(listener) {
-      listeners.add(listener);
-      return () => void listeners.delete(listener);
-    },
+    onStatus: (listener) => listeners.on('status', listener),
     flush,
     close: () =>
       (closePromise ??= flush().then(() => {
@@ -538,7 +517,6 @@ export function createTransport(o: CreateTransportOptions): Transport {
         win?.removeEventListener?.('pagehide', onPageHide);
         if (!terminal) setStatus('disconnected', undefined, 'Closed.');
         listeners.clear();
-        if (buffer.size) log.info(`The transport closed with ${buffer.size} unacknowledged items.`);
       })),
   };
 }

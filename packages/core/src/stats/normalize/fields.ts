@@ -25,10 +25,9 @@ export function ssrcString(v: unknown): string | undefined {
 
 export const ssrcOf = (entry: StatsEntry): string | undefined => ssrcString(entry.ssrc);
 
-/** The entry of `type` that `rtp` points to by the first id field it has (e.g. `mediaSourceId`). */
-export function linked(rtp: StatsEntry, byId: ReadonlyMap<string, StatsEntry>, type: string, ...idFields: string[]): StatsEntry | undefined {
-  const id = idFields.map((f) => str(rtp, f)).find(Boolean);
-  const entry = id ? byId.get(id) : undefined;
+/** The entry of `type` that `rtp` points to by an id field (e.g. `mediaSourceId`), else by the other. */
+export function linked(rtp: StatsEntry, byId: ReadonlyMap<string, StatsEntry>, type: string, idField: string, otherIdField = ''): StatsEntry | undefined {
+  const entry = byId.get(str(rtp, idField) ?? str(rtp, otherIdField) ?? '');
   return entry?.type == type ? entry : undefined;
 }
 
@@ -40,9 +39,10 @@ const value = (entry: StatsEntry | undefined, field: string): number | string | 
  */
 export function fillMissing(rtp: StatsEntry, from: StatsEntry | undefined, fields: Record<string, string>): Record<string, number | string> {
   const out: Record<string, number | string> = {};
-  for (const [field, fromField] of Object.entries(fields)) {
-    const v = value(from, fromField);
-    if (v !== undefined && value(rtp, field) === undefined) out[field] = v;
-  }
+  if (from)
+    for (const field in fields) {
+      const v = value(from, fields[field]!);
+      if (v !== undefined && value(rtp, field) === undefined) out[field] = v;
+    }
   return out;
 }

@@ -43,11 +43,14 @@ export interface NormalizeOptions {
 export function normalizeReport(report: StatsReportLike, options: NormalizeOptions = {}): NormalizedReport {
   const index = indexById(report);
   const remoteByLocalId = remoteInboundFromLocalId([...index.remoteInbound, ...index.remoteOutbound]);
-  const streams = (direction: 'inbound' | 'outbound'): NormalizedRtpStream[] =>
-    dropRtxAndFecStreams(
-      index[direction].flatMap((entry) => rtpStream(index, entry, direction, remoteByLocalId) ?? []),
-      options.primaryOf ?? (() => undefined),
-    );
+  const streams = (direction: 'inbound' | 'outbound'): NormalizedRtpStream[] => {
+    const out: NormalizedRtpStream[] = [];
+    for (const entry of index[direction]) {
+      const stream = rtpStream(index, entry, direction, remoteByLocalId);
+      if (stream) out.push(stream);
+    }
+    return dropRtxAndFecStreams(out, options.primaryOf ?? (() => undefined));
+  };
   return {
     timestamp: index.latestTimestamp,
     inbound: streams('inbound'),

@@ -24,6 +24,7 @@ export function dropRtxAndFecStreams(
 
 /** Chromium's own grouping: `rtxSsrc` / `fecSsrc` on the primary RTP entry. */
 export function associatedSsrcsFromEntry(rtx: unknown, fec: unknown): string[] | undefined {
+  if (rtx === undefined && fec === undefined) return undefined;
   const out = [rtx, fec].map(ssrcString).filter((s): s is string => s !== undefined);
   return out.length ? out : undefined;
 }

@@ -25,10 +25,14 @@ export interface LegacyTrackFields {
 export const legacyTrackOf = (rtp: StatsEntry, byId: ReadonlyMap<string, StatsEntry>): StatsEntry | undefined =>
   linked(rtp, byId, 'track', 'trackId', 'mediaTrackId');
 
-const SAME_NAMES = ['trackIdentifier', 'frameWidth', 'frameHeight', 'framesPerSecond', 'audioLevel', 'jitterBufferDelay', 'jitterBufferEmittedCount'];
+/** Fields of the same name on both. */
+const FIELDS = Object.fromEntries(
+  ['trackIdentifier', 'frameWidth', 'frameHeight', 'framesPerSecond', 'audioLevel', 'jitterBufferDelay', 'jitterBufferEmittedCount'].map((f) => [f, f]),
+);
 
 export function trackFieldsFromLegacyTrackStats(rtp: StatsEntry, track: StatsEntry | undefined): LegacyTrackFields {
-  const out: LegacyTrackFields = fillMissing(rtp, track, Object.fromEntries(SAME_NAMES.map((f) => [f, f])));
+  if (!track) return {};
+  const out: LegacyTrackFields = fillMissing(rtp, track, FIELDS);
   const frames = num(track, 'framesDecoded') ?? num(track, 'framesSent');
   if (frames !== undefined && num(rtp, 'framesDecoded') === undefined && num(rtp, 'framesEncoded') === undefined) out.frames = frames;
   return out;

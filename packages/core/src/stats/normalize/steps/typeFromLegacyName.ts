@@ -4,4 +4,4 @@
  */
 const LEGACY = /^(inbound|outbound|candidate|local|remote)(rtp|pair|candidate)$/;
 
-export const typeFromLegacyName = (type: string): string => type.replace(LEGACY, '$1-$2');
+export const typeFromLegacyName = (type: string): string => (LEGACY.test(type) ? type.replace(LEGACY, '$1-$2') : type);
