@@ -45,8 +45,9 @@ const configs = [
 const browserEntry = resolve(pkgDir, 'src/browser.ts');
 if (pkgName === 'core' && existsSync(browserEntry)) {
   // Drop-in for callstats.js's script tag: defines the global constructor `callstats`.
-  // ES2020 output (classes, optional chaining and `??` are not down-leveled); two compress passes.
-  // No `unsafe_comps`: the stats code relies on comparisons being false for NaN.
+  // ES2020 output (classes, optional chaining and `??` are not down-leveled). pure_getters: no getter
+  // in core has side effects; unsafe_methods: no object-literal function is called with `new`.
+  // Never `unsafe_comps`: the stats code relies on comparisons with NaN being false.
   configs.push({
     input: browserEntry,
     plugins: [

@@ -88,6 +88,10 @@ const ENUMS = {
 };
 type Enums = typeof ENUMS;
 
+/** The enums are instance properties too (set in the constructor). */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+export interface CallStats extends Readonly<Enums> {}
+
 /**
  * The callstats.js API. Every method answers `{status, message?}` and never throws, whatever it
  * is given. Calls made before initialize() are checked, queued and replayed in order once it runs.
@@ -106,19 +110,6 @@ export class CallStats {
   declare static readonly callType: Enums['callType'];
   declare static readonly roles: Enums['roles'];
   declare static readonly version: Enums['version'];
-
-  declare readonly fabricEvent: Enums['fabricEvent'];
-  declare readonly fabricUsage: Enums['fabricUsage'];
-  declare readonly endpointType: Enums['endpointType'];
-  declare readonly transmissionDirection: Enums['transmissionDirection'];
-  declare readonly webRTCFunctions: Enums['webRTCFunctions'];
-  declare readonly qualityRating: Enums['qualityRating'];
-  declare readonly csError: Enums['csError'];
-  declare readonly callStatsAPIReturnStatus: Enums['callStatsAPIReturnStatus'];
-  declare readonly userIDType: Enums['userIDType'];
-  declare readonly callType: Enums['callType'];
-  declare readonly roles: Enums['roles'];
-  declare readonly version: Enums['version'];
 
   private monitorImpl: Monitor | undefined;
   private logger = safeLogger();

@@ -206,7 +206,8 @@ export function createStatsProcessor(options: StatsProcessorOptions = {}): Stats
     const mapping =
       mappings.resolve({ ssrc: s.ssrc, mid, trackId: trackIdentifier }) ??
       (sdpTrackId !== undefined && sdpTrackId !== trackIdentifier ? mappings.resolve({ ssrc: s.ssrc, trackId: sdpTrackId }) : undefined);
-    const associatedSsrcs = [...new Set([...(s.associatedSsrcs ?? []), ...(sdpSsrc?.associatedSsrcs ?? [])])];
+    const fromSdp = sdpSsrc?.associatedSsrcs;
+    const associatedSsrcs = fromSdp?.length ? [...new Set([...(s.associatedSsrcs ?? []), ...fromSdp])] : s.associatedSsrcs;
 
     // ---- MOS and quality ------------------------------------------------------------------------
     const e =
@@ -228,7 +229,7 @@ export function createStatsProcessor(options: StatsProcessorOptions = {}): Stats
       trackIdentifier,
       usageLabel: mapping?.usageLabel,
       associatedVideoTag: mapping?.associatedVideoTag,
-      associatedSsrcs: associatedSsrcs.length ? associatedSsrcs : undefined,
+      associatedSsrcs,
       bitrate: interval.bitrate,
       packetRate: interval.packetRate,
       fractionLoss,
