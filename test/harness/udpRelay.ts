@@ -37,10 +37,10 @@ export async function startUdpRelay(target: { host?: string; port: number }): Pr
   };
   front.on('message', (msg, rinfo) => {
     client = rinfo;
-    if (pass()) back.send(msg, target.port, targetHost);
+    if (pass()) back.send(msg as unknown as Uint8Array, target.port, targetHost);
   });
   back.on('message', (msg) => {
-    if (client && pass()) front.send(msg, client.port, client.address);
+    if (client && pass()) front.send(msg as unknown as Uint8Array, client.port, client.address);
   });
   const bind = (s: Socket) => new Promise<void>((ok) => s.bind(0, '127.0.0.1', () => ok()));
   await Promise.all([bind(front), bind(back)]);

@@ -18,6 +18,7 @@ export {
 } from './callstats/enums';
 export type {
   ConnectionStats,
+  CustomEventRecord,
   CsErrorCode,
   EndpointType,
   EpochMilliseconds,

@@ -299,6 +299,18 @@ export interface MonitorEvents {
   /** At every poll, per fabric (statsIntervalMs). */
   sample: (stats: FabricStats) => void;
   transport: (status: TransportStatus) => void;
+  /** Every custom event the app or an adapter sent (sendCustomEvent). */
+  customEvent: (record: CustomEventRecord) => void;
+  /** The monitor was closed: adapters detach. */
+  closed: () => void;
+}
+
+export interface CustomEventRecord {
+  conferenceID: string;
+  fabricID?: string;
+  name: string;
+  data?: Record<string, unknown>;
+  timestamp: EpochMilliseconds;
 }
 
 export type Unsubscribe = () => void;
@@ -311,6 +323,8 @@ export interface Fabric {
   readonly usage: FabricUsage;
   readonly remoteEndpointType: EndpointType;
   readonly direction: TransmissionDirection;
+  /** The attributes given to addFabric. */
+  readonly attributes?: Record<string, unknown>;
   readonly state: FabricState;
   /** Sends an app-level fabric event (fabricHold, audioMute, dominantSpeaker, ...). */
   sendEvent(event: FabricEvent, data?: Record<string, unknown>): Result;
@@ -321,8 +335,12 @@ export interface Fabric {
   latestStats(): FabricStats | undefined;
   /** Polls now and returns the result (does not wait for the interval). */
   pollNow(): Promise<FabricStats | undefined>;
-  /** Ends monitoring: fabricTerminated, final poll, timers and listeners released. */
-  terminate(): void;
+  /**
+   * Ends monitoring: fabricTerminated (with `data`, e.g. a hang-up reason), timers and listeners
+   * released. The last polled stats stay available from latestStats(); call pollNow() first for
+   * a final sample while the pc is still open.
+   */
+  terminate(data?: Record<string, unknown>): void;
 }
 
 export interface Feedback {

@@ -54,7 +54,7 @@ const TRANSITIONS: Partial<Record<LifecycleEvent, [FabricState, FabricState]>> =
 let fabricCounter = 0;
 
 /** A fabric as the monitor holds it: `start()` is called once after registering it. */
-export type FabricImpl = Fabric & { start(): void; readonly attributes?: Record<string, unknown> };
+export type FabricImpl = Fabric & { start(): void };
 
 /** A monitored peer connection. */
 export function createFabric(pc: MonitoredPeerConnection, options: FabricOptions, host: FabricHost): FabricImpl {
@@ -145,11 +145,11 @@ export function createFabric(pc: MonitoredPeerConnection, options: FabricOptions
     return host.reportError(conferenceID, fn, error, details, id, lifecycle.established);
   }
 
-  function terminate(): void {
+  function terminate(data?: Record<string, unknown>): void {
     if (state == 'terminated') return;
     lifecycle.stop();
     poller.stop();
-    emit('fabricTerminated');
+    emit('fabricTerminated', isPlainObject(data) ? data : undefined);
     setState('terminated');
     host.terminated(fabric);
   }
@@ -175,7 +175,7 @@ export function createFabric(pc: MonitoredPeerConnection, options: FabricOptions
       const invalid = checkFabricEvent(event, data);
       if (invalid) return failure(invalid);
       if (event == 'fabricTerminated') {
-        terminate();
+        terminate(data);
         return SUCCESS;
       }
       emit(event, data);

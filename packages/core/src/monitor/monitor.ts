@@ -225,7 +225,9 @@ function makeMonitor(options: MonitorOptions, disabled?: string): Monitor {
         refusal(conferenceID) ??
         (!isString(name) || !name ? 'a custom event needs a name' : data !== undefined && !isPlainObject(data) ? 'custom event data must be an object' : undefined);
       if (invalid) return failure(invalid);
-      send({ kind: 'custom', conferenceID, name, fabricID: fabricOf(pc)?.id, data });
+      const fabricID = fabricOf(pc)?.id;
+      send({ kind: 'custom', conferenceID, name, fabricID, data });
+      emitter.emit('customEvent', defined({ conferenceID, fabricID, name, data, timestamp: Date.now() }));
       return SUCCESS;
     },
 
@@ -256,6 +258,7 @@ function makeMonitor(options: MonitorOptions, disabled?: string): Monitor {
       } catch (error) {
         log.warn('closing the transport failed', error);
       }
+      emitter.emit('closed');
       emitter.clear();
     },
   };
