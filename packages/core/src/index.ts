@@ -64,3 +64,6 @@ export type {
   UserIdentity,
   WebRTCFunction,
 } from './types';
+// For adapter authors: the shared attach/detach skeleton.
+export { attachAdapter } from './adapter/attachment';
+export type { AdapterScope, EmitterLike } from './adapter/attachment';

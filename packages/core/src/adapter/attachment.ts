@@ -1,0 +1,130 @@
+import type { Logger, Monitor } from '../types';
+
+/** Anything with an event subscription API: Node-style, EventTarget-style, or both. */
+export interface EmitterLike {
+  on?(event: string, listener: (...args: never[]) => unknown): unknown;
+  off?(event: string, listener: (...args: never[]) => unknown): unknown;
+  removeListener?(event: string, listener: (...args: never[]) => unknown): unknown;
+  addEventListener?(event: string, listener: (...args: never[]) => unknown): unknown;
+  removeEventListener?(event: string, listener: (...args: never[]) => unknown): unknown;
+}
+
+/**
+ * What an adapter's setup gets: listeners and wrappers it adds through the scope are removed on
+ * detach, and every callback it hands to the library is made safe (errors logged, never thrown
+ * into the library or the app).
+ */
+export interface AdapterScope {
+  readonly monitor: Monitor;
+  readonly logger: Logger;
+  /** True once detached: late callbacks should do nothing. */
+  readonly detached: boolean;
+  /** The function, made safe: it never throws, and does nothing after detach. */
+  safe<A extends unknown[]>(fn: (...args: A) => unknown): (...args: A) => void;
+  /** Subscribes a safe listener; it is unsubscribed on detach (or by the returned function). */
+  listen<A extends unknown[]>(target: EmitterLike, event: string, listener: (...args: A) => unknown): () => void;
+  /**
+   * Replaces `target[name]` with `wrapper(original)`. On detach the original comes back, unless
+   * someone wrapped it again since: then ours stays but passes calls straight through.
+   */
+  wrap<T extends object, K extends keyof T>(target: T, name: K, wrapper: (original: T[K]) => T[K]): void;
+  /** Runs `cleanup` on detach (last registered, first run). */
+  onDetach(cleanup: () => void): void;
+  /** Detaches this attachment (e.g. when the library object closes). */
+  detach(): void;
+}
+
+const attachments = new WeakMap<object, Map<Monitor, () => void>>();
+
+/**
+ * The skeleton every adapter shares: attaching the same library object to the same monitor twice
+ * returns the first attachment's detach; the attachment detaches itself when the monitor closes;
+ * `setup` errors are logged, never thrown. Returns `detach()`.
+ */
+export function attachAdapter(name: string, target: object, monitor: Monitor, setup: (scope: AdapterScope) => void): () => void {
+  const logger: Logger = monitor?.logger ?? console;
+  if (!target || typeof target != 'object' || typeof monitor?.addFabric != 'function') {
+    logger.error(`${name}: attach needs the library object and a monitor; nothing attached`);
+    return () => {};
+  }
+  let perMonitor = attachments.get(target);
+  const existing = perMonitor?.get(monitor);
+  if (existing) return existing;
+
+  const cleanups: Array<() => void> = [];
+  let detached = false;
+  const guard =
+    <A extends unknown[]>(fn: (...args: A) => unknown) =>
+    (...args: A): void => {
+      if (detached) return;
+      try {
+        fn(...args);
+      } catch (error) {
+        logger.error(`${name}: a handler failed; the error was caught`, error);
+      }
+    };
+
+  const detach = (): void => {
+    if (detached) return;
+    detached = true;
+    attachments.get(target)?.delete(monitor);
+    for (const cleanup of cleanups.splice(0).reverse()) {
+      try {
+        cleanup();
+      } catch (error) {
+        logger.warn(`${name}: a cleanup failed`, error);
+      }
+    }
+  };
+
+  const scope: AdapterScope = {
+    monitor,
+    logger,
+    get detached() {
+      return detached;
+    },
+    safe: guard,
+    listen(emitter, event, listener) {
+      const safeListener = guard(listener) as (...args: never[]) => unknown;
+      const dom = typeof emitter.addEventListener == 'function';
+      if (dom) emitter.addEventListener!(event, safeListener);
+      else emitter.on?.(event, safeListener);
+      const remove = () => {
+        if (dom) emitter.removeEventListener?.(event, safeListener);
+        else (emitter.off ?? emitter.removeListener)?.call(emitter, event, safeListener);
+      };
+      cleanups.push(remove);
+      return remove;
+    },
+    wrap<T extends object, K extends keyof T>(obj: T, key: K, wrapper: (original: T[K]) => T[K]) {
+      const original = obj[key];
+      let active = true;
+      const wrapped = wrapper(original);
+      // Once detached, a wrapper someone else wrapped again must behave like the original.
+      const replacement = (
+        typeof wrapped == 'function'
+          ? function (this: unknown, ...args: unknown[]) {
+              return (active ? (wrapped as (...a: unknown[]) => unknown) : (original as (...a: unknown[]) => unknown)).apply(this, args);
+            }
+          : wrapped
+      ) as T[K];
+      obj[key] = replacement;
+      cleanups.push(() => {
+        active = false;
+        if (obj[key] === replacement) obj[key] = original;
+      });
+    },
+    onDetach: (cleanup) => void cleanups.push(cleanup),
+    detach,
+  };
+
+  if (!perMonitor) attachments.set(target, (perMonitor = new Map()));
+  perMonitor.set(monitor, detach);
+  cleanups.push(monitor.on('closed', detach));
+  try {
+    setup(scope);
+  } catch (error) {
+    logger.error(`${name}: attaching failed; the error was caught`, error);
+  }
+  return detach;
+}

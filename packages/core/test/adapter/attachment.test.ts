@@ -1,0 +1,103 @@
+import { EventEmitter } from 'node:events';
+import { describe, expect, it, vi } from 'vitest';
+import { attachAdapter } from '../../src/adapter/attachment';
+import { createMonitor } from '../../src/monitor/monitor';
+import type { Logger } from '../../src/types';
+
+function logger(): Logger & { errors: string[] } {
+  const errors: string[] = [];
+  return { errors, debug: () => {}, info: () => {}, warn: () => {}, error: (m: string) => void errors.push(m) };
+}
+
+describe('attachAdapter', () => {
+  it('is idempotent per library object and monitor', () => {
+    const log = logger();
+    const monitor = createMonitor({ appID: 'a', localUserID: 'u', logger: log });
+    const lib = new EventEmitter();
+    const setup = vi.fn((scope) => scope.listen(lib, 'x', () => {}));
+    const d1 = attachAdapter('test', lib, monitor, setup);
+    const d2 = attachAdapter('test', lib, monitor, setup);
+    expect(d1).toBe(d2);
+    expect(setup).toHaveBeenCalledTimes(1);
+    expect(lib.listenerCount('x')).toBe(1);
+    const other = createMonitor({ appID: 'a', localUserID: 'u', logger: log });
+    expect(attachAdapter('test', lib, other, setup)).not.toBe(d1);
+    expect(lib.listenerCount('x')).toBe(2);
+  });
+
+  it('detach removes Node-style and EventTarget-style listeners and restores wrappers', () => {
+    const monitor = createMonitor({ appID: 'a', localUserID: 'u', logger: logger() });
+    const emitter = new EventEmitter();
+    const target = new EventTarget();
+    const lib = { emitter, target, call: (x: number) => x * 2 };
+    const original = lib.call;
+    const seen: string[] = [];
+    const detach = attachAdapter('test', lib, monitor, (scope) => {
+      scope.listen(emitter, 'e', () => seen.push('emitter'));
+      scope.listen(target, 't', () => seen.push('target'));
+      scope.wrap(lib, 'call', (orig) => (x: number) => {
+        seen.push('wrapped');
+        return orig(x);
+      });
+    });
+    emitter.emit('e');
+    target.dispatchEvent(new Event('t'));
+    expect(lib.call(2)).toBe(4);
+    detach();
+    emitter.emit('e');
+    target.dispatchEvent(new Event('t'));
+    expect(lib.call).toBe(original);
+    expect(seen).toEqual(['emitter', 'target', 'wrapped']);
+    expect(emitter.listenerCount('e')).toBe(0);
+    // Attaching again after detach works.
+    expect(attachAdapter('test', lib, monitor, () => {})).not.toBe(detach);
+  });
+
+  it('a wrapper wrapped again by someone else stays but passes through after detach', () => {
+    const monitor = createMonitor({ appID: 'a', localUserID: 'u', logger: logger() });
+    const lib = { call: () => 'orig' };
+    let ours = 0;
+    const detach = attachAdapter('test', lib, monitor, (scope) =>
+      scope.wrap(lib, 'call', (orig) => () => {
+        ours++;
+        return orig();
+      }),
+    );
+    const ourWrapper = lib.call;
+    lib.call = () => `app(${ourWrapper()})`;
+    detach();
+    expect(lib.call()).toBe('app(orig)');
+    expect(ours).toBe(0);
+  });
+
+  it('handlers never throw into the library, setup errors are caught, and a closed monitor detaches', async () => {
+    const log = logger();
+    const monitor = createMonitor({ appID: 'a', localUserID: 'u', logger: log });
+    const lib = new EventEmitter();
+    const detachSpy = vi.fn();
+    attachAdapter('test', lib, monitor, (scope) => {
+      scope.listen(lib, 'boom', () => {
+        throw new Error('handler bug');
+      });
+      scope.onDetach(detachSpy);
+    });
+    expect(() => lib.emit('boom')).not.toThrow();
+    expect(log.errors.some((e) => e.includes('handler failed'))).toBe(true);
+    expect(() =>
+      attachAdapter('broken', {}, monitor, () => {
+        throw new Error('setup bug');
+      }),
+    ).not.toThrow();
+    await monitor.close();
+    expect(detachSpy).toHaveBeenCalledTimes(1);
+    expect(lib.listenerCount('boom')).toBe(0);
+  });
+
+  it('refuses a missing library object or monitor without throwing', () => {
+    const log = logger();
+    const monitor = createMonitor({ appID: 'a', localUserID: 'u', logger: log });
+    expect(() => attachAdapter('test', null as never, monitor, () => {})()).not.toThrow();
+    expect(() => attachAdapter('test', {}, null as never, () => {})()).not.toThrow();
+    expect(log.errors).toHaveLength(1);
+  });
+});
