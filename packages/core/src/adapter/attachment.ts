@@ -1,12 +1,15 @@
 import type { Logger, Monitor } from '../types';
 
-/** Anything with an event subscription API: Node-style, EventTarget-style, or both. */
+/**
+ * Anything with an event subscription API: Node-style, EventTarget-style, or both. (`never` for
+ * the listener so that every emitter's own listener type fits.)
+ */
 export interface EmitterLike {
-  on?(event: string, listener: (...args: never[]) => unknown): unknown;
-  off?(event: string, listener: (...args: never[]) => unknown): unknown;
-  removeListener?(event: string, listener: (...args: never[]) => unknown): unknown;
-  addEventListener?(event: string, listener: (...args: never[]) => unknown): unknown;
-  removeEventListener?(event: string, listener: (...args: never[]) => unknown): unknown;
+  on?(event: string, listener: never): unknown;
+  off?(event: string, listener: never): unknown;
+  removeListener?(event: string, listener: never): unknown;
+  addEventListener?(event: string, listener: never): unknown;
+  removeEventListener?(event: string, listener: never): unknown;
 }
 
 /**
@@ -85,7 +88,7 @@ export function attachAdapter(name: string, target: object, monitor: Monitor, se
     },
     safe: guard,
     listen(emitter, event, listener) {
-      const safeListener = guard(listener) as (...args: never[]) => unknown;
+      const safeListener = guard(listener) as never;
       const dom = typeof emitter.addEventListener == 'function';
       if (dom) emitter.addEventListener!(event, safeListener);
       else emitter.on?.(event, safeListener);

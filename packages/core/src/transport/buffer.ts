@@ -53,7 +53,7 @@ export interface OutboxBuffer {
   readonly dropped: number;
   all(): readonly BufferedItem[];
   /** Adds an item (its n must be higher than every buffered n); drops stats while over the bound. */
-  push(item: WireItem): void;
+  push(item: WireItem, json?: string, bytes?: number): void;
   /** Removes the acknowledged items. */
   ack(ns: readonly number[]): void;
   /** Removes one item without merging (an item the collector refused); true if it was buffered. */
@@ -150,7 +150,7 @@ function createOutbox(bound: number, allocN: () => number, now: () => number, wa
       return dropped;
     },
     all: () => items,
-    push(item) {
+    push(item, json, bytes) {
       if (item.kind == 'stats' && carry.size) {
         // Merge what was kept aside from dropped items into this item's entries.
         const take = (key: string, newer: Fields): Fields => {
@@ -161,8 +161,9 @@ function createOutbox(bound: number, allocN: () => number, now: () => number, wa
         };
         if (Array.isArray(item.streams)) item.streams = (item.streams as StreamEntry[]).map((e) => take(e.key, e));
         if (isPlainObject(item.connection)) item.connection = take('', item.connection);
+        json = bytes = undefined; // the item may have changed: serialize it again when needed
       }
-      items.push({ n: item.n, item });
+      items.push({ n: item.n, item, json, bytes });
       while (items.length > bound)
         if (!evictOne()) {
           if (!warnedFull) warn(`Offline buffer over its size (${bound}) with nothing droppable: it grows until the collector is reachable.`);

@@ -481,11 +481,13 @@ export function createTransport(o: CreateTransportOptions): Transport {
         if (enc.connection) rest.connection = enc.connection;
       }
       const item: Json = { ...rest, n: nextN, t };
-      const bytes = utf8Length(JSON.stringify(item));
+      // Serialized once here; the buffer keeps the JSON for batching until the item changes.
+      const json = JSON.stringify(item);
+      const bytes = utf8Length(json);
       if (bytes >= MAX_ITEMS_BYTES) return log.error(`transport.send: a ${kind} item over 1 MiB; ignored`);
       nextN++;
       const dropped = buffer.dropped;
-      buffer.push(item as WireItem);
+      buffer.push(item as WireItem, json, bytes);
       if (buffer.dropped != dropped) {
         status.droppedSamples = buffer.dropped;
         emit();

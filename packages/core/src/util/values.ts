@@ -33,4 +33,7 @@ export async function hmacHex(secret: string, message: string): Promise<string> 
   return hex(new Uint8Array(await crypto.subtle.sign('HMAC', key, utf8.encode(message))));
 }
 
-export const utf8Length = (s: string): number => new TextEncoder().encode(s).length;
+let encoder: TextEncoder | undefined;
+/** UTF-8 byte length; most of what we send is ASCII, where it is just the string's length. */
+export const utf8Length = (s: string): number =>
+  /[^\0-\x7f]/.test(s) ? (encoder ??= new TextEncoder()).encode(s).length : s.length;
