@@ -1,5 +1,5 @@
-export { attachJsSip, JSSIP_SESSION_EVENTS, JSSIP_UA_EVENTS } from './attach';
-export { JSSIP_CAUSES, JSSIP_CAUSE_REPORTS, jssipCauseReport } from './causes';
+export { attachJsSip } from './attach';
+export { jssipCauseReport } from './causes';
 export type {
   AttachJsSipOptions,
   JsSipCauseReport,

@@ -3,7 +3,7 @@
  * listens to or wraps. JsSIP is never imported; its own `UA` and `RTCSession` classes are
  * assignable to these.
  */
-import type { Logger, MonitoredPeerConnection } from '@callmetry/core';
+import type { MonitoredPeerConnection } from '@callmetry/core';
 
 /** The part of Node's / npm `events` EventEmitter that JsSIP's UA and RTCSession inherit. */
 export interface JsSipEmitterLike {
@@ -41,6 +41,8 @@ export interface JsSipRTCSessionLike extends JsSipEmitterLike {
 
 /** A `JsSIP.UA`. `stop` is wrapped on the instance so that the adapter detaches itself. */
 export interface JsSipUALike extends JsSipEmitterLike {
+  /** The adapter's newRTCSession listener goes first. */
+  prependListener(event: string, listener: (...args: unknown[]) => void): unknown;
   stop(): void;
   /** `JsSIP.UA.C`: 0 INIT, 1 READY, 2 USER_CLOSED, 3 NOT_READY. */
   readonly status?: number;
@@ -107,6 +109,4 @@ export interface AttachJsSipOptions {
   causeReports?: Partial<Record<string, JsSipCauseReport>>;
   /** Extra fabric attributes, added to `sipCallID`, `sipDirection`, `sipRemoteURI`, `sipLocalURI`. */
   attributes?: Record<string, unknown>;
-  /** Where the adapter logs. Default: the monitor's logger. */
-  logger?: Logger;
 }

@@ -5,7 +5,8 @@ import { EventEmitter } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createMonitor, type ErrorRecord, type FabricEventRecord, type Logger, type Monitor } from '@callmetry/core';
 import { FakePeerConnection } from '../../core/test/helpers/fakePeerConnection';
-import { attachJsSip, JSSIP_CAUSE_REPORTS, JSSIP_CAUSES, JSSIP_SESSION_EVENTS, JSSIP_UA_EVENTS, jssipCauseReport } from '../src/index';
+import { attachJsSip, jssipCauseReport, type JsSipCauseReport } from '../src/index';
+import { SESSION_EVENTS, UA_EVENTS } from './events';
 
 const silent: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 
@@ -50,7 +51,7 @@ class FakeSession extends EventEmitter {
     this.emit(kind, data);
   }
   adapterListeners(): number {
-    return JSSIP_SESSION_EVENTS.reduce((n, e) => n + this.listenerCount(e), 0);
+    return SESSION_EVENTS.reduce((n, e) => n + this.listenerCount(e), 0);
   }
 }
 
@@ -79,7 +80,7 @@ class FakeUA extends EventEmitter {
     for (const s of this.sessions) if (!s.ended) s.end('ended', { originator: 'local', cause: 'Terminated' });
   }
   adapterListeners(): number {
-    return JSSIP_UA_EVENTS.reduce((n, e) => n + this.listenerCount(e), 0);
+    return UA_EVENTS.reduce((n, e) => n + this.listenerCount(e), 0);
   }
 }
 
@@ -99,11 +100,7 @@ describe('attachJsSip (fake JsSIP objects)', () => {
     custom = [];
     monitor.on('fabricEvent', (e) => events.push(e));
     monitor.on('error', (e) => errors.push(e));
-    const original = monitor.sendCustomEvent.bind(monitor);
-    vi.spyOn(monitor, 'sendCustomEvent').mockImplementation((conferenceID, name, data, pc) => {
-      custom.push({ conferenceID, name, ...(data ? { data } : {}) });
-      return original(conferenceID, name, data, pc);
-    });
+    monitor.on('customEvent', ({ conferenceID, name, data }) => custom.push({ conferenceID, name, ...(data ? { data } : {}) }));
     ua = new FakeUA();
   });
   afterEach(async () => {
@@ -118,6 +115,12 @@ describe('attachJsSip (fake JsSIP objects)', () => {
     const s = ua.call('bob');
     const fabric = monitor.getFabric(s.connection!);
     expect(fabric).toMatchObject({ conferenceID: 'call-1', remoteUserID: 'bob', remoteEndpointType: 'peer' });
+    expect(fabric?.attributes).toEqual({
+      sipCallID: 'call-1',
+      sipDirection: 'outgoing',
+      sipRemoteURI: 'sip:bob@callmetry.test',
+      sipLocalURI: 'sip:alice@callmetry.test',
+    });
     expect(monitor.fabrics()).toHaveLength(1);
   });
 
@@ -140,9 +143,9 @@ describe('attachJsSip (fake JsSIP objects)', () => {
   });
 
   it('conferenceID and remoteUserID options (string, function, bad values fall back)', () => {
-    attachJsSip(ua, monitor, { conferenceID: 'room-1', remoteUserID: ({ session }) => `x-${session.remote_identity?.uri?.user}` });
+    attachJsSip(ua, monitor, { conferenceID: 'room-1', remoteUserID: ({ session }) => `x-${session.remote_identity?.uri?.user}`, attributes: { app: 1 } });
     const s = ua.call('bob');
-    expect(monitor.getFabric(s.connection!)).toMatchObject({ conferenceID: 'room-1', remoteUserID: 'x-bob' });
+    expect(monitor.getFabric(s.connection!)).toMatchObject({ conferenceID: 'room-1', remoteUserID: 'x-bob', attributes: { sipCallID: 'call-1', app: 1 } });
 
     const m2 = createMonitor({ appID: 'app', localUserID: 'alice', logger: silent });
     const ua2 = new FakeUA();
@@ -172,7 +175,7 @@ describe('attachJsSip (fake JsSIP objects)', () => {
     const s = ua.call('bob');
     s.emit('hold', { originator: 'local' });
     expect(appEvents()).toEqual([{ event: 'fabricHold', data: { originator: 'local' } }]);
-    expect(s.adapterListeners()).toBe(JSSIP_SESSION_EVENTS.length);
+    expect(s.adapterListeners()).toBe(SESSION_EVENTS.length);
   });
 
   it('hold/unhold on either side: one hold state; muted/unmuted flags give audio and video events', () => {
@@ -199,7 +202,7 @@ describe('attachJsSip (fake JsSIP objects)', () => {
     ]);
   });
 
-  it('BYE: no report, fabric terminated (the PC is already closed); listeners released', async () => {
+  it('BYE: no report, fabric terminated with the reason (the PC is already closed); listeners released', async () => {
     attachJsSip(ua, monitor);
     const s = ua.call('bob');
     s.connection!.connect();
@@ -207,6 +210,7 @@ describe('attachJsSip (fake JsSIP objects)', () => {
     expect(names()).not.toContain('fabricTerminated'); // a microtask later
     await tick();
     expect(names()).toEqual(['fabricSetup', 'fabricStateChange', 'fabricTerminated', 'fabricStateChange']);
+    expect(events[2]?.data).toEqual({ cause: 'Terminated', originator: 'remote', method: 'BYE' });
     expect(errors).toEqual([]);
     expect(s.adapterListeners()).toBe(0);
     expect(monitor.fabrics()).toEqual([]);
@@ -220,7 +224,7 @@ describe('attachJsSip (fake JsSIP objects)', () => {
     await tick();
     expect(appEvents()).toEqual([
       { event: 'callUnAnswered', data: { cause: 'Busy', originator: 'remote', statusCode: 486, reasonPhrase: 'Busy Here' } },
-      { event: 'fabricTerminated' },
+      { event: 'fabricTerminated', data: { cause: 'Busy', originator: 'remote', statusCode: 486, reasonPhrase: 'Busy Here' } },
     ]);
     expect(errors).toEqual([]);
     expect(custom).toEqual([]);
@@ -263,7 +267,9 @@ describe('attachJsSip (fake JsSIP objects)', () => {
         message: 'JsSIP call failed: Internal Error (originator system): answer() failed: boom',
       },
     ]);
-    expect(appEvents()).toEqual([{ event: 'fabricTerminated' }]);
+    expect(appEvents()).toEqual([
+      { event: 'fabricTerminated', data: { cause: 'Not Found', originator: 'remote', statusCode: 404, reasonPhrase: 'Not Found' } },
+    ]);
   });
 
   it('causeReports overrides the table', async () => {
@@ -328,7 +334,7 @@ describe('attachJsSip (fake JsSIP objects)', () => {
     expect(Object.prototype.hasOwnProperty.call(ua, 'stop')).toBe(false);
     expect(ua.stop).toBe(protoStop);
     expect(monitor.fabrics()).toEqual([]);
-    expect(names().filter((n) => n === 'fabricTerminated')).toHaveLength(2);
+    expect(appEvents().filter((e) => e.event === 'fabricTerminated')).toEqual([{ event: 'fabricTerminated' }, { event: 'fabricTerminated' }]);
     // Nothing more is reported.
     const n = events.length;
     s1.emit('hold', { originator: 'local' });
@@ -418,7 +424,9 @@ describe('attachJsSip (fake JsSIP objects)', () => {
     expect(attachJsSip(ua, {} as never)).toBeTypeOf('function');
     expect(consoleError).toHaveBeenCalledTimes(2);
     consoleError.mockRestore();
-    attachJsSip(ua, monitor, { logger: throwing });
+    await monitor.close();
+    monitor = createMonitor({ appID: 'app', localUserID: 'alice', logger: throwing });
+    attachJsSip(ua, monitor);
     expect(() => ua.emit('newRTCSession', undefined)).not.toThrow();
     expect(() => ua.emit('newRTCSession', { originator: 'remote', session: {} })).not.toThrow();
     const s = ua.call('bob');
@@ -429,7 +437,7 @@ describe('attachJsSip (fake JsSIP objects)', () => {
     vi.spyOn(fabric, 'sendEvent').mockImplementation(() => {
       throw new Error('fabric bug');
     });
-    for (const ev of JSSIP_SESSION_EVENTS) {
+    for (const ev of SESSION_EVENTS) {
       expect(() => s.emit(ev, undefined)).not.toThrow();
       expect(() => s.emit(ev, null)).not.toThrow();
       expect(() => s.emit(ev, { originator: 7, cause: {}, message: 5 })).not.toThrow();
@@ -437,21 +445,58 @@ describe('attachJsSip (fake JsSIP objects)', () => {
     await tick();
   });
 
-  it('a refused PC (closed monitor) is not retried at every event, and nothing throws', async () => {
+  it('a refused PC (already closed) is not retried at every event; the warning goes to the monitor logger', async () => {
     const warn = vi.fn();
-    const logger: Logger = { ...silent, warn };
-    attachJsSip(ua, monitor, { logger });
     await monitor.close();
-    const s = ua.call('bob');
+    monitor = createMonitor({ appID: 'app', localUserID: 'alice', logger: { ...silent, warn } });
+    attachJsSip(ua, monitor);
+    const s = ua.incoming('bob');
+    s.connection = new FakePeerConnection();
+    s.connection.close();
     for (const ev of ['connecting', 'sending', 'progress', 'accepted', 'confirmed']) s.emit(ev, {});
+    expect(monitor.fabrics()).toEqual([]);
     expect(warn).toHaveBeenCalledTimes(1);
-    expect(String(warn.mock.calls[0]?.[0])).toContain('the monitor is closed');
+    expect(warn.mock.calls[0]?.join(' ')).toContain('already closed');
   });
 
-  it('cause table: every JsSIP cause has a report; unknown causes are applicationLog', () => {
-    for (const cause of Object.values(JSSIP_CAUSES)) expect(JSSIP_CAUSE_REPORTS[cause]).toBeDefined();
-    expect(Object.keys(JSSIP_CAUSE_REPORTS).sort()).toEqual(Object.values(JSSIP_CAUSES).sort());
+  it('the monitor closing detaches the adapter: listeners and the ua.stop wrapper go', async () => {
+    const before = ua.adapterListeners();
+    attachJsSip(ua, monitor);
+    const s = ua.call('bob');
+    await monitor.close();
+    expect(ua.adapterListeners()).toBe(before);
+    expect(s.adapterListeners()).toBe(0);
+    expect(Object.prototype.hasOwnProperty.call(ua, 'stop')).toBe(false);
+    ua.call('carol');
+    expect(monitor.fabrics()).toEqual([]);
+  });
+
+  it('cause table: every JsSIP cause (JsSIP 3.13 C.causes) as the README says; unknown causes are applicationLog', () => {
+    const table: Record<JsSipCauseReport, string[]> = {
+      callUnAnswered: ['Busy', 'Rejected', 'Canceled', 'No Answer', 'Unavailable', 'Expires'],
+      signalingError: [
+        'Not Found',
+        'Address Incomplete',
+        'Authentication Error',
+        'Incompatible SDP',
+        'Missing SDP',
+        'Bad Media Description',
+        'Request Timeout',
+        'Connection Error',
+        'SIP Failure Code',
+        'Dialog Error',
+        'No ACK',
+      ],
+      applicationError: ['Internal Error'],
+      applicationLog: ['User Denied Media Access', 'WebRTC Error', 'RTP Timeout', 'Redirected'],
+      none: ['Terminated'],
+    };
+    const causes = Object.values(table).flat();
+    expect(causes).toHaveLength(23);
+    for (const [report, list] of Object.entries(table)) for (const cause of list) expect([cause, jssipCauseReport(cause)]).toEqual([cause, report]);
     expect(jssipCauseReport('Something New')).toBe('applicationLog');
+    expect(jssipCauseReport('Busy Here')).toBe('applicationLog');
+    expect(jssipCauseReport('')).toBe('applicationLog');
     expect(jssipCauseReport(undefined)).toBe('applicationLog');
     expect(jssipCauseReport('Busy', { Busy: 'signalingError' })).toBe('signalingError');
     expect(jssipCauseReport('Busy', { Busy: 'nonsense' as never })).toBe('callUnAnswered');

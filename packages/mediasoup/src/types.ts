@@ -5,7 +5,7 @@
  * members of mediasoup-client 3.x objects that the adapter uses (checked against 3.18.7). A real
  * `Device`, `Transport`, `Producer` or `Consumer` is assignable to them.
  */
-import type { Logger, StatsReportLike } from '@callmetry/core';
+import type { StatsReportLike } from '@callmetry/core';
 
 /**
  * A listener as the adapter registers it on mediasoup-client's event emitters: it accepts any
@@ -93,7 +93,7 @@ export interface ConsumerUser {
 export interface AttachMediasoupOptions {
   /**
    * The conference (room) of every transport. A string, or a function of the transport (e.g.
-   * reading `transport.appData`). Default: `transport.appData.conferenceID`, else
+   * reading `transport.appData`); when it gives none: `transport.appData.conferenceID`, else
    * `transport.appData.roomId`. A transport without a conference ID is not monitored (a warning
    * is logged).
    */
@@ -117,7 +117,10 @@ export interface AttachMediasoupOptions {
    * `appData.source`, else `'screen'` for screen shares, else `'microphone'` / `'camera'` by kind.
    */
   usageLabel?: (item: ProducerLike | ConsumerLike, direction: 'send' | 'recv') => string | undefined;
-  /** Extra fabric attributes, merged over `{sfu: 'mediasoup', transportId, transportDirection}`. */
+  /**
+   * Extra fabric attributes, merged over `{sfu: 'mediasoup', transportId, transportDirection,
+   * peerConnection, handlerName}`.
+   */
   attributes?: Record<string, unknown>;
   /**
    * How the transport's RTCPeerConnection is reached. `'auto'` (default): the handler's own
@@ -127,9 +130,10 @@ export interface AttachMediasoupOptions {
    * 'connectionstatechange'; no SDP, no ICE-restart detection).
    */
   peerConnection?: 'auto' | 'public';
-  /** Where the adapter logs. Default: the monitor's logger when it has one, else the console. */
-  logger?: Logger;
 }
 
-/** Removes every listener the adapter added and terminates the fabrics it created. Idempotent. */
+/**
+ * Removes every listener the adapter added and terminates the fabrics it created. Idempotent.
+ * Logging goes to `monitor.logger` (give the logger to `createMonitor`).
+ */
 export type DetachMediasoup = () => void;

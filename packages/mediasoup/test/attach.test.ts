@@ -9,6 +9,8 @@ import { createMonitor, type ErrorRecord, type FabricEventRecord, type Logger, t
 import { attachMediasoup } from '../src/index';
 
 const silent: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+/** The adapter logs through the monitor's logger. */
+const spyLogger = () => ({ ...silent, warn: vi.fn(), error: vi.fn() });
 /** mediasoup-client's fake parameters are frozen: the library mutates what it is given. */
 const clone = <T>(value: T): T => structuredClone(value);
 
@@ -57,12 +59,14 @@ async function consume(transport: ms.Transport, codecMimeType: 'audio/opus' | 'v
 
 describe('attachMediasoup (mediasoup-client FakeHandler, Node)', () => {
   let monitor: Monitor;
+  let log: ReturnType<typeof spyLogger>;
   let events: FabricEventRecord[];
   let errors: ErrorRecord[];
   let device: Device;
 
   beforeEach(async () => {
-    monitor = createMonitor({ appID: 'app', localUserID: 'me', logger: silent });
+    log = spyLogger();
+    monitor = createMonitor({ appID: 'app', localUserID: 'me', logger: log });
     events = [];
     errors = [];
     monitor.on('fabricEvent', (e) => events.push(e));
@@ -97,14 +101,13 @@ describe('attachMediasoup (mediasoup-client FakeHandler, Node)', () => {
   });
 
   it('conference ID defaults to appData.conferenceID / roomId; without one the transport is not monitored', () => {
-    const warn = vi.fn();
-    attachMediasoup(device, monitor, { logger: { ...silent, warn } });
+    attachMediasoup(device, monitor);
     sendTransport(device, { conferenceID: 'c-1' });
     recvTransport(device, { roomId: 'room-2' });
     sendTransport(device, {});
     expect(monitor.fabrics().map((f) => f.conferenceID)).toEqual(['c-1', 'room-2']);
-    expect(warn).toHaveBeenCalledTimes(1);
-    expect(String(warn.mock.calls[0]?.[0])).toMatch(/no conference ID/);
+    expect(log.warn).toHaveBeenCalledTimes(1);
+    expect(String(log.warn.mock.calls[0]?.[0])).toMatch(/no conference ID/);
   });
 
   it('attaching twice reports once and returns the same detach', async () => {
@@ -215,7 +218,7 @@ describe('attachMediasoup (mediasoup-client FakeHandler, Node)', () => {
       { event: 'videoResume', data: inbound },
       { event: 'screenShareStop', data: { ...out(screen, 'screen'), reason: 'close' } },
       { event: 'screenShareStop', data: { ...out(screen2, 'screen'), reason: 'transportclose' } },
-      { event: 'fabricTerminated' },
+      { event: 'fabricTerminated', data: { reason: 'transportclose' } },
     ]);
     expect(events.filter((e) => e.event !== 'fabricStateChange').map((e) => e.fabricID)).toEqual([
       ...Array(6).fill(sendFabric!.id),
@@ -275,19 +278,17 @@ describe('attachMediasoup (mediasoup-client FakeHandler, Node)', () => {
   });
 
   it('never throws: bad arguments, throwing option functions and a closed monitor', async () => {
-    const error = vi.fn();
-    const logger = { ...silent, error };
-    expect(() => attachMediasoup(undefined as unknown as Device, monitor, { logger })()).not.toThrow();
-    expect(() => attachMediasoup({} as unknown as Device, monitor, { logger })()).not.toThrow();
+    const { error } = log;
+    expect(() => attachMediasoup(undefined as unknown as Device, monitor)()).not.toThrow();
+    expect(() => attachMediasoup({} as unknown as Device, monitor)()).not.toThrow();
     // Without a monitor there is no logger to use: the console says why.
     const consoleError = vi.spyOn(console, 'error').mockImplementation(() => undefined);
     expect(() => attachMediasoup(device, undefined as unknown as Monitor)()).not.toThrow();
-    expect(consoleError).toHaveBeenCalledWith('[callmetry/mediasoup] attachMediasoup: a Monitor from @callmetry/core is required');
+    expect(consoleError).toHaveBeenCalledWith(expect.stringMatching(/^mediasoup: attach needs .* a monitor/));
     consoleError.mockRestore();
     expect(error).toHaveBeenCalledTimes(2);
 
     attachMediasoup(device, monitor, {
-      logger,
       conferenceID: () => 'c',
       remoteUserID: () => {
         throw new Error('app bug');
@@ -312,8 +313,11 @@ describe('attachMediasoup (mediasoup-client FakeHandler, Node)', () => {
       expect.stringContaining('options.userIdFromConsumer threw'),
     ]);
 
+    // Closing the monitor detaches the adapter: it no longer listens to the device.
+    expect(device.observer.listenerCount('newtransport')).toBe(1);
     await monitor.close();
-    // A closed monitor refuses fabrics: transports are simply not monitored.
+    expect(device.observer.listenerCount('newtransport')).toBe(0);
     expect(() => sendTransport(device)).not.toThrow();
+    expect(monitor.fabrics()).toEqual([]);
   });
 });

@@ -1,61 +1,52 @@
 /**
  * Twilio Video error codes (twilio-video's TwilioError subclasses, lib/util/twilio-video-errors.js)
- * mapped to callstats.js's webRTCFunctions. The table is repeated in the README.
+ * mapped to callstats.js's webRTCFunctions. The table is repeated in the README:
+ *   20101-20199 access token, 53000-53099 signaling, 53100-53299 Room/Participant: signalingError
+ *   (53118 Room completed: applicationLog, an ending); 53300-53399 Track, 53600-53699 DataTrack:
+ *   applicationError; 53400 setLocalDescription; 53402, 53404 setRemoteDescription; 53401, 53403
+ *   (the server's description failed) and 53500, 53502-53599 (configuration): signalingError;
+ *   53405-53499 (media connection, DTLS) and 53501 (TURN credentials): iceConnectionFailure.
+ *   No code: getUserMedia's DOMException names -> getUserMedia. Anything else: applicationLog.
  */
 import type { WebRTCFunction } from '@callmetry/core';
 import type { TwilioErrorLike } from './types';
 
-/** DOMException names getUserMedia rejects with (createLocalTracks / createLocalAudioTrack ...). */
-const GET_USER_MEDIA_ERRORS = new Set([
-  'NotAllowedError',
-  'NotFoundError',
-  'NotReadableError',
-  'OverconstrainedError',
-  'AbortError',
-  'SecurityError',
-  'PermissionDeniedError',
-  'DevicesNotFoundError',
-  'TrackStartError',
-]);
+const S = 'signalingError';
+/** DOMException names getUserMedia rejects with (createLocalTracks ...), legacy Chrome names too. */
+const GUM = /^(NotAllowed|NotFound|NotReadable|Overconstrained|Abort|Security|PermissionDenied|DevicesNotFound|TrackStart)Error$/;
 
 /** The webRTCFunction a Twilio error is reported as. */
 export function twilioErrorFunction(error: TwilioErrorLike | null | undefined): WebRTCFunction {
-  const code = typeof error?.code === 'number' ? error.code : undefined;
-  if (code === undefined) {
-    const name = typeof error?.name === 'string' ? error.name : '';
-    return GET_USER_MEDIA_ERRORS.has(name) ? 'getUserMedia' : 'applicationLog';
-  }
-  if (code >= 20101 && code <= 20199) return 'signalingError'; // access token
-  if (code >= 53000 && code <= 53099) return 'signalingError'; // signaling connection
-  if (code === 53118) return 'applicationLog'; // Room completed: an ending, not a failure
-  if (code >= 53100 && code <= 53199) return 'signalingError'; // Room
-  if (code >= 53200 && code <= 53299) return 'signalingError'; // Participant
-  if (code >= 53300 && code <= 53399) return 'applicationError'; // Track
-  if (code === 53400) return 'setLocalDescription';
-  if (code === 53402 || code === 53404) return 'setRemoteDescription';
-  if (code === 53401 || code === 53403) return 'signalingError'; // the server's description failed
-  if (code >= 53405 && code <= 53499) return 'iceConnectionFailure'; // media connection, DTLS
-  if (code === 53501) return 'iceConnectionFailure'; // TURN credentials
-  if (code >= 53500 && code <= 53599) return 'signalingError'; // configuration
-  if (code >= 53600 && code <= 53699) return 'applicationError'; // DataTrack
-  return 'applicationLog';
+  const code = error?.code;
+  if (typeof code != 'number') return GUM.test(String(error?.name)) ? 'getUserMedia' : 'applicationLog';
+  const c = code - 53000;
+  return code > 20100 && code < 20200
+    ? S
+    : c == 118 || !(c >= 0 && c < 700)
+      ? 'applicationLog'
+      : c < 300
+        ? S
+        : c < 400 || c >= 600
+          ? 'applicationError'
+          : c == 400
+            ? 'setLocalDescription'
+            : c == 402 || c == 404
+              ? 'setRemoteDescription'
+              : c == 401 || c == 403 || (c >= 500 && c != 501)
+                ? S
+                : 'iceConnectionFailure';
+}
+
+/** `{code?, name?, message?}` of an error, each only when it has the right type. */
+export function errorInfo(error: unknown): TwilioErrorLike {
+  const e = Object(error) as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const k of ['code', 'name', 'message']) if (typeof e[k] == (k == 'code' ? 'number' : 'string')) out[k] = e[k];
+  return out;
 }
 
 /** The error as core records it: `name` kept, message prefixed with the Twilio code. */
-export function describeTwilioError(error: TwilioErrorLike | null | undefined): { name: string; message: string } {
-  let name = 'Error';
-  let message = '';
-  let code: number | undefined;
-  try {
-    if (error && typeof error === 'object') {
-      if (typeof error.name === 'string' && error.name) name = error.name;
-      if (typeof error.message === 'string') message = error.message;
-      if (typeof error.code === 'number') code = error.code;
-    } else if (error !== undefined && error !== null) {
-      message = String(error);
-    }
-  } catch {
-    message = 'the error could not be read';
-  }
-  return { name, message: code !== undefined ? `Twilio ${code}: ${message}` : message || 'unknown error' };
+export function describeTwilioError(error: unknown): { name: string; message: string } {
+  const { code, name, message = error != null && typeof error != 'object' ? String(error) : '' } = errorInfo(error);
+  return { name: name || 'Error', message: code != null ? `Twilio ${code}: ${message}` : message || 'unknown error' };
 }

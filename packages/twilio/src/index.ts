@@ -1,6 +1,5 @@
-export { attachTwilio, reportTwilioError, UNKNOWN_PEER_USER_ID } from './attach';
-export { twilioErrorFunction, describeTwilioError } from './errors';
-export { TESTED_TWILIO_VIDEO_VERSION, checkTwilioVersion } from './internals';
+export { attachTwilio, reportTwilioError } from './attach';
+export { twilioErrorFunction } from './errors';
 export { RoomStatsPeerConnection, entriesFromTwilioReport } from './statsShim';
 export type {
   AttachTwilioOptions,

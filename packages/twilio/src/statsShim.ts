@@ -18,157 +18,84 @@
 import type { MonitoredPeerConnection, StatsEntry, StatsReportLike } from '@callmetry/core';
 import type { TwilioRoomLike, TwilioStatsReportLike, TwilioTrackStatsLike } from './types';
 
-type Listener = (event: unknown) => void;
-
-const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
-
-function ssrcNumber(ssrc: unknown): number | undefined {
-  const n = typeof ssrc === 'number' ? ssrc : typeof ssrc === 'string' && /^\d+$/.test(ssrc) ? Number(ssrc) : NaN;
-  return Number.isInteger(n) && n >= 0 ? n : undefined;
-}
-
-/** Copies the finite numbers of `fields` into `entry` (missing/null values are left out). */
-function put(entry: StatsEntry, fields: Record<string, unknown>): StatsEntry {
-  for (const [k, v] of Object.entries(fields)) if (finite(v) || (typeof v === 'string' && v)) entry[k] = v;
-  return entry;
+/** An entry with the finite numbers and non-empty strings of `fields` (missing/null left out). */
+function entry(id: string, type: string, timestamp: number, ssrc: number, kind: string, fields: Record<string, unknown>): StatsEntry {
+  const e: StatsEntry = { id, type, timestamp, ssrc, kind };
+  for (const k in fields) {
+    const v = fields[k];
+    if (typeof v == 'number' ? isFinite(v) : typeof v == 'string' && v) e[k] = v;
+  }
+  return e;
 }
 
 /** Spec-shaped entries for one StatsReport (exported for unit tests). */
 export function entriesFromTwilioReport(report: TwilioStatsReportLike, now: number): StatsEntry[] {
   const out: StatsEntry[] = [];
-  const pcId = String(report.peerConnectionId);
-  const outbound = (stats: ReadonlyArray<TwilioTrackStatsLike> | undefined, kind: 'audio' | 'video'): void => {
-    for (const s of stats ?? []) {
-      const ssrc = ssrcNumber(s.ssrc);
-      if (ssrc === undefined) continue;
-      const timestamp = finite(s.timestamp) ? s.timestamp : now;
-      const id = `${pcId}-out-${ssrc}`;
-      const remoteId = `${pcId}-rin-${ssrc}`;
-      const hasRemote = finite(s.roundTripTime) || finite(s.packetsLost);
+  const r = report as unknown as Record<string, ReadonlyArray<TwilioTrackStatsLike> | undefined>;
+  for (const name of ['localAudio', 'localVideo', 'remoteAudio', 'remoteVideo']) {
+    const kind = name.endsWith('Audio') ? 'audio' : 'video';
+    const local = name[0] == 'l';
+    for (const s of r[name + 'TrackStats'] ?? []) {
+      if (!/^\d+$/.test(s.ssrc)) continue;
+      const ssrc = +s.ssrc;
+      const timestamp = typeof s.timestamp == 'number' && isFinite(s.timestamp) ? s.timestamp : now;
+      const id = `${report.peerConnectionId}-${local ? 'out' : 'in'}-${ssrc}`;
+      const remoteId = `${report.peerConnectionId}-rin-${ssrc}`;
+      const jitter = (s.jitter ?? NaN) / 1000;
+      const rtt = (s.roundTripTime ?? NaN) / 1000;
+      const hasRemote = local && (isFinite(rtt) || isFinite(s.packetsLost ?? NaN));
+      const common = {
+        mediaType: kind,
+        trackIdentifier: s.trackId,
+        framesPerSecond: s.frameRate,
+        frameWidth: s.dimensions?.width,
+        frameHeight: s.dimensions?.height,
+      };
       out.push(
-        put({ id, type: 'outbound-rtp', timestamp, ssrc, kind, mediaType: kind }, {
-          bytesSent: s.bytesSent,
-          packetsSent: s.packetsSent,
-          trackIdentifier: s.trackId,
-          framesPerSecond: s.frameRate,
-          frameWidth: s.dimensions?.width,
-          frameHeight: s.dimensions?.height,
-          remoteId: hasRemote ? remoteId : undefined,
-        }),
+        entry(id, local ? 'outbound-rtp' : 'inbound-rtp', timestamp, ssrc, kind, local
+          ? { ...common, bytesSent: s.bytesSent, packetsSent: s.packetsSent, remoteId: hasRemote && remoteId }
+          : { ...common, bytesReceived: s.bytesReceived, packetsReceived: s.packetsReceived, packetsLost: s.packetsLost, jitter, audioLevel: Math.min(1, Math.max(0, (s.audioLevel ?? NaN) / 32767)) }),
       );
-      if (hasRemote) {
-        out.push(
-          put({ id: remoteId, type: 'remote-inbound-rtp', timestamp, ssrc, kind, localId: id }, {
-            roundTripTime: finite(s.roundTripTime) ? s.roundTripTime / 1000 : undefined,
-            packetsLost: s.packetsLost,
-            jitter: finite(s.jitter) ? s.jitter / 1000 : undefined,
-          }),
-        );
-      }
+      if (hasRemote) out.push(entry(remoteId, 'remote-inbound-rtp', timestamp, ssrc, kind, { localId: id, roundTripTime: rtt, packetsLost: s.packetsLost, jitter }));
     }
-  };
-  const inbound = (stats: ReadonlyArray<TwilioTrackStatsLike> | undefined, kind: 'audio' | 'video'): void => {
-    for (const s of stats ?? []) {
-      const ssrc = ssrcNumber(s.ssrc);
-      if (ssrc === undefined) continue;
-      out.push(
-        put({ id: `${pcId}-in-${ssrc}`, type: 'inbound-rtp', timestamp: finite(s.timestamp) ? s.timestamp : now, ssrc, kind, mediaType: kind }, {
-          bytesReceived: s.bytesReceived,
-          packetsReceived: s.packetsReceived,
-          packetsLost: s.packetsLost,
-          jitter: finite(s.jitter) ? s.jitter / 1000 : undefined,
-          audioLevel: finite(s.audioLevel) ? Math.min(1, Math.max(0, s.audioLevel / 32767)) : undefined,
-          trackIdentifier: s.trackId,
-          framesPerSecond: s.frameRate,
-          frameWidth: s.dimensions?.width,
-          frameHeight: s.dimensions?.height,
-        }),
-      );
-    }
-  };
-  outbound(report.localAudioTrackStats, 'audio');
-  outbound(report.localVideoTrackStats, 'video');
-  inbound(report.remoteAudioTrackStats, 'audio');
-  inbound(report.remoteVideoTrackStats, 'video');
+  }
   return out;
 }
 
-/** A MonitoredPeerConnection over `room.getStats()`. */
-export class RoomStatsPeerConnection implements MonitoredPeerConnection {
+/** A MonitoredPeerConnection over `room.getStats()`; its states follow the Room (`follow`). */
+export class RoomStatsPeerConnection extends EventTarget implements MonitoredPeerConnection {
   connectionState = 'connected';
   iceConnectionState = 'connected';
   iceGatheringState = 'complete';
   signalingState = 'stable';
   readonly localDescription = null;
   readonly remoteDescription = null;
-  private readonly listeners = new Map<string, Set<Listener>>();
 
   constructor(
     private readonly room: TwilioRoomLike,
-    /** Sees every report fetched (the adapter maps SSRCs from them). */
+    /** Sees every report fetched (the adapter maps SSRCs from them); must not throw. */
     private readonly onReports?: (reports: ReadonlyArray<TwilioStatsReportLike>) => void,
   ) {
+    super();
     this.follow(room.state);
   }
 
   async getStats(): Promise<StatsReportLike> {
     const reports = await this.room.getStats();
-    try {
-      this.onReports?.(reports);
-    } catch {
-      // the observer's failure is not a stats failure
-    }
-    const now = Date.now();
+    this.onReports?.(reports);
     const map = new Map<string, StatsEntry>();
-    for (const report of reports) for (const e of entriesFromTwilioReport(report, now)) map.set(e.id, e);
+    for (const report of reports) for (const e of entriesFromTwilioReport(report, Date.now())) map.set(e.id, e);
     return map;
   }
 
-  addEventListener(type: string, listener: Listener): void {
-    let set = this.listeners.get(type);
-    if (!set) this.listeners.set(type, (set = new Set()));
-    set.add(listener);
-  }
-
-  removeEventListener(type: string, listener: Listener): void {
-    this.listeners.get(type)?.delete(listener);
-  }
-
-  /** Moves to the states matching the Room's state and fires the change events. */
+  /** Moves to the states matching the Room's state, then fires their change events. */
   follow(roomState: string): void {
-    const next =
-      roomState === 'disconnected'
-        ? { connection: 'closed', ice: 'closed', signaling: 'closed' }
-        : roomState === 'reconnecting'
-          ? { connection: 'disconnected', ice: 'disconnected', signaling: 'stable' }
-          : { connection: 'connected', ice: 'connected', signaling: 'stable' };
-    const fire: string[] = [];
-    if (next.ice !== this.iceConnectionState) {
-      this.iceConnectionState = next.ice;
-      fire.push('iceconnectionstatechange');
-    }
-    if (next.connection !== this.connectionState) {
-      this.connectionState = next.connection;
-      fire.push('connectionstatechange');
-    }
-    if (next.signaling !== this.signalingState) {
-      this.signalingState = next.signaling;
-      fire.push('signalingstatechange');
-    }
-    for (const type of fire) {
-      for (const l of [...(this.listeners.get(type) ?? [])]) {
-        try {
-          l({ type, target: this });
-        } catch {
-          // a listener's failure must not stop the others
-        }
-      }
-    }
-  }
-
-  listenerCount(): number {
-    let n = 0;
-    for (const set of this.listeners.values()) n += set.size;
-    return n;
+    const state = roomState == 'disconnected' ? 'closed' : roomState == 'reconnecting' ? 'disconnected' : 'connected';
+    const self = this as unknown as Record<string, string>;
+    const changed = ['iceConnection', 'connection', 'signaling'].filter((k) => {
+      const next = k == 'signaling' && state != 'closed' ? 'stable' : state;
+      return self[k + 'State'] != next && (self[k + 'State'] = next);
+    });
+    for (const k of changed) this.dispatchEvent(new Event(k.toLowerCase() + 'statechange'));
   }
 }

@@ -54,7 +54,8 @@ export function attachAdapter(name: string, target: object, monitor: Monitor, se
   const existing = perMonitor?.get(monitor);
   if (existing) return existing;
 
-  const cleanups: Array<() => void> = [];
+  // A Set: a listener removed early (its object closed) leaves no reference behind.
+  const cleanups = new Set<() => void>();
   let detached = false;
   const guard =
     <A extends unknown[]>(fn: (...args: A) => unknown) =>
@@ -71,7 +72,9 @@ export function attachAdapter(name: string, target: object, monitor: Monitor, se
     if (detached) return;
     detached = true;
     attachments.get(target)?.delete(monitor);
-    for (const cleanup of cleanups.splice(0).reverse()) {
+    const all = [...cleanups].reverse();
+    cleanups.clear();
+    for (const cleanup of all) {
       try {
         cleanup();
       } catch (error) {
@@ -92,11 +95,12 @@ export function attachAdapter(name: string, target: object, monitor: Monitor, se
       const dom = typeof emitter.addEventListener == 'function';
       if (dom) emitter.addEventListener!(event, safeListener);
       else emitter.on?.(event, safeListener);
-      const remove = () => {
+      const remove = (): void => {
+        cleanups.delete(remove);
         if (dom) emitter.removeEventListener?.(event, safeListener);
         else (emitter.off ?? emitter.removeListener)?.call(emitter, event, safeListener);
       };
-      cleanups.push(remove);
+      cleanups.add(remove);
       return remove;
     },
     wrap<T extends object, K extends keyof T>(obj: T, key: K, wrapper: (original: T[K]) => T[K]) {
@@ -112,18 +116,18 @@ export function attachAdapter(name: string, target: object, monitor: Monitor, se
           : wrapped
       ) as T[K];
       obj[key] = replacement;
-      cleanups.push(() => {
+      cleanups.add(() => {
         active = false;
         if (obj[key] === replacement) obj[key] = original;
       });
     },
-    onDetach: (cleanup) => void cleanups.push(cleanup),
+    onDetach: (cleanup) => void cleanups.add(cleanup),
     detach,
   };
 
   if (!perMonitor) attachments.set(target, (perMonitor = new Map()));
   perMonitor.set(monitor, detach);
-  cleanups.push(monitor.on('closed', detach));
+  cleanups.add(monitor.on('closed', detach));
   try {
     setup(scope);
   } catch (error) {

@@ -101,3 +101,27 @@ describe('attachAdapter', () => {
     expect(log.errors).toHaveLength(1);
   });
 });
+
+describe('attachAdapter bookkeeping', () => {
+  it('a listener removed early leaves nothing to clean up on detach', () => {
+    const monitor = createMonitor({ appID: 'a', localUserID: 'u', logger: logger() });
+    const lib = new EventEmitter();
+    const objects = Array.from({ length: 100 }, () => new EventEmitter());
+    let cleanupCalls = 0;
+    const detach = attachAdapter('test', lib, monitor, (scope) => {
+      for (const o of objects) {
+        const remove: () => void = scope.listen(o, 'close', () => remove());
+        const off = o.off.bind(o);
+        o.off = (...args: Parameters<EventEmitter['off']>) => {
+          cleanupCalls++;
+          return off(...args);
+        };
+      }
+    });
+    for (const o of objects) o.emit('close');
+    expect(cleanupCalls).toBe(100);
+    detach();
+    // Detach did not try to remove the listeners a second time: they were released already.
+    expect(cleanupCalls).toBe(100);
+  });
+});

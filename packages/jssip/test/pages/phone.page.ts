@@ -1,11 +1,11 @@
 // Page entry for the JsSIP adapter's browser tests (bundled by test/harness/browser.ts): one SIP
 // user per page on the real JsSIP 3.13.8, monitored by a local-only core monitor with ONE line,
 // `attachJsSip(ua, monitor)`. The page drives calls (`window.phone`) and records, in plain data,
-// everything the monitor reports (fabric events, errors, samples) plus the conference custom
-// events (core has no local event for those: monitor.sendCustomEvent is spied on).
+// everything the monitor reports (fabric events, errors, samples, custom events).
 import * as JsSIP from 'jssip';
 import type { RTCSession } from 'jssip/lib/RTCSession';
-import { attachJsSip, JSSIP_SESSION_EVENTS, JSSIP_UA_EVENTS } from '../../src/index';
+import { attachJsSip } from '../../src/index';
+import { SESSION_EVENTS, UA_EVENTS } from '../events';
 import { recordedMonitor, type CallRow, type Recorder, type Snapshot } from './recorder';
 
 export type { CallRow, CustomRow, ErrorRow, EventRow, FabricRow, Snapshot, StreamRow } from './recorder';
@@ -150,7 +150,7 @@ const api: PhoneApi = {
       track(data.session, 'incoming', data.request.call_id);
       applyPolicy(data.session);
     });
-    uaBaseline = Object.fromEntries(JSSIP_UA_EVENTS.map((e) => [e, u.listenerCount(e)]));
+    uaBaseline = Object.fromEntries(UA_EVENTS.map((e) => [e, u.listenerCount(e)]));
 
     let sameDetach = false;
     if (cfg.attach !== false) {
@@ -204,11 +204,11 @@ const api: PhoneApi = {
   adapterListeners() {
     const u = ua;
     if (!u) throw new Error('not started');
-    const uaCount = JSSIP_UA_EVENTS.reduce((n: number, e: string) => n + u.listenerCount(e) - (uaBaseline[e] ?? 0), 0);
+    const uaCount = UA_EVENTS.reduce((n: number, e: string) => n + u.listenerCount(e) - (uaBaseline[e] ?? 0), 0);
     let sessionCount = 0;
     for (const s of sessions) {
       const own = ownSessionListeners.get(s) ?? {};
-      for (const e of JSSIP_SESSION_EVENTS) sessionCount += s.listenerCount(e) - (own[e] ?? 0);
+      for (const e of SESSION_EVENTS) sessionCount += s.listenerCount(e) - (own[e] ?? 0);
     }
     return { ua: uaCount, sessions: sessionCount, ownStop: Object.prototype.hasOwnProperty.call(u, 'stop') };
   },

@@ -1,6 +1,5 @@
 // Shared by the test pages: a local-only core monitor whose every report is recorded in plain data
-// (fabric events, errors, samples per fabric) plus the conference custom events, which core has
-// no local event for (monitor.sendCustomEvent is spied on).
+// (fabric events, errors, samples per fabric, custom events).
 import { createMonitor, type Fabric, type FabricStats, type Monitor } from '@callmetry/core';
 
 export interface EventRow {
@@ -96,11 +95,7 @@ export function recordedMonitor(localUserID: string): Recorder {
     const f = fabrics.get(s.fabricID);
     if (f) f.samples++;
   });
-  const sendCustomEvent = m.sendCustomEvent.bind(m);
-  m.sendCustomEvent = (conferenceID, name, data, pc) => {
-    custom.push({ conferenceID, name, ...(data ? { data } : {}) });
-    return sendCustomEvent(conferenceID, name, data, pc);
-  };
+  m.on('customEvent', ({ conferenceID, name, data }) => custom.push({ conferenceID, name, ...(data ? { data } : {}) }));
   return {
     monitor: m,
     snapshot: (calls) => ({
