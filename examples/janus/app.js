@@ -1,7 +1,8 @@
 // Callmetry + Janus video room example. Served at /examples/janus/ by the collector
 // (`npm start`, i.e. `callmetry-collector --serve-examples`), which also serves /packages/.
 // Globals: `Callmetry` (core's browser build), `Janus` and `adapter` (./dist/janus.js). The
-// adapter's ESM build has no runtime imports, so the browser loads it as it is.
+// adapter's ESM build imports only `attachAdapter` from @callmetry/core, which index.html's import
+// map points at core's ESM build.
 //
 // Everything below except the two lines marked "Callmetry" is ordinary janus.js VideoRoom code.
 import { attachJanus } from '/packages/janus/dist/index.mjs';

@@ -1,7 +1,8 @@
 // Callmetry + JsSIP softphone example. Served at /examples/jssip/ by the collector
 // (`npm start`, i.e. `callmetry-collector --serve-examples`), which also serves /packages/.
 // Globals: `Callmetry` (core's browser build) and `JsSIP` (./dist/jssip.js). The adapter's ESM
-// build has no runtime imports, so the browser loads it as it is.
+// build imports only `attachAdapter` from @callmetry/core, which index.html's import map points at
+// core's ESM build.
 import { attachJsSip } from '/packages/jssip/dist/index.mjs';
 
 const params = new URLSearchParams(location.search);

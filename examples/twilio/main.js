@@ -1,6 +1,6 @@
 // Callmetry + Twilio Video example. Served at /examples/twilio/ by the collector
 // (`npm start`, i.e. `callmetry-collector --serve-examples`), which also serves /packages/.
-// The adapter's ESM build has no runtime imports, so the browser loads it as it is.
+// The adapter's ESM build imports only @callmetry/core, resolved by the import map in index.html.
 import { attachTwilio, reportTwilioError } from '/packages/twilio/dist/index.mjs';
 
 const params = new URLSearchParams(location.search);

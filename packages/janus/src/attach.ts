@@ -44,55 +44,36 @@ interface HandleCtx {
 /** Session attachment -> its handle watcher, for `handles` given to a second attachJanus. */
 const watchers = new WeakMap<DetachJanus, (handle: JanusPluginHandleLike) => void>();
 
-/** A non-empty string, or a finite number as a string. */
-const str = (v: unknown): string | undefined => ((typeof v == 'number' ? v === v : typeof v == 'string' && v != '') ? String(v) : undefined);
+/** An id as a string (room, feed, mid, ...); undefined for none. */
+const str = (v: unknown): string | undefined => (v == null || v === '' ? undefined : String(v));
 
 /**
- * Wraps `obj[key]` (if it is a function): `pre(args)` runs before the original (and may replace
- * args), `post(args, result)` after it, even if it threw. Both are safe; errors of the original
- * propagate unchanged.
+ * `original` with the adapter's `work(args, result)` before it (or after it, even if it threw,
+ * with `late`). `work` may replace args; errors of the original propagate unchanged.
  */
-function hook(s: AdapterScope, obj: O, key: string, pre?: ((a: Args) => unknown) | 0, post?: (a: Args, r: unknown) => unknown): void {
-  const before = pre && s.safe(pre);
-  const after = post && s.safe(post);
-  if (typeof obj[key] == 'function') {
-    s.wrap(obj, key, (original: (...a: Args) => unknown) =>
-      function (this: unknown, ...a: Args) {
-        let r: unknown;
-        before && before(a);
-        try {
-          return (r = original.apply(this, a));
-        } finally {
-          after && after(a, r);
-        }
-      },
-    );
-  }
+const around = (original: ((...a: Args) => unknown) | undefined, work: (a: Args, r?: unknown) => void, late?: unknown) =>
+  function (this: unknown, ...a: Args) {
+    let r: unknown;
+    late || work(a);
+    try {
+      return (r = original?.apply(this, a));
+    } finally {
+      late && work(a, r);
+    }
+  };
+
+/** Wraps the method or callback `obj[key]` (if it is a function) for this attachment. */
+function hook(s: AdapterScope, obj: O, key: string, work: (a: Args, r?: unknown) => unknown, late?: unknown): void {
+  if (typeof obj[key] == 'function') s.wrap(obj, key, (original) => around(original, s.safe(work), late));
 }
 
 /**
- * Replaces the params object `a[0]` by a copy whose callbacks `key` run the adapter's `work`
- * first (or after the app's, with `late`). janus.js mutates what it is given: the copy keeps the
- * app's object intact.
+ * Replaces the params object `a[0]` by a copy whose callback `key` is wrapped like `hook` does.
+ * janus.js mutates what it is given: the copy keeps the app's object intact.
  */
-function patch(s: AdapterScope, a: Args, callbacks: Record<string, [work: (...v: Args) => unknown, late?: 1]>): void {
+function patch(s: AdapterScope, a: Args, key: string, work: (v: Args) => unknown, late?: unknown): void {
   const app: unknown = a[0];
-  if (app && typeof app == 'object') {
-    const copy: O = (a[0] = { ...app });
-    for (const key in callbacks) {
-      const [work, late] = callbacks[key]!;
-      const safe = s.safe(work);
-      const appCallback = copy[key];
-      copy[key] = (...v: Args) => {
-        late || safe(...v);
-        try {
-          return appCallback?.apply(app, v);
-        } finally {
-          late && safe(...v);
-        }
-      };
-    }
-  }
+  if (app && typeof app == 'object') a[0] = { ...app, [key]: around((app as O)[key], s.safe(work), late) };
 }
 
 /**
@@ -133,10 +114,10 @@ export function attachJanus(session: JanusSessionLike, monitor: Monitor, options
 
     hook(s, session, 'attach', (a) => {
       const plugin = Object(a[0]).plugin;
-      patch(s, a, {
-        success: [watch!],
-        error: [(e) => monitor.reportError((typeof o.conferenceID == 'string' && o.conferenceID) || fallback(), 'signalingError', `Janus: attaching ${plugin} failed: ${e}`)],
-      });
+      patch(s, a, 'success', ([handle]) => watch!(handle));
+      patch(s, a, 'error', ([e]) =>
+        monitor.reportError((typeof o.conferenceID == 'string' && o.conferenceID) || fallback(), 'signalingError', `Janus: attaching ${plugin} failed: ${e}`),
+      );
     });
     // janus.js calls no handle callback on destroy (and leaves the PCs open by default).
     hook(s, session, 'destroy', () => {
@@ -174,8 +155,9 @@ export function attachJanus(session: JanusSessionLike, monitor: Monitor, options
             const f = alive();
             f ? f.reportError(fn, error) : monitor.reportError(fabric?.conferenceID ?? conference() ?? fallback(), fn, error);
           };
-          const fail = (fn: WebRTCFunction) => (error: unknown) =>
-            report(/^(NotAllowed|NotFound|NotReadable|Overconstrained|Security|Abort)Error$/.test(Object(error).name) ? 'getUserMedia' : fn, error);
+          // getUserMedia's NotAllowed/NotFound/NotReadable/Overconstrained/Security/AbortError.
+          const fail = (fn: WebRTCFunction) => ([error]: Args) =>
+            report(/^(Not[AFR]|Ov|Sec|Ab)/.test(Object(error).name) ? 'getUserMedia' : fn, error);
 
           /** Gives the fabric the mid -> publisher mappings that changed since it last got them. */
           const apply = () => {
@@ -189,7 +171,10 @@ export function attachJanus(session: JanusSessionLike, monitor: Monitor, options
                 }
                 const userID = userOf(feeds.get(e.k)!);
                 const key = `${e.k} ${userID} ${e.u}`;
-                if (applied.get(mid) != key && f.mapStream({ mid }, { userID, usageLabel: e.u }).status == 'success') applied.set(mid, key);
+                if (applied.get(mid) != key) {
+                  f.mapStream({ mid }, { userID, usageLabel: e.u });
+                  applied.set(mid, key);
+                }
               }
             }
           };
@@ -256,7 +241,7 @@ export function attachJanus(session: JanusSessionLike, monitor: Monitor, options
             }
             // Subscriber handles: which feed each mid carries.
             if (event == 'attached' || event == 'updated' || m.switched == 'ok') {
-              if (event != 'event') ptype = 'subscriber';
+              ptype = 'subscriber';
               if (Array.isArray(m.streams)) {
                 for (const x of m.streams) {
                   const mid = str(x?.mid);
@@ -309,8 +294,6 @@ export function attachJanus(session: JanusSessionLike, monitor: Monitor, options
               hs,
               handle,
               method,
-              // The app's success has had its chance to send the join (with the room): create now.
-              (a) => patch(hs, a, { success: [() => ensure(1), 1], error: [fail(method)] }),
               ([p]) => {
                 // janus.js has turned the deprecated `media` into `tracks` on this object by now.
                 offerer ??= method == 'createOffer';
@@ -323,9 +306,15 @@ export function attachJanus(session: JanusSessionLike, monitor: Monitor, options
                 sdpKinds(p?.jsep?.sdp);
                 ensure();
               },
+              1,
             );
+            hook(hs, handle, method, (a) => {
+              // The app's success has had its chance to send the join (with the room): create now.
+              patch(hs, a, 'success', () => ensure(1), 1);
+              patch(hs, a, 'error', fail(method));
+            });
           }
-          hook(hs, handle, 'handleRemoteJsep', (a) => patch(hs, a, { error: [fail('setRemoteDescription')] }));
+          hook(hs, handle, 'handleRemoteJsep', (a) => patch(hs, a, 'error', fail('setRemoteDescription')));
           hook(hs, handle, 'send', ([p]) => {
             const m: O = Object(p?.message);
             if (/^join/.test(m.request)) {
@@ -340,7 +329,7 @@ export function attachJanus(session: JanusSessionLike, monitor: Monitor, options
             ['Video', 'videoPause', 'videoResume'],
           ] as const) {
             for (const un of [0, 1]) {
-              hook(hs, handle, (un ? 'unmute' : 'mute') + kind, 0, ([mid], r) => {
+              hook(hs, handle, (un ? 'unmute' : 'mute') + kind, ([mid], r) => {
                 const f = alive();
                 const m = str(mid);
                 const key = kind + (m ?? '');
@@ -348,11 +337,11 @@ export function attachJanus(session: JanusSessionLike, monitor: Monitor, options
                 if (m == null) for (const k of muted.keys()) if (k.startsWith(kind)) muted.delete(k);
                 muted.set(key, !un);
                 f.sendEvent((un ? off : on) as FabricEvent, m ? { mid: m } : undefined);
-              });
+              }, 1);
             }
           }
           // janus.js has cleaned up synchronously (oncleanup ran): stop watching the handle.
-          hook(hs, handle, 'detach', 0, hs.detach);
+          hook(hs, handle, 'detach', hs.detach, 1);
           ensure(1);
         }),
       );
@@ -372,10 +361,10 @@ export function attachJanus(session: JanusSessionLike, monitor: Monitor, options
 export function instrumentJanus(janus: object, monitor: Monitor, options?: AttachJanusOptions): DetachJanus {
   const sessions: O | undefined = (janus as O | null)?.sessions;
   return attachAdapter(NAME, (Object(sessions).set && sessions) as object, monitor, (s) => {
-    const add = (session: JanusSessionLike) => session?.attach && s.onDetach(attachJanus(session, monitor, { ...options, handles: [] }));
+    const add = (session: JanusSessionLike) => Object(session).attach && s.onDetach(attachJanus(session, monitor, { ...options, handles: [] }));
     sessions!.forEach(add);
     // Restored as it was: Map.prototype.set, not an own copy of it.
     s.onDetach(() => sessions!.set == Map.prototype.set && delete sessions!.set);
-    hook(s, sessions!, 'set', 0, (a) => add(a[1]));
+    hook(s, sessions!, 'set', (a) => add(a[1]), 1);
   });
 }

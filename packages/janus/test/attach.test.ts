@@ -43,12 +43,7 @@ function newMonitor(): Monitor {
   const m = createMonitor({ appID: 'test', localUserID: 'me', logger });
   m.on('fabricEvent', (e) => void events.push(e));
   m.on('error', (e) => void errors.push(e));
-  // Custom events go to the collector only; record what the adapter sends.
-  const original = m.sendCustomEvent.bind(m);
-  m.sendCustomEvent = (conferenceID, name, data, pc) => {
-    custom.push({ conferenceID, name, ...(data ? { data } : {}), ...(pc && m.getFabric(pc) ? { fabricID: m.getFabric(pc)!.id } : {}) });
-    return original(conferenceID, name, data, pc);
-  };
+  m.on('customEvent', ({ conferenceID, name, data, fabricID }) => void custom.push({ conferenceID, name, ...(data ? { data } : {}), ...(fabricID ? { fabricID } : {}) }));
   return m;
 }
 
@@ -143,10 +138,11 @@ describe('attachJanus: fabrics for plugin handles', () => {
 
     h.hangup(true);
     expect(names()).toEqual(['fabricSetup', 'fabricTerminated']);
-    // Janus then answers the hangup request with its own hangup event, after cleanup.
+    // Janus then answers the hangup request with its own hangup event, after cleanup: nothing more.
     session.hangupEvent(h, 'Janus API');
     expect(names()).toEqual(['fabricSetup', 'fabricTerminated']);
-    expect(custom).toEqual([{ conferenceID: `janus-${session.id}`, name: 'hangup', data: { reason: 'Janus API', plugin: 'janus.plugin.echotest', handleId: String(h.id) } }]);
+    expect(events.find((e) => e.event === 'fabricTerminated')?.data).toBeUndefined(); // the app hung up: no reason
+    expect(custom).toEqual([]);
     expect(errors).toEqual([]);
   });
 
@@ -255,7 +251,7 @@ describe('attachJanus: fabrics for plugin handles', () => {
     expect(events).toHaveLength(4);
   });
 
-  it("Janus' hangup event: 'hangup' custom event with the reason, then fabricTerminated; ICE failed is also an error", async () => {
+  it("Janus' hangup event: fabricTerminated with the reason; ICE failed is also an error", async () => {
     const session = new FakeSession();
     attachJanus(session, monitor, { conferenceID: 'conf' });
     const a = await attachHandle(session, { plugin: 'janus.plugin.echotest' });
@@ -263,14 +259,14 @@ describe('attachJanus: fabrics for plugin handles', () => {
     const pcA = a.webrtcStuff.pc!;
     const fabricA = monitor.getFabric(pcA)!;
     session.hangupEvent(a, 'DTLS alert');
-    expect(custom).toEqual([{ conferenceID: 'conf', name: 'hangup', data: { reason: 'DTLS alert', plugin: 'janus.plugin.echotest', handleId: String(a.id) }, fabricID: fabricA.id }]);
-    expect(names()).toEqual(['fabricTerminated']);
+    expect(events.filter((e) => e.event !== 'fabricStateChange').map((e) => [e.event, e.fabricID, e.data])).toEqual([['fabricTerminated', fabricA.id, { reason: 'DTLS alert' }]]);
+    expect(custom).toEqual([]);
     expect(errors).toEqual([]);
 
     const b = await attachHandle(session, { plugin: 'janus.plugin.echotest' });
     await offer(b);
     session.hangupEvent(b, 'ICE failed');
-    expect(custom.at(-1)?.data?.reason).toBe('ICE failed');
+    expect(events.find((e) => e.event === 'fabricTerminated' && e.fabricID !== fabricA.id)?.data).toEqual({ reason: 'ICE failed' });
     expect(errors.map((e) => [e.webRTCFunction, e.message])).toEqual([['iceConnectionFailure', 'Janus hung up the PeerConnection: ICE failed']]);
     expect(names()).toEqual(['fabricTerminated', 'fabricTerminated']);
   });
@@ -523,18 +519,23 @@ describe('attachJanus never throws', () => {
       h.muteAudio();
       session.hangupEvent(h, 'ICE failed');
     }).not.toThrow();
-    expect(logs.some((l) => l.includes('internal error'))).toBe(true);
-    expect(logs.some((l) => l.includes('conferenceID option threw'))).toBe(true);
+    // Caught by the adapter skeleton (core's attachAdapter) and logged through the monitor's logger.
+    expect(logs.some((l) => l.includes('janus: a handler failed'))).toBe(true);
     await bad.close();
   });
 
-  it('bad arguments give a no-op detach and a log line', () => {
-    const logger: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: (m) => void logs.push(m) };
-    expect(() => attachJanus(null as never, monitor, { logger })()).not.toThrow();
-    expect(() => attachJanus({} as never, monitor, { logger })()).not.toThrow();
-    expect(() => attachJanus(new FakeSession(), {} as never, { logger })()).not.toThrow();
-    expect(() => instrumentJanus({} as never, monitor, { logger })()).not.toThrow();
-    expect(logs).toHaveLength(4);
+  it("bad arguments give a no-op detach and a log line (the monitor's logger, else the console)", () => {
+    const consoleError = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      expect(() => attachJanus(null as never, monitor)()).not.toThrow();
+      expect(() => attachJanus({} as never, monitor, null as never)()).not.toThrow();
+      expect(() => instrumentJanus({} as never, monitor)()).not.toThrow();
+      expect(logs).toHaveLength(3);
+      expect(() => attachJanus(new FakeSession(), {} as never)()).not.toThrow();
+      expect(consoleError).toHaveBeenCalledTimes(1);
+    } finally {
+      consoleError.mockRestore();
+    }
   });
 });
 

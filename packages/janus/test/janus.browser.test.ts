@@ -176,25 +176,19 @@ describe('@callmetry/janus with janus.js 1.4.2 against Janus Gateway in Chromium
     const s3 = await stateOf(page);
     expect(appEvents(s3, echo.fabricID)).toEqual(['fabricSetup', 'audioMute', 'audioUnmute', 'videoPause', 'videoResume', 'fabricTerminated']);
     expect(s3.events.filter((e) => e.event === 'audioMute' || e.event === 'videoPause').every((e) => e.data === undefined)).toBe(true);
-    // Janus' hangup event came after janus.js's own cleanup: the reason is recorded for the
-    // conference. hangup(true) both sends Janus a hangup request and closes the PC (DTLS
-    // close_notify): whichever Janus handles first is the reason it gives.
-    expect(s3.custom.filter((c) => c.name === 'hangup')).toEqual([
-      {
-        conferenceID: echo.conferenceID,
-        name: 'hangup',
-        data: { reason: expect.stringMatching(/^(Janus API|DTLS alert)$/), plugin: 'janus.plugin.echotest', handleId: expect.any(String) },
-      },
-    ]);
+    // The app hung up (hangup(true)): janus.js cleaned up before Janus' hangup event came, so
+    // fabricTerminated carries no reason (Janus then says 'Janus API' or 'DTLS alert').
+    expect(s3.events.find((e) => e.fabricID === echo.fabricID && e.event === 'fabricTerminated')?.data).toBeUndefined();
     expect(s3.monitorFabrics).toEqual([]);
 
     // The app closes a PeerConnection behind janus.js's back: Janus hangs up with 'DTLS alert'.
     const { reason } = await page.run(() => window.jt.echoPeerClose());
     expect(reason).toBe('DTLS alert');
-    const s4 = await until(() => stateOf(page), (s) => s.custom.filter((c) => c.name === 'hangup').length === 2 && s.monitorFabrics.length === 0, 'second hangup');
+    const s4 = await until(() => stateOf(page), (s) => s.fabrics.length === 2 && s.monitorFabrics.length === 0, 'second fabric terminated');
     const second = s4.fabrics[1]!;
     expect(second).toMatchObject({ usage: 'audio', direction: 'sendrecv', conferenceID: echo.conferenceID });
-    expect(s4.custom.filter((c) => c.name === 'hangup')[1]?.data).toMatchObject({ reason: 'DTLS alert' });
+    // Janus hung up first: its reason goes with fabricTerminated.
+    expect(s4.events.find((e) => e.fabricID === second.fabricID && e.event === 'fabricTerminated')?.data).toEqual({ reason: 'DTLS alert' });
     expect(appEvents(s4, second.fabricID)).toEqual(['fabricSetup', 'fabricTerminated']);
     expect(s4.errors).toEqual([]);
 
@@ -253,14 +247,16 @@ describe('@callmetry/janus with janus.js 1.4.2 against Janus Gateway in Chromium
 
   it('examples/janus: two pages join the room; each shows the other\'s streams attributed to them', async () => {
     // The example as the collector serves it, but built from source here: core's browser build
-    // (global Callmetry), the adapter's ESM build, and examples/janus/build.mjs's janus.js bundle.
+    // (global Callmetry), core's and the adapter's ESM builds (the page's import map resolves the
+    // adapter's @callmetry/core import), and examples/janus/build.mjs's janus.js bundle.
     const build = async (options: esbuild.BuildOptions): Promise<string> => {
       const r = await esbuild.build({ bundle: true, write: false, platform: 'browser', target: 'es2020', absWorkingDir: REPO_ROOT, logLevel: 'silent', ...options });
       return r.outputFiles![0]!.text;
     };
-    const [core, adapter, libs] = await Promise.all([
+    const [core, coreEsm, adapter, libs] = await Promise.all([
       build({ entryPoints: ['packages/core/src/browser.ts'], format: 'iife' }),
-      build({ entryPoints: ['packages/janus/src/index.ts'], format: 'esm' }),
+      build({ entryPoints: ['packages/core/src/index.ts'], format: 'esm' }),
+      build({ entryPoints: ['packages/janus/src/index.ts'], format: 'esm', external: ['@callmetry/core'] }),
       build({
         stdin: { contents: readFileSync(join(REPO_ROOT, 'examples/janus/build.mjs'), 'utf8').match(/contents:\s*"([^"]+)"/)![1]!, resolveDir: join(REPO_ROOT, 'examples/janus') },
         format: 'iife',
@@ -270,6 +266,7 @@ describe('@callmetry/janus with janus.js 1.4.2 against Janus Gateway in Chromium
       routes: {
         '/favicon.ico': { body: new Uint8Array(0), type: 'image/x-icon' },
         '/packages/core/dist/callstats.min.js': { body: core, type: 'text/javascript' },
+        '/packages/core/dist/index.mjs': { body: coreEsm, type: 'text/javascript' },
         '/packages/janus/dist/index.mjs': { body: adapter, type: 'text/javascript' },
         '/examples/janus/dist/janus.js': { body: libs, type: 'text/javascript' },
         '/examples/janus/': { body: readFileSync(join(REPO_ROOT, 'examples/janus/index.html'), 'utf8'), type: 'text/html' },

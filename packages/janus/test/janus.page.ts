@@ -5,7 +5,7 @@
 // nothing about Callmetry except attachJanus / instrumentJanus. Exposes `window.jt` (plain data).
 import Janus from 'janus-gateway';
 import adapter from 'webrtc-adapter';
-import { createMonitor, type Monitor, type MonitoredPeerConnection } from '@callmetry/core';
+import { createMonitor, type Monitor } from '@callmetry/core';
 import { attachJanus, instrumentJanus, type DetachJanus } from '@callmetry/janus';
 
 type Json = Record<string, unknown>;
@@ -177,13 +177,7 @@ function setup(localUserID: string): void {
       ...(t.bitrate !== undefined ? { bitrate: t.bitrate } : {}),
     }));
   });
-  // Custom events only go to the collector (local-only here): record what the adapter sends.
-  const original = m.sendCustomEvent.bind(m);
-  m.sendCustomEvent = (conferenceID: string, name: string, data?: Json, pc?: MonitoredPeerConnection) => {
-    const fabric = pc ? m.getFabric(pc) : undefined;
-    seen.custom.push({ conferenceID, name, ...(data ? { data } : {}), ...(fabric ? { fabricID: fabric.id } : {}) });
-    return original(conferenceID, name, data, pc);
-  };
+  m.on('customEvent', (c) => void seen.custom.push({ conferenceID: c.conferenceID, name: c.name, ...(c.data ? { data: c.data as Json } : {}), ...(c.fabricID ? { fabricID: c.fabricID } : {}) }));
   // Fabrics as they are added (addFabric is what the adapter calls).
   const tryAdd = m.tryAddFabric.bind(m);
   m.tryAddFabric = (pc, options) => {

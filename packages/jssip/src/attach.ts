@@ -17,10 +17,6 @@
  *    `{cause, originator, ...}`. JsSIP has closed the PC by then: the last stats are the last
  *    poll's (`fabric.latestStats()`).
  *  - `ua.stop()` is wrapped on the instance: after it, the adapter detaches itself.
- *
- * Session listeners are added and removed here, per session, rather than with `scope.listen`:
- * the scope keeps every remover until detach, which would retain every ended session (and its
- * PC) for the UA's lifetime.
  */
 import { attachAdapter, type ErrorDetails, type Fabric, type FabricEvent, type Monitor, type WebRTCFunction } from '@callmetry/core';
 import { jssipCauseReport } from './causes';
@@ -28,7 +24,6 @@ import type { AttachJsSipOptions, JsSipEndEvent, JsSipNewRTCSessionEvent, JsSipP
 
 // JsSIP's listeners get its event data, whose shape each handler checks.
 type Handler = (...args: never[]) => void;
-type Listener = (...args: unknown[]) => void;
 type End = (detaching?: boolean, data?: Record<string, unknown>) => void;
 
 const text = (uri: unknown): string | undefined => (uri ? String(uri) : undefined);
@@ -163,19 +158,19 @@ export const attachJsSip = (ua: JsSipUALike, monitor: Monitor, options: AttachJs
         };
       }
       // The session is over (or the adapter detaches: then only the adapter's own fabric ends).
+      const off = Object.keys(on).map((e) => scope.listen(s, e, on[e]!));
       const end: End = (detaching, data) => {
         if (!sessions.delete(s)) return;
-        for (const e in on) s.removeListener(e, on[e] as Listener);
+        off.forEach((f) => f());
         if (fabric && (!detaching || fabric.attributes == attributes)) fabric.terminate(data);
       };
-      for (const e in on) s.on(e, (on[e] = scope.safe(on[e]!)) as Listener);
       sessions.set(s, end);
       ensure();
     };
 
     // Prepended: the adapter sees a session before an app listener that answers or rejects it
     // inside newRTCSession (whose events would otherwise fire before the adapter listens).
-    scope.listen({ on: (e: string, f: Listener) => ua.prependListener(e, f), off: (e: string, f: Listener) => ua.removeListener(e, f) }, 'newRTCSession', follow);
+    scope.listen({ on: ua.prependListener.bind(ua), off: ua.removeListener.bind(ua) }, 'newRTCSession', follow);
     // Fallback for a stop that bypassed the wrapper (JsSIP.UA.prototype.stop.call(ua)): a
     // disconnected UA whose status is STATUS_USER_CLOSED.
     scope.listen(ua, 'disconnected', () => ua.status == 2 && stopped());

@@ -105,7 +105,7 @@ export interface AttachJsSipOptions {
    * user for outgoing calls, the From user for incoming ones), else the whole remote URI.
    */
   remoteUserID?: (info: JsSipSessionInfo) => string;
-  /** Overrides entries of the cause table (`JSSIP_CAUSE_REPORTS`), keyed by cause text. */
+  /** Overrides entries of the cause table (README; `jssipCauseReport`), keyed by cause text. */
   causeReports?: Partial<Record<string, JsSipCauseReport>>;
   /** Extra fabric attributes, added to `sipCallID`, `sipDirection`, `sipRemoteURI`, `sipLocalURI`. */
   attributes?: Record<string, unknown>;

@@ -29,19 +29,16 @@ async function buildRepoRoot(): Promise<string> {
     mkdirSync(join(root, 'examples/jssip'), { recursive: true });
     copyFileSync(join(REPO_ROOT, 'examples/jssip', f), join(root, 'examples/jssip', f));
   }
-  // What `npm run build` produces, from source: core's browser global, the adapter's ESM build,
-  // and examples/jssip/dist/jssip.js (the same esbuild input as examples/jssip/build.mjs).
+  // What `npm run build` produces, from source: core's browser global and ESM build, the adapter's
+  // ESM build (@callmetry/core external, as rollup leaves the peer dependency), and
+  // examples/jssip/dist/jssip.js (the same esbuild input as examples/jssip/build.mjs).
   write(root, 'packages/core/dist/callstats.min.js', await bundle('packages/core/src/browser.ts', { sourcemap: false }));
-  const adapter = await esbuild.build({
-    entryPoints: [join(REPO_ROOT, 'packages/jssip/src/index.ts')],
-    bundle: true,
-    write: false,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2020',
-    logLevel: 'silent',
-  });
-  write(root, 'packages/jssip/dist/index.mjs', adapter.outputFiles[0]!.text);
+  const esm = async (entry: string, external: string[] = []): Promise<string> => {
+    const r = await esbuild.build({ entryPoints: [join(REPO_ROOT, entry)], bundle: true, write: false, format: 'esm', platform: 'browser', target: 'es2020', logLevel: 'silent', external });
+    return r.outputFiles[0]!.text;
+  };
+  write(root, 'packages/core/dist/index.mjs', await esm('packages/core/src/index.ts'));
+  write(root, 'packages/jssip/dist/index.mjs', await esm('packages/jssip/src/index.ts', ['@callmetry/core']));
   const jssip = await esbuild.build({
     stdin: { contents: "import * as JsSIP from 'jssip'; globalThis.JsSIP = JsSIP;", resolveDir: join(REPO_ROOT, 'examples/jssip'), sourcefile: 'jssip-global.js' },
     bundle: true,

@@ -4,7 +4,8 @@
 // Covered: register, call, answer, media with stats mapped to the SIP users, hold/unhold, mute/
 // unmute, BYE; busy (486) and declined (603) calls; a call to an unregistered user (404); a CANCEL;
 // detach in the middle of a call; ua.stop() in the middle of a call.
-// Fabric events are asserted as the full ordered list (core's lifecycle events included).
+// Fabric events are asserted as the full ordered list (core's lifecycle events included);
+// fabricTerminated carries the end of the call (cause, originator, status or method).
 // Run: `node test/run.mjs packages/jssip` (root; it creates the network namespace).
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { openPage, requireNamespace, useBrowser, type TestPage } from '../../../test/harness/browser';
@@ -55,6 +56,14 @@ class Phone {
   }
   hold(on: boolean): Promise<boolean> {
     return this.tp.run((x) => window.phone.hold(x), on);
+  }
+  /** JsSIP refuses hold/unhold (false) while the previous re-INVITE is still in progress: retry until it takes it. */
+  async holdWhenReady(on: boolean): Promise<void> {
+    const deadline = Date.now() + WAIT_MS;
+    while (!(await this.hold(on))) {
+      if (Date.now() > deadline) throw new Error(`${this.name}: hold(${on}) refused until the deadline`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
   mute(audio: boolean, video: boolean): Promise<void> {
     return this.tp.run((a) => window.phone.mute(a.audio, a.video), { audio, video });
@@ -110,6 +119,11 @@ function sequence(rows: EventRow[], fabricID?: string): Array<string | [string, 
 }
 const has = (s: Snapshot, event: string, n = 1): boolean => s.events.filter((e) => e.event === event).length >= n;
 const stateChange = (prevState: string, newState: string): [string, Record<string, unknown>] => ['fabricStateChange', { prevState, newState }];
+/** fabricTerminated with the end of the call (JsSIP's ended/failed): cause, originator, ... */
+const terminated = (cause: string, originator: string, more: Record<string, unknown> = {}): [string, Record<string, unknown>] => [
+  'fabricTerminated',
+  { cause, originator, ...more },
+];
 
 /** Both calls' last fabric: its id. */
 function lastFabric(s: Snapshot): string {
@@ -165,7 +179,7 @@ describe('attachJsSip: JsSIP 3.13.8 through Kamailio', () => {
     // Hold and unhold from alice: local on alice, remote on bob.
     expect(await alice.hold(true)).toBe(true);
     await Promise.all([alice.until('fabricHold', (s) => has(s, 'fabricHold')), bob.until('fabricHold', (s) => has(s, 'fabricHold'))]);
-    expect(await alice.hold(false)).toBe(true);
+    await alice.holdWhenReady(false);
     await Promise.all([alice.until('fabricResume', (s) => has(s, 'fabricResume')), bob.until('fabricResume', (s) => has(s, 'fabricResume'))]);
 
     // Mute audio, then video; unmute both at once.
@@ -193,7 +207,7 @@ describe('attachJsSip: JsSIP 3.13.8 through Kamailio', () => {
       'videoPause',
       'audioUnmute',
       'videoResume',
-      'fabricTerminated',
+      terminated('Terminated', 'local'),
       stateChange('established', 'terminated'),
     ]);
     expect(sequence(sb.events)).toEqual([
@@ -203,7 +217,7 @@ describe('attachJsSip: JsSIP 3.13.8 through Kamailio', () => {
       stateChange('established', 'hold'),
       ['fabricResume', { originator: 'remote' }],
       stateChange('hold', 'established'),
-      'fabricTerminated',
+      terminated('Terminated', 'remote', { method: 'BYE' }),
       stateChange('established', 'terminated'),
     ]);
     expect(sa.calls[0]!.jssip.at(-1)).toEqual({ type: 'ended', originator: 'local', cause: 'Terminated' });
@@ -235,7 +249,7 @@ describe('attachJsSip: JsSIP 3.13.8 through Kamailio', () => {
     expect(sa.fabrics.at(-1)).toMatchObject({ conferenceID: callId, remoteUserID: 'bob', state: 'terminated' });
     expect(sequence(sa.events.slice(na.events.length))).toEqual([
       ['callUnAnswered', { cause, originator: 'remote', statusCode: status, reasonPhrase }],
-      'fabricTerminated',
+      terminated(cause, 'remote', { statusCode: status, reasonPhrase }),
       stateChange('initializing', 'terminated'),
     ]);
     expect(sa.events.slice(na.events.length).every((e) => e.fabricID === fabricID && e.conferenceID === callId)).toBe(true);
@@ -255,7 +269,10 @@ describe('attachJsSip: JsSIP 3.13.8 through Kamailio', () => {
     const callId = sa.calls[ai]!.callId;
     const fabricID = lastFabric(sa);
     expect(sa.fabrics.at(-1)).toMatchObject({ conferenceID: callId, remoteUserID: 'nobody' });
-    expect(sequence(sa.events.slice(na.events.length))).toEqual(['fabricTerminated', stateChange('initializing', 'terminated')]);
+    expect(sequence(sa.events.slice(na.events.length))).toEqual([
+      terminated('Not Found', 'remote', { statusCode: 404, reasonPhrase: 'Not Found' }),
+      stateChange('initializing', 'terminated'),
+    ]);
     expect(sa.errors.slice(na.errors.length)).toEqual([
       {
         fabricID,
@@ -280,7 +297,7 @@ describe('attachJsSip: JsSIP 3.13.8 through Kamailio', () => {
     const callId = sa.calls[ai]!.callId;
     expect(sequence(sa.events.slice(na.events.length))).toEqual([
       ['callUnAnswered', { cause: 'Canceled', originator: 'local' }],
-      'fabricTerminated',
+      terminated('Canceled', 'local'),
       stateChange('initializing', 'terminated'),
     ]);
     expect(sb.custom.slice(nb.custom.length)).toEqual([
@@ -299,7 +316,7 @@ describe('attachJsSip: JsSIP 3.13.8 through Kamailio', () => {
     const sa = await alice.until('fabricTerminated', (s) => s.events.length > na.events.length && s.events.at(-2)?.event === 'fabricTerminated');
     const callId = sa.calls[ai]!.callId;
     const fabricID = lastFabric(sa);
-    expect(sequence(sa.events.slice(na.events.length))).toEqual(['fabricTerminated', stateChange('initializing', 'terminated')]);
+    expect(sequence(sa.events.slice(na.events.length))).toEqual([terminated('User Denied Media Access', 'local'), stateChange('initializing', 'terminated')]);
     expect(sa.errors.slice(na.errors.length).map((e) => [e.fabricID, e.conferenceID, e.webRTCFunction, e.category, e.name])).toEqual([
       [fabricID, callId, 'applicationLog', 'applicationLog', 'User Denied Media Access'],
       [fabricID, callId, 'getUserMedia', 'mediaConfiguration', 'OverconstrainedError'],
@@ -315,7 +332,7 @@ describe('attachJsSip: JsSIP 3.13.8 through Kamailio', () => {
     const callId = sa.calls[ai]!.callId;
     const bobFabric = lastFabric(sb);
     expect(sb.fabrics.at(-1)).toMatchObject({ conferenceID: callId, remoteUserID: 'alice' });
-    expect(sequence(sb.events.slice(nb.events.length))).toEqual(['fabricTerminated', stateChange('initializing', 'terminated')]);
+    expect(sequence(sb.events.slice(nb.events.length))).toEqual([terminated('WebRTC Error', 'system'), stateChange('initializing', 'terminated')]);
     const errs = sb.errors.slice(nb.errors.length);
     expect(errs.map((e) => [e.fabricID, e.conferenceID, e.webRTCFunction, e.category, e.name])).toEqual([
       [bobFabric, callId, 'applicationLog', 'applicationLog', 'WebRTC Error'],
@@ -376,8 +393,11 @@ describe('attachJsSip: detach and ua.stop() in the middle of a call', () => {
         erin.until('fabricTerminated', (s) => has(s, 'fabricTerminated')),
         frank.until('fabricTerminated', (s) => has(s, 'fabricTerminated')),
       ]);
-      for (const s of [se, sf]) {
-        expect(sequence(s.events)).toEqual(['fabricSetup', stateChange('initializing', 'established'), 'fabricTerminated', stateChange('established', 'terminated')]);
+      for (const [s, end] of [
+        [se, terminated('Terminated', 'local')],
+        [sf, terminated('Terminated', 'remote', { method: 'BYE' })],
+      ] as const) {
+        expect(sequence(s.events)).toEqual(['fabricSetup', stateChange('initializing', 'established'), end, stateChange('established', 'terminated')]);
         expect(s.errors).toEqual([]);
       }
       expect(se.calls[0]!.jssip.at(-1)).toEqual({ type: 'ended', originator: 'local', cause: 'Terminated' });

@@ -2,6 +2,11 @@
  * `attachSipJs(userAgent | sessionManager | simpleUser, monitor, options?) => detach`: every
  * SIP.js 0.21 session of the UserAgent, outgoing and incoming, becomes a fabric.
  *
+ * Built on core's `attachAdapter`: the UserAgent is one attachment (idempotent per monitor,
+ * detached when the monitor closes or the UA stops), and each session is a nested attachment
+ * of its own, detached when the session ends (its listeners and wrappers go, its fabrics are
+ * terminated) or with the UA's.
+ *
  * Hooks (see README "Hooks"):
  *  - New sessions: the UA's private session registry (./internals.ts), which every Inviter and
  *    Invitation joins in its constructor, before the app can call invite()/accept()/reject().
@@ -12,30 +17,23 @@
  *    instance to chain the app's `requestDelegate` (final status of the initial INVITE, local
  *    hold/unhold accepted), `reject()` wrapped on an Invitation (the status the callee sent).
  *  - Per SDH: getDescription/setDescription rejections (errors with their SDPs; the failing step
- *    is found through ./internals.ts), setDescription of a remote re-offer (remote hold), and
- *    `enableSenderTracks` (mute, which is what SimpleUser/SessionManager.mute() call).
- *  - The UA's `stateChange` to Stopped detaches.
+ *    is found by wrapping the Web SDH's protected steps), setDescription of a remote re-offer
+ *    (remote hold), and `enableSenderTracks` (mute, which is what SimpleUser/SessionManager.mute() call).
+ *  - Also read (private): `session.isCanceled` (CANCEL sent or received) and
+ *    `simpleUser.sessionManager` (whose `userAgent` is public).
  */
-import type { ErrorDetails, Fabric, FabricEvent, Logger, Monitor, WebRTCFunction } from '@callmetry/core';
-import {
-  checkSipJsVersion,
-  hookSessionRegistry,
-  sessionWasCanceled,
-  sipJsVersionOf,
-  TESTED_SIPJS_VERSION,
-  userAgentOfSimpleUser,
-  wrapSdhSteps,
-  type SdhStepFailure,
-  type SessionRegistryHook,
-} from './internals';
+import { attachAdapter, type AdapterScope, type ErrorDetails, type Fabric, type Monitor, type WebRTCFunction } from '@callmetry/core';
+import { checkSipJsVersion, hookSessionRegistry } from './internals';
 import { isHoldOffer } from './sdp';
-import { classifySipStatus, reasonPhraseOf } from './status';
-import { onRejected, onSettled, read, replaceMethod } from './wrap';
+import { classifySipStatus } from './status';
 import type {
   AttachSipJsOptions,
   SipJsAttachTarget,
+  SipJsEmitterLike,
   SipJsIncomingResponseLike,
+  SipJsInvitationLike,
   SipJsInviteOptionsLike,
+  SipJsNameAddrLike,
   SipJsPeerConnectionLike,
   SipJsRequestDelegateLike,
   SipJsSessionDescriptionHandlerLike,
@@ -43,69 +41,72 @@ import type {
   SipJsUserAgentLike,
 } from './types';
 
-type Detach = () => void;
-type MediaKind = 'audio' | 'video';
-type Originator = 'local' | 'remote';
-
-const noop: Detach = () => undefined;
-const attachments = new WeakMap<object, Map<Monitor, Attachment>>();
+/**
+ * A session as the adapter reads it: Invitation members are optional. Private in SIP.js:
+ * `isCanceled` (CANCEL sent or received) and an Invitation's `incomingInviteRequest`, whose
+ * `reject()` answers the response it sent (`{message: 'SIP/2.0 486 Busy Here...'}`).
+ */
+type Session = SipJsSessionLike &
+  Partial<Pick<SipJsInvitationLike, 'accept'>> & { isCanceled?: boolean; localIdentity?: SipJsNameAddrLike; incomingInviteRequest?: object };
+/** Hook arguments and results are the library's: typed loosely on purpose. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Loose = any;
+type Data = Record<string, unknown>;
 
 /** getUserMedia's DOMException names: a description failure with one of these is a media failure. */
-const MEDIA_ERROR_NAMES = new Set(['NotAllowedError', 'NotFoundError', 'NotReadableError', 'OverconstrainedError', 'SecurityError', 'AbortError', 'PermissionDeniedError', 'DevicesNotFoundError', 'TrackStartError']);
+const MEDIA_ERROR = /^(NotAllowed|NotFound|NotReadable|Overconstrained|Security|Abort)Error$/;
+const MUTE = { audio: ['audioUnmute', 'audioMute'], video: ['videoResume', 'videoPause'] } as const;
 
-function consoleLogger(): Logger {
-  const c = typeof console !== 'undefined' ? console : undefined;
-  const prefix = '[callmetry/sipjs]';
-  return {
-    debug: () => undefined,
-    info: (m, ...d) => c?.info?.(prefix, m, ...d),
-    warn: (m, ...d) => c?.warn?.(prefix, m, ...d),
-    error: (m, ...d) => c?.error?.(prefix, m, ...d),
-  };
-}
+const open = (pc?: SipJsPeerConnectionLike): pc is SipJsPeerConnectionLike => !!pc && pc.signalingState != 'closed' && pc.connectionState != 'closed';
 
-/** options.logger, else the monitor's own logger (`Monitor.logger`). */
-function loggerOf(monitor: unknown, options: AttachSipJsOptions | undefined): Logger {
-  const candidate = options?.logger ?? read(monitor, 'logger');
-  if (candidate && typeof candidate === 'object' && typeof (candidate as Logger).warn === 'function') {
-    const l = candidate as Logger;
-    const guard =
-      (level: keyof Logger) =>
-      (message: string, ...details: unknown[]): void => {
-        try {
-          l[level](`[sipjs] ${message}`, ...details);
-        } catch {
-          // a broken logger must not break the call
-        }
-      };
-    return { debug: guard('debug'), info: guard('info'), warn: guard('warn'), error: guard('error') };
+const attempt = <T>(fn: () => T): T | undefined => {
+  try {
+    return fn();
+  } catch {
+    return undefined;
   }
-  return consoleLogger();
+};
+
+/** Observes a promise on a side branch (what the caller sees is unchanged), with safe handlers. */
+const side = (scope: AdapterScope, result: unknown, ko: (error: Loose) => unknown, ok: () => unknown = () => 0): void =>
+  void Promise.resolve(result).then(scope.safe(ok), scope.safe(ko));
+
+/**
+ * Wraps `obj[name]` (when it is a function) through the scope: `before(args)` runs first (made
+ * safe; it may edit args) and may return `after(result)` (made safe too). Returns what the
+ * original returns.
+ */
+function spy(scope: AdapterScope, obj: Loose, name: string, before: (args: Loose[]) => ((result: unknown) => void) | void): void {
+  if (typeof obj?.[name] == 'function')
+    scope.wrap(obj, name, (original: Loose) =>
+      function (this: unknown, ...args: Loose[]) {
+        let after: ((result: unknown) => void) | void;
+        scope.safe(() => (after = before(args)))();
+        const result = original.apply(this, args);
+        if (after) scope.safe(after)(result);
+        return result;
+      },
+    );
 }
 
-function isUserAgentLike(x: unknown): x is SipJsUserAgentLike {
-  const stateChange = read(x, 'stateChange');
-  const configuration = read(x, 'configuration');
-  return (
-    !!stateChange &&
-    typeof read(stateChange, 'addListener') === 'function' &&
-    typeof read(stateChange, 'removeListener') === 'function' &&
-    !!configuration &&
-    typeof configuration === 'object'
-  );
-}
+/** A SIP.js `Emitter` (listener-only API) through scope.listen. */
+const listen = (scope: AdapterScope, emitter: SipJsEmitterLike<Loose>, listener: (data: Loose) => unknown): unknown =>
+  scope.listen({ on: (_: string, l: Loose) => emitter.addListener(l), off: (_: string, l: Loose) => emitter.removeListener(l) }, '', listener);
 
 /**
  * The UserAgent behind what attachSipJs was given: a UserAgent, a Web.SessionManager (its public
  * `userAgent`) or a Web.SimpleUser (its private `sessionManager.userAgent`). Undefined otherwise.
  */
-export function userAgentOf(target: unknown): SipJsUserAgentLike | undefined {
-  if (isUserAgentLike(target)) return target;
-  const managed = read(target, 'userAgent');
-  if (isUserAgentLike(managed)) return managed;
-  const simple = userAgentOfSimpleUser(target);
-  if (isUserAgentLike(simple)) return simple;
-  return undefined;
+export const userAgentOf = (target: unknown): SipJsUserAgentLike | undefined =>
+  attempt(() => {
+    const t = target as Loose;
+    return [t, t?.userAgent, t?.sessionManager?.userAgent].find((x) => x?.stateChange?.addListener && x.configuration);
+  });
+
+/** `{cause, originator, statusCode, reasonPhrase}` of a final status, and how it is reported. */
+function outcome(statusCode: number, reasonPhrase: string | undefined, originator: string) {
+  const { cause, callUnAnswered, webRTCFunction } = classifySipStatus(statusCode);
+  return { data: { cause, originator, statusCode, reasonPhrase } as Data, callUnAnswered, webRTCFunction, text: `${statusCode} ${reasonPhrase ?? ''}`.trim() };
 }
 
 /**
@@ -114,666 +115,241 @@ export function userAgentOf(target: unknown): SipJsUserAgentLike | undefined {
  * first attachment's detach. Never throws.
  */
 export function attachSipJs(target: SipJsAttachTarget, monitor: Monitor, options: AttachSipJsOptions = {}): () => void {
-  const log = loggerOf(monitor, options);
-  try {
-    if (!monitor || typeof monitor.tryAddFabric !== 'function') {
-      log.error('attachSipJs: the second argument is not a Callmetry Monitor; nothing is monitored');
-      return noop;
-    }
-    const userAgent = userAgentOf(target);
-    if (!userAgent) {
-      log.error('attachSipJs: expected a SIP.js UserAgent, Web.SessionManager or Web.SimpleUser; nothing is monitored');
-      return noop;
-    }
-    let byMonitor = attachments.get(userAgent);
-    const existing = byMonitor?.get(monitor);
-    if (existing) return existing.detach;
-    if (!byMonitor) {
-      byMonitor = new Map();
-      attachments.set(userAgent, byMonitor);
-    }
-    const attachment = new Attachment(userAgent, monitor, options ?? {}, log, () => {
-      const map = attachments.get(userAgent);
-      if (map?.get(monitor) === attachment) map.delete(monitor);
-    });
-    byMonitor.set(monitor, attachment);
-    attachment.start();
-    return attachment.detach;
-  } catch (e) {
-    log.error('attachSipJs failed; nothing is monitored', e);
-    return noop;
-  }
-}
+  const ua = userAgentOf(target)!;
+  return attachAdapter('sipjs', ua, monitor, (scope) => {
+    const log = scope.logger;
+    const version = options.sipjsVersion ?? /SIP\.js\/(\d+\.\d+\.\d+)/.exec(`${ua.configuration.userAgentString}`)?.[1];
+    /** Live sessions: their SDH handler and detach. */
+    const calls = new Map<object, [(sdh: unknown) => void, () => void]>();
+    const track = (session: Loose): ((sdh: unknown) => void) | undefined => {
+      if (!calls.has(session) && typeof session?.invite == 'function' && session.stateChange?.addListener && session.state != 'Terminated')
+        attachAdapter('sipjs', session, monitor, (cs) => watch(cs, session));
+      return calls.get(session)?.[0];
+    };
 
-// ---------------------------------------------------------------------------------------------
-
-interface SdhEntry {
-  sdh: SipJsSessionDescriptionHandlerLike;
-  pc?: SipJsPeerConnectionLike;
-  fabric?: Fabric;
-  refused: boolean;
-  muted: Record<MediaKind, boolean>;
-  restorers: Array<() => void>;
-  /** Errors already reported by a step wrapper (the outer getDescription/setDescription skips them). */
-  reported: WeakSet<object>;
-}
-
-interface SessionEntry {
-  session: SipJsSessionLike;
-  direction: 'outgoing' | 'incoming';
-  conferenceID: string;
-  remoteUserID: string;
-  remoteURI: string;
-  localURI: string;
-  callId: string | undefined;
-  sdhs: Map<SipJsSessionDescriptionHandlerLike, SdhEntry>;
-  restorers: Array<() => void>;
-  established: boolean;
-  terminated: boolean;
-  /** The status an Invitation was rejected with by this side (invitation.reject()). */
-  localReject?: { statusCode: number; reasonPhrase?: string };
-  /** The final non-2xx of the initial INVITE was reported. */
-  outcomeReported: boolean;
-  localHold: boolean;
-  remoteHold: boolean;
-  /** A hold/unhold re-INVITE of ours is in flight: sender track changes belong to it, not to mute. */
-  pendingHold: boolean | undefined;
-}
-
-class Attachment {
-  readonly detach: Detach = () => this.stop('detach');
-  private detached = false;
-  private readonly sessions = new Map<object, SessionEntry>();
-  private readonly restorers: Array<() => void> = [];
-  private registry: SessionRegistryHook | undefined;
-  private readonly attributes: Record<string, unknown> = {};
-
-  constructor(
-    private readonly ua: SipJsUserAgentLike,
-    private readonly monitor: Monitor,
-    private readonly options: AttachSipJsOptions,
-    private readonly log: Logger,
-    private readonly onStopped: () => void,
-  ) {}
-
-  start(): void {
     // Self-detach when the UA stops (after its graceful shutdown ended the sessions).
-    const onUaState = this.safe((state: unknown) => {
-      if (state === 'Stopped') this.stop('UserAgent stopped');
-    });
-    this.ua.stateChange.addListener(onUaState);
-    this.restorers.push(() => this.ua.stateChange.removeListener(onUaState));
-
-    // Every SDH is made by the UA's factory (public option), with its session.
-    const configuration = this.ua.configuration as unknown as object;
-    const self = this;
-    const factoryUndo = replaceMethod(configuration, 'sessionDescriptionHandlerFactory', (original) =>
-      function (this: unknown, ...args: unknown[]) {
-        const sdh = original.apply(this, args);
-        if (!self.detached) self.safe(() => self.onSessionDescriptionHandler(args[0], sdh))();
-        return sdh;
-      },
-    );
-    if (factoryUndo) this.restorers.push(factoryUndo);
-    else this.log.warn('userAgent.configuration.sessionDescriptionHandlerFactory is not a function: peer connections are found at Established only');
-
-    // New sessions: the private registry, when this SIP.js is one whose layout is known.
-    const version = this.options.sipjsVersion ?? sipJsVersionOf(this.ua);
-    if (version) this.attributes.sipjsVersion = version;
+    listen(scope, ua.stateChange, (state) => state == 'Stopped' && scope.detach());
+    spy(scope, ua.configuration, 'sessionDescriptionHandlerFactory', ([session]) => (sdh) => track(session)?.(sdh));
+    scope.onDetach(() => calls.forEach(([, detach]) => detach()));
     const verdict = checkSipJsVersion(version);
-    if (!verdict.usable) {
-      this.log.warn(`${verdict.reason}: its session registry is not hooked. Sessions are seen when their media starts; the final status of outgoing calls is not reported`);
-    } else {
-      if (verdict.version && !verdict.tested) this.log.info(`SIP.js ${verdict.version} is untested (tested: ${TESTED_SIPJS_VERSION})`);
-      const hooked = hookSessionRegistry(this.ua, (session) => {
-        if (!this.detached) this.safe(() => this.ensureSession(session))();
-      });
-      if (hooked.ok) {
-        this.registry = hooked.hook;
-        for (const session of hooked.hook.existing()) this.safe(() => this.adoptExisting(session))();
-      } else {
-        this.log.warn(`${hooked.reason}: sessions are seen when their media starts; the final status of outgoing calls is not reported`);
-      }
-    }
-  }
+    const why = verdict.usable ? hookSessionRegistry(scope, ua, track) : verdict.reason;
+    if (why) log.warn(`sipjs: ${why}; public hooks only`);
 
-  private stop(why: string): void {
-    if (this.detached) return;
-    this.detached = true;
-    this.registry?.release();
-    for (const undo of this.restorers.splice(0).reverse()) this.run(undo);
-    for (const entry of [...this.sessions.values()]) this.releaseSession(entry, true);
-    this.sessions.clear();
-    this.onStopped();
-    this.log.debug(`detached (${why})`);
-  }
-
-  // ---- guards -------------------------------------------------------------------------------
-
-  private safe<A extends unknown[]>(fn: (...args: A) => void): (...args: A) => void {
-    return (...args: A) => {
-      if (this.detached) return;
-      try {
-        fn(...args);
-      } catch (e) {
-        this.log.error('a SIP.js hook failed (the call is not affected)', e);
-      }
-    };
-  }
-
-  private run(fn: () => void): void {
-    try {
-      fn();
-    } catch (e) {
-      this.log.debug('cleanup step failed', e);
-    }
-  }
-
-  // ---- sessions -----------------------------------------------------------------------------
-
-  private isSession(x: unknown): x is SipJsSessionLike {
-    const sc = read(x, 'stateChange');
-    return !!sc && typeof read(sc, 'addListener') === 'function' && typeof read(x, 'invite') === 'function';
-  }
-
-  /** A session that existed before attach: adopt it with whatever it already has. */
-  private adoptExisting(session: unknown): void {
-    const entry = this.ensureSession(session);
-    if (!entry) return;
-    if (session && read(session, 'state') === 'Established') entry.established = true;
-    const sdh = read(session, 'sessionDescriptionHandler');
-    if (sdh) this.onSessionDescriptionHandler(session, sdh);
-  }
-
-  private ensureSession(session: unknown): SessionEntry | undefined {
-    if (!this.isSession(session)) return undefined;
-    const known = this.sessions.get(session);
-    if (known) return known;
-    const state = read(session, 'state');
-    if (state === 'Terminated') return undefined;
-
-    const direction = typeof read(session, 'accept') === 'function' ? 'incoming' : 'outgoing';
-    const callId = read(read(session, 'request'), 'callId');
-    const remote = read(session, 'remoteIdentity');
-    const uri = read(remote, 'uri');
-    const remoteURI = uriText(uri);
-    const localURI = uriText(read(read(session, 'localIdentity'), 'uri'));
-    const entry: SessionEntry = {
-      session,
-      direction,
-      callId: typeof callId === 'string' ? callId : undefined,
-      conferenceID: '',
-      remoteUserID: '',
-      remoteURI,
-      localURI,
-      sdhs: new Map(),
-      restorers: [],
-      established: false,
-      terminated: false,
-      outcomeReported: false,
-      localHold: false,
-      remoteHold: false,
-      pendingHold: undefined,
-    };
-    entry.conferenceID = this.conferenceIdOf(entry);
-    entry.remoteUserID = this.remoteUserIdOf(entry, read(uri, 'user'));
-    this.sessions.set(session, entry);
-
-    const onState = this.safe((s: unknown) => this.onSessionState(entry, s));
-    session.stateChange.addListener(onState);
-    entry.restorers.push(() => session.stateChange.removeListener(onState));
-    this.wrapInvite(entry);
-    if (direction === 'incoming') this.wrapReject(entry);
-    this.log.debug(`${direction} session ${String(read(session, 'id'))} (conference '${entry.conferenceID}', remote '${entry.remoteUserID}')`);
-    return entry;
-  }
-
-  private conferenceIdOf(entry: SessionEntry): string {
-    const opt = this.options.conferenceID;
-    try {
-      const id = typeof opt === 'function' ? opt(entry.session) : opt;
-      if (typeof id === 'string' && id && id.length <= 256) return id;
-      if (id !== undefined && id !== '') this.log.warn(`invalid conferenceID ${JSON.stringify(id)} (a non-empty string of at most 256 characters); using the Call-ID`);
-    } catch (e) {
-      this.log.warn('options.conferenceID threw; using the Call-ID', e);
-    }
-    if (entry.callId) return entry.callId;
-    const id = read(entry.session, 'id');
-    return typeof id === 'string' && id ? id : 'sipjs-call';
-  }
-
-  private remoteUserIdOf(entry: SessionEntry, user: unknown): string {
-    const opt = this.options.remoteUserID ?? 'user';
-    if (typeof opt === 'function') {
-      try {
-        const id = opt(entry.session);
-        if (typeof id === 'string' && id) return id;
-      } catch (e) {
-        this.log.warn('options.remoteUserID threw; using the remote URI user', e);
-      }
-    }
-    if (opt !== 'uri' && typeof user === 'string' && user) return user;
-    return entry.remoteURI || 'unknown';
-  }
-
-  private onSessionState(entry: SessionEntry, state: unknown): void {
-    if (state === 'Established') {
-      entry.established = true;
-      // A custom SDH factory may create its peer connection late: look again.
-      const sdh = read(entry.session, 'sessionDescriptionHandler');
-      if (sdh) this.onSessionDescriptionHandler(entry.session, sdh);
-      for (const se of entry.sdhs.values()) this.ensureFabric(entry, se);
-    } else if (state === 'Terminated') {
-      this.onTerminated(entry);
-    }
-  }
-
-  /**
-   * Terminated: a last stats poll while the peer connection is still open (SIP.js closes it right
-   * after the Terminated listeners), then the fabrics end. The final status of an outgoing call
-   * arrives through onReject in the same call stack, before the poll resolves.
-   */
-  private onTerminated(entry: SessionEntry): void {
-    if (entry.terminated) return;
-    entry.terminated = true;
-    const polls: Array<Promise<unknown>> = [];
-    for (const se of entry.sdhs.values()) {
-      const fabric = se.fabric;
-      if (!fabric || fabric.state === 'terminated' || !pcOpen(se.pc)) continue;
-      try {
-        polls.push(fabric.pollNow().catch(() => undefined));
-      } catch {
-        // pollNow never throws; nothing to wait for then
-      }
-    }
-    void Promise.all(polls).then(() => this.safe(() => this.finalize(entry))());
-  }
-
-  private finalize(entry: SessionEntry): void {
-    if (entry.direction === 'incoming' && !entry.established) this.reportIncomingOutcome(entry);
-    this.releaseSession(entry, true);
-    this.sessions.delete(entry.session);
-  }
-
-  /** Removes the session's wrappers and listeners; with `terminate`, ends its fabrics. */
-  private releaseSession(entry: SessionEntry, terminate: boolean): void {
-    for (const se of entry.sdhs.values()) {
-      for (const undo of se.restorers.splice(0).reverse()) this.run(undo);
-      if (terminate && se.fabric && se.fabric.state !== 'terminated') {
-        const fabric = se.fabric;
-        this.run(() => fabric.terminate());
-      }
-    }
-    for (const undo of entry.restorers.splice(0).reverse()) this.run(undo);
-  }
-
-  private liveFabrics(entry: SessionEntry): Fabric[] {
-    const out: Fabric[] = [];
-    for (const se of entry.sdhs.values()) if (se.fabric && se.fabric.state !== 'terminated') out.push(se.fabric);
-    return out;
-  }
-
-  /** The fabric of the session's current SDH, else any live one. */
-  private mainFabric(entry: SessionEntry): Fabric | undefined {
-    const current = read(entry.session, 'sessionDescriptionHandler');
-    const se = current ? entry.sdhs.get(current as SipJsSessionDescriptionHandlerLike) : undefined;
-    if (se?.fabric && se.fabric.state !== 'terminated') return se.fabric;
-    return this.liveFabrics(entry)[0];
-  }
-
-  private send(fabrics: Fabric[], event: FabricEvent, data?: Record<string, unknown>): void {
-    for (const fabric of fabrics) {
-      const r = fabric.sendEvent(event, data);
-      if (r.status !== 'success') this.log.debug(`${event} refused: ${r.message ?? ''}`);
-    }
-  }
-
-  private reportError(entry: SessionEntry, fabric: Fabric | undefined, fn: WebRTCFunction, error: unknown, details?: ErrorDetails): void {
-    const clean: ErrorDetails = {};
-    if (typeof details?.localSDP === 'string') clean.localSDP = details.localSDP;
-    if (typeof details?.remoteSDP === 'string') clean.remoteSDP = details.remoteSDP;
-    const r =
-      fabric && fabric.state !== 'terminated'
-        ? fabric.reportError(fn, error, clean)
-        : this.monitor.reportError(entry.conferenceID, fn, error, clean);
-    if (r.status !== 'success') this.log.debug(`reportError(${fn}) refused: ${r.message ?? ''}`);
-  }
-
-  // ---- outgoing INVITE, re-INVITEs (public: invite() options.requestDelegate) -----------------
-
-  private wrapInvite(entry: SessionEntry): void {
-    const self = this;
-    const undo = replaceMethod(entry.session, 'invite', (original) =>
-      function (this: unknown, ...args: unknown[]) {
-        if (self.detached) return original.apply(this, args);
-        let call = args;
-        let hold: boolean | undefined;
-        try {
-          const prepared = self.prepareInvite(entry, args[0]);
-          if (prepared) {
-            call = [prepared.options, ...args.slice(1)];
-            hold = prepared.hold;
-          }
-        } catch (e) {
-          self.log.error('could not observe invite(); the call is not affected', e);
-        }
-        const result = original.apply(this, call);
-        if (hold !== undefined) onRejected(result, () => {
-          if (entry.pendingHold === hold) entry.pendingHold = undefined;
-        });
-        return result;
-      },
-    );
-    if (undo) entry.restorers.push(undo);
-  }
-
-  /** A copy of the app's invite options whose requestDelegate tells the adapter too. */
-  private prepareInvite(entry: SessionEntry, raw: unknown): { options: SipJsInviteOptionsLike; hold: boolean | undefined } | undefined {
-    const state = read(entry.session, 'state');
-    const initial = state === 'Initial';
-    const reinvite = state === 'Established';
-    if (!initial && !reinvite) return undefined;
-    const options: SipJsInviteOptionsLike = raw && typeof raw === 'object' ? (raw as SipJsInviteOptionsLike) : {};
-
-    let hold: boolean | undefined;
-    if (reinvite && !options.withoutSdp) {
-      const sdhOptions = options.sessionDescriptionHandlerOptions ?? (read(entry.session, 'sessionDescriptionHandlerOptionsReInvite') as { hold?: unknown } | undefined);
-      hold = read(sdhOptions, 'hold') === true;
-      entry.pendingHold = hold;
-    }
-
-    const app = options.requestDelegate;
-    // The app's delegate stays the prototype: its other hooks (and `this`) work as before.
-    const delegate = Object.create(app && typeof app === 'object' ? app : null) as SipJsRequestDelegateLike;
-    const chain =
-      (name: 'onAccept' | 'onReject' | 'onRedirect', ours: (response: SipJsIncomingResponseLike) => void) =>
-      (response: SipJsIncomingResponseLike): void => {
-        this.safe(ours)(response);
-        const fn = app ? (app as Record<string, unknown>)[name] : undefined;
-        if (typeof fn === 'function') (fn as (r: SipJsIncomingResponseLike) => void).call(app, response);
+    /** One session, in its own nested attachment `cs`. */
+    function watch(cs: AdapterScope, s: Session): void {
+      const incoming = typeof s.accept == 'function';
+      const callId = s.request?.callId;
+      const remoteURI = attempt(() => s.remoteIdentity.uri.toString()) ?? '';
+      const attributes: Data = {
+        sipjsVersion: version,
+        sipCallID: callId,
+        sipDirection: incoming ? 'incoming' : 'outgoing',
+        sipRemoteURI: remoteURI || undefined,
+        sipLocalURI: attempt(() => s.localIdentity?.uri.toString()),
+        ...options.attributes,
       };
-    if (initial) {
-      delegate.onReject = chain('onReject', (r) => this.onInitialFinal(entry, r));
-      delegate.onRedirect = chain('onRedirect', (r) => this.onInitialFinal(entry, r));
-    } else {
-      delegate.onAccept = chain('onAccept', () => {
-        if (hold === undefined) return;
-        if (entry.pendingHold === hold) entry.pendingHold = undefined;
-        if (read(entry.session, 'state') === 'Established') this.setHold(entry, 'local', hold);
-      });
-      delegate.onReject = chain('onReject', () => {
-        if (hold !== undefined && entry.pendingHold === hold) entry.pendingHold = undefined;
-      });
-    }
-    return { options: { ...options, requestDelegate: delegate }, hold };
-  }
+      const { conferenceID: confOption, remoteUserID: userOption } = options;
+      const conf = typeof confOption == 'function' ? attempt(() => confOption(s)) : confOption;
+      const conferenceID = typeof conf == 'string' && conf && conf.length < 257 ? conf : callId || s.id;
+      const remoteUserID =
+        (typeof userOption == 'function' && attempt(() => userOption(s))) ||
+        (userOption != 'uri' && attempt(() => s.remoteIdentity.uri.user)) ||
+        remoteURI ||
+        'unknown';
 
-  /** The final non-2xx response (3xx-6xx) to an outgoing call's initial INVITE: see README. */
-  private onInitialFinal(entry: SessionEntry, response: SipJsIncomingResponseLike): void {
-    if (entry.outcomeReported) return;
-    entry.outcomeReported = true;
-    const statusCode = Number(read(read(response, 'message'), 'statusCode')) || 0;
-    const phrase = read(read(response, 'message'), 'reasonPhrase');
-    const reasonPhrase = typeof phrase === 'string' && phrase ? phrase : (reasonPhraseOf(statusCode) ?? '');
-    const outcome = classifySipStatus(statusCode);
-    const fabric = this.mainFabric(entry);
-    if (outcome.callUnAnswered) {
-      // 487 after our own CANCEL: the caller hung up (local); otherwise the callee or a proxy decided.
-      const originator = statusCode === 487 && sessionWasCanceled(entry.session) === true ? 'local' : 'remote';
-      this.callUnAnswered(entry, fabric, { cause: outcome.cause, originator, statusCode, reasonPhrase });
-    }
-    const message = `${statusCode} ${reasonPhrase}`.trim() + (entry.remoteURI ? ` (INVITE to ${entry.remoteURI})` : '');
-    this.reportError(entry, fabric, outcome.webRTCFunction, { name: 'SIPError', message });
-  }
+      let established = s.state == 'Established';
+      let terminated = false;
+      let localHold = false;
+      let remoteHold = false;
+      /** A hold/unhold re-INVITE of ours is in flight: sender track changes belong to it, not to mute. */
+      let pendingHold: boolean | undefined;
+      /** The final status an Invitation answered with (status, phrase). */
+      let rejected: [number, string] | undefined;
+      /** The final status of the initial INVITE: callUnAnswered data, then fabricTerminated data. */
+      let reason: Data | undefined;
+      /** The fabrics of the session (one per SDH with a peer connection) and each SDH's `ensure`. */
+      const fabrics: Fabric[] = [];
+      const sdhs = new Map<object, () => Fabric | undefined>();
+      const isLive = (f?: Fabric): f is Fabric => !!f && f.state != 'terminated';
+      const live = (): Fabric[] => fabrics.filter(isLive);
+      const send = (event: Loose, data?: Data): void => fabrics.forEach((f) => f.sendEvent(event, data));
+      const report = (f: Fabric | undefined, fn: WebRTCFunction, error: unknown, details?: ErrorDetails): unknown =>
+        isLive(f) ? f.reportError(fn, error, details) : monitor.reportError(conferenceID, fn, error, details);
+      /** The fabric event, or without a fabric the conference-level custom event of the same name. */
+      const unanswered = (data: Data, f?: Fabric): unknown =>
+        isLive(f)
+          ? f.sendEvent('callUnAnswered', data)
+          : monitor.sendCustomEvent(conferenceID, 'callUnAnswered', { ...data, sipCallID: callId, sipDirection: attributes.sipDirection });
 
-  /** The fabric event, or without a fabric the conference-level custom event of the same name. */
-  private callUnAnswered(entry: SessionEntry, fabric: Fabric | undefined, data: Record<string, unknown>): void {
-    if (fabric && fabric.state !== 'terminated') {
-      this.send([fabric], 'callUnAnswered', data);
-      return;
-    }
-    const r = this.monitor.sendCustomEvent(entry.conferenceID, 'callUnAnswered', {
-      ...data,
-      ...(entry.callId ? { sipCallID: entry.callId } : {}),
-      sipDirection: entry.direction,
-    });
-    if (r.status !== 'success') this.log.debug(`callUnAnswered not sent: ${r.message ?? ''}`);
-  }
+      /** Held = held locally or by the remote side; events only when that changes. */
+      const setHold = (local: boolean, held: boolean): void => {
+        const before = localHold || remoteHold;
+        if (local) localHold = held;
+        else remoteHold = held;
+        if (before != (localHold || remoteHold)) send(before ? 'fabricResume' : 'fabricHold', { originator: local ? 'local' : 'remote' });
+      };
 
-  // ---- incoming calls that never got media --------------------------------------------------
+      const onSdh = (sdh: unknown): void => {
+        if (!sdh || typeof sdh != 'object' || terminated) return;
+        let ensure = sdhs.get(sdh);
+        if (!ensure) sdhs.set(sdh, (ensure = watchSdh(sdh as SipJsSessionDescriptionHandlerLike)));
+        ensure();
+      };
 
-  private wrapReject(entry: SessionEntry): void {
-    const self = this;
-    const undo = replaceMethod(entry.session, 'reject', (original) =>
-      function (this: unknown, ...args: unknown[]) {
-        if (!self.detached && !entry.localReject) {
-          self.safe(() => {
-            const code = Number(read(args[0], 'statusCode')) || 480; // SIP.js's default
-            const phrase = read(args[0], 'reasonPhrase');
-            entry.localReject = {
-              statusCode: code,
-              ...(typeof phrase === 'string' && phrase ? { reasonPhrase: phrase } : reasonPhraseOf(code) ? { reasonPhrase: reasonPhraseOf(code) } : {}),
-            };
-          })();
-        }
-        return original.apply(this, args);
-      },
-    );
-    if (undo) entry.restorers.push(undo);
-  }
+      function watchSdh(sdh: SipJsSessionDescriptionHandlerLike): () => Fabric | undefined {
+        let fabric: Fabric | undefined;
+        let hadPc = false;
+        const muted: Record<string, boolean> = {};
+        /** Errors a step wrapper reported (the outer getDescription/setDescription skips them). */
+        const seen = new Set<unknown>();
 
-  /**
-   * An Invitation that ended unanswered has no fabric: the conference gets the custom event
-   * `callUnAnswered` (when the status is an unanswered one, as for the caller) and an applicationLog.
-   */
-  private reportIncomingOutcome(entry: SessionEntry): void {
-    if (this.liveFabrics(entry).length > 0) return; // it had media: its failures were reported on the fabric
-    const from = entry.remoteURI ? ` from ${entry.remoteURI}` : '';
-    let message: string;
-    if (entry.localReject) {
-      const { statusCode, reasonPhrase } = entry.localReject;
-      message = `incoming call${from} rejected here: ${statusCode}${reasonPhrase ? ` ${reasonPhrase}` : ''}`;
-      const outcome = classifySipStatus(statusCode);
-      if (outcome.callUnAnswered) {
-        this.callUnAnswered(entry, undefined, { cause: outcome.cause, originator: 'local', statusCode, ...(reasonPhrase ? { reasonPhrase } : {}) });
+        const ensure = (): Fabric | undefined => {
+          const pc = sdh.peerConnection;
+          if (!hadPc && !terminated && open(pc)) {
+            hadPc = true;
+            fabric = monitor.addFabric(pc, { remoteUserID, conferenceID, remoteEndpointType: options.remoteEndpointType, attributes });
+            if (fabric) fabrics.push(fabric);
+          }
+          return fabric;
+        };
+
+        /** Reports a failure with the PC's SDPs (`sdp` overrides), unless the PC is being torn down. */
+        const fail = (fn: WebRTCFunction, error: unknown, sdp?: ErrorDetails): void => {
+          const pc = sdh.peerConnection;
+          // SIP.js's close() sets peerConnection to undefined; an SDH that never had one is not closed.
+          if (s.state != 'Terminated' && (pc ? open(pc) : !hadPc))
+            report(ensure(), fn, error, { localSDP: pc?.localDescription?.sdp, remoteSDP: pc?.remoteDescription?.sdp, ...sdp });
+        };
+        /** getDescription/setDescription rejected for a reason no step wrapper saw (custom SDH, modifiers, ...). */
+        const outer = (fn: WebRTCFunction, sdp?: ErrorDetails) => (error: Loose) =>
+          seen.has(error) || fail(MEDIA_ERROR.test(error?.name) ? 'getUserMedia' : fn, error, sdp);
+        // The Web SDH's protected steps: which WebRTC call failed, with the SDP it was given.
+        for (const [name, fn, key] of [
+          ['mediaStreamFactory', 'getUserMedia'],
+          ['createLocalOfferOrAnswer'],
+          ['setLocalSessionDescription', 'setLocalDescription', 'localSDP'],
+          ['setRemoteSessionDescription', 'setRemoteDescription', 'remoteSDP'],
+        ] as const)
+          spy(cs, sdh, name, ([d]) => {
+            const state = sdh.peerConnection?.signalingState;
+            const failed = fn ?? (state == 'stable' ? 'createOffer' : state == 'have-remote-offer' ? 'createAnswer' : 'applicationError');
+            return (result) =>
+              side(cs, result, (error) => {
+                seen.add(error);
+                fail(failed, error, key && { [key]: d?.sdp });
+              });
+          });
+        spy(cs, sdh, 'getDescription', () => {
+          ensure();
+          return (result) => side(cs, result, outer('applicationError'));
+        });
+        spy(cs, sdh, 'setDescription', ([sdp]) => {
+          ensure();
+          // A remote offer (re-INVITE) on an established call: its directions tell remote hold.
+          const reOffer = sdh.peerConnection?.signalingState == 'stable' && s.state == 'Established';
+          return (result) => side(cs, result, outer('setRemoteDescription', { remoteSDP: sdp }), () => reOffer && setHold(false, isHoldOffer(sdp)));
+        });
+        // SimpleUser/SessionManager.mute() -> sdh.enableSenderTracks(false). A kind is muted when all
+        // its sender tracks are disabled. SessionManager's hold disables the tracks too: not a mute.
+        spy(cs, sdh, 'enableSenderTracks', () => () => {
+          const pc = sdh.peerConnection;
+          if (localHold || pendingHold !== undefined || !fabric || !open(pc) || !pc.getSenders) return;
+          const senders = pc.getSenders();
+          for (const [kind, events] of Object.entries(MUTE)) {
+            const tracks = senders.filter((x) => x.track?.kind == kind);
+            const off = tracks.every((x) => !x.track!.enabled);
+            if (tracks.length && off != !!muted[kind]) fabric.sendEvent(events[+(muted[kind] = off)]!);
+          }
+        });
+        return ensure;
       }
-    } else if (sessionWasCanceled(entry.session)) {
-      message = `incoming call${from} cancelled by the caller before it was answered (487 Request Terminated)`;
-      this.callUnAnswered(entry, undefined, { cause: 'cancelled', originator: 'remote', statusCode: 487, reasonPhrase: 'Request Terminated' });
-    } else {
-      message = `incoming call${from} ended before it was answered`;
-      this.callUnAnswered(entry, undefined, { cause: 'noAnswer', originator: 'local' });
+
+      /** The final non-2xx response (3xx-6xx) to an outgoing call's initial INVITE: see README. */
+      const onFinal = (response: SipJsIncomingResponseLike): void => {
+        if (reason) return;
+        // 487 after our own CANCEL: the caller hung up (local); otherwise the callee or a proxy decided.
+        const { statusCode, reasonPhrase } = response.message;
+        const o = outcome(statusCode!, reasonPhrase, statusCode == 487 && s.isCanceled ? 'local' : 'remote');
+        const f = live()[0];
+        reason = o.data;
+        if (o.callUnAnswered) unanswered(reason, f);
+        report(f, o.webRTCFunction, { name: 'SIPError', message: o.text + (remoteURI && ` (INVITE to ${remoteURI})`) });
+      };
+
+      /**
+       * An Invitation that ended unanswered has no fabric: the conference gets the custom event
+       * `callUnAnswered` (when the status is an unanswered one, as for the caller) and an
+       * applicationLog. The status is the one SIP.js answered with (487 after the caller's CANCEL).
+       */
+      const onUnanswered = (): void => {
+        const o = rejected && outcome(...rejected, s.isCanceled ? 'remote' : 'local');
+        const what = !o
+          ? 'ended before it was answered'
+          : s.isCanceled
+            ? `cancelled by the caller before it was answered (${o.text})`
+            : `rejected here: ${o.text}`;
+        if (!o || o.callUnAnswered) unanswered(o?.data ?? { cause: 'noAnswer', originator: 'local' });
+        report(undefined, 'applicationLog', { name: 'SIPIncomingCall', message: `incoming call${remoteURI && ` from ${remoteURI}`} ${what}` });
+      };
+
+      listen(cs, s.stateChange, (state) => {
+        if (state == 'Established') {
+          established = true;
+          // A custom SDH factory may create its peer connection late: look again.
+          onSdh(s.sessionDescriptionHandler);
+          sdhs.forEach((ensure) => ensure());
+        } else if (state == 'Terminated' && !terminated) {
+          terminated = true;
+          // A last stats poll while the PC is still open (SIP.js closes it right after the Terminated
+          // listeners), then the session ends. The final status of an outgoing call arrives through
+          // onReject in the same call stack, before the poll resolves.
+          const end = cs.safe(() => {
+            if (incoming && !established && !live().length) onUnanswered();
+            cs.detach();
+          });
+          Promise.all(live().map((f) => open(f.pc) && f.pollNow())).then(end, end);
+        }
+      });
+
+      // invite(): a copy of the app's options whose requestDelegate tells the adapter too.
+      spy(cs, s, 'invite', (args) => {
+        const initial = s.state == 'Initial';
+        const options: SipJsInviteOptionsLike = args[0] ?? {};
+        if (!initial && (s.state != 'Established' || options.withoutSdp)) return;
+        const app = options.requestDelegate as Loose;
+        const hold = !initial && (options.sessionDescriptionHandlerOptions ?? (s.sessionDescriptionHandlerOptionsReInvite as { hold?: boolean }))?.hold === true;
+        const settle = (): void => {
+          if (pendingHold === hold) pendingHold = undefined;
+        };
+        // The app's delegate stays the prototype: its other hooks (and `this`) work as before.
+        const delegate: SipJsRequestDelegateLike = Object.create(app ?? null);
+        const chain = (name: keyof SipJsRequestDelegateLike, ours: (r: SipJsIncomingResponseLike) => void) => (r: SipJsIncomingResponseLike) => {
+          cs.safe(ours)(r);
+          app?.[name]?.call(app, r);
+        };
+        if (initial) {
+          delegate.onReject = chain('onReject', onFinal);
+          delegate.onRedirect = chain('onRedirect', onFinal);
+        } else {
+          pendingHold = hold;
+          delegate.onAccept = chain('onAccept', () => {
+            settle();
+            if (s.state == 'Established') setHold(true, hold);
+          });
+          delegate.onReject = chain('onReject', settle);
+        }
+        args[0] = { ...options, requestDelegate: delegate };
+        return initial ? undefined : (result) => side(cs, result, settle);
+      });
+      spy(cs, s.incomingInviteRequest, 'reject', () => (response: Loose) => {
+        const [, status, phrase] = / (\d+) ([^\r\n]*)/.exec(response.message)!;
+        rejected ??= [+status!, phrase!];
+      });
+
+      cs.onDetach(() => fabrics.forEach((f) => f.terminate(reason)));
+      calls.set(s, [onSdh, cs.detach]);
+      cs.onDetach(() => calls.delete(s));
+      onSdh(s.sessionDescriptionHandler); // a session that existed before attach
     }
-    this.reportError(entry, undefined, 'applicationLog', { name: 'SIPIncomingCall', message });
-  }
-
-  // ---- session description handlers ---------------------------------------------------------
-
-  private onSessionDescriptionHandler(sessionRaw: unknown, sdhRaw: unknown): void {
-    if (!sdhRaw || typeof sdhRaw !== 'object') return;
-    const entry = this.sessions.get(sessionRaw as object) ?? this.ensureSession(sessionRaw);
-    if (!entry || entry.terminated) return;
-    const sdh = sdhRaw as SipJsSessionDescriptionHandlerLike;
-    let se = entry.sdhs.get(sdh);
-    if (se) {
-      this.ensureFabric(entry, se);
-      return;
-    }
-    se = { sdh, refused: false, muted: { audio: false, video: false }, restorers: [], reported: new WeakSet() };
-    entry.sdhs.set(sdh, se);
-    this.wrapSdh(entry, se);
-    this.ensureFabric(entry, se);
-  }
-
-  private ensureFabric(entry: SessionEntry, se: SdhEntry): void {
-    if (se.fabric || se.refused || entry.terminated) return;
-    const pc = read(se.sdh, 'peerConnection') as SipJsPeerConnectionLike | undefined;
-    if (!pc || typeof pc !== 'object' || !pcOpen(pc)) return;
-    se.pc = pc;
-    const { fabric, result } = this.monitor.tryAddFabric(pc, {
-      remoteUserID: entry.remoteUserID,
-      conferenceID: entry.conferenceID,
-      usage: 'multiplex',
-      remoteEndpointType: this.options.remoteEndpointType ?? 'peer',
-      direction: 'sendrecv',
-      attributes: {
-        ...this.attributes,
-        ...(entry.callId ? { sipCallID: entry.callId } : {}),
-        sipDirection: entry.direction,
-        ...(entry.remoteURI ? { sipRemoteURI: entry.remoteURI } : {}),
-        ...(entry.localURI ? { sipLocalURI: entry.localURI } : {}),
-        ...(this.options.attributes ?? {}),
-      },
-    });
-    if (!fabric) {
-      se.refused = true;
-      this.log.warn(`the monitor refused the peer connection of call ${entry.callId ?? ''}: ${result.message ?? 'unknown reason'}`);
-      return;
-    }
-    se.fabric = fabric;
-    // Hold that happened before the fabric existed (a re-offer to an adopted session).
-    if (entry.localHold || entry.remoteHold) this.send([fabric], 'fabricHold', { originator: entry.localHold ? 'local' : 'remote' });
-  }
-
-  private wrapSdh(entry: SessionEntry, se: SdhEntry): void {
-    const self = this;
-    const sdh = se.sdh as unknown as object;
-
-    // Which step failed, with its SDPs (protected members: ./internals.ts).
-    se.restorers.push(
-      ...wrapSdhSteps(sdh, (failure) => {
-        if (!self.detached) self.safe(() => self.onStepFailure(entry, se, failure))();
-      }),
-    );
-
-    const getUndo = replaceMethod(sdh, 'getDescription', (original) =>
-      function (this: unknown, ...args: unknown[]) {
-        if (!self.detached) self.safe(() => self.ensureFabric(entry, se))();
-        const result = original.apply(this, args);
-        if (!self.detached) onRejected(result, (error) => self.safe(() => self.onDescriptionFailure(entry, se, 'getDescription', error))());
-        return result;
-      },
-    );
-    if (getUndo) se.restorers.push(getUndo);
-
-    const setUndo = replaceMethod(sdh, 'setDescription', (original) =>
-      function (this: unknown, ...args: unknown[]) {
-        if (self.detached) return original.apply(this, args);
-        self.safe(() => self.ensureFabric(entry, se))();
-        // A remote offer (re-INVITE) on an established call: the direction tells remote hold.
-        const pc = read(sdh, 'peerConnection') as SipJsPeerConnectionLike | undefined;
-        const remoteReOffer = pc?.signalingState === 'stable' && read(entry.session, 'state') === 'Established';
-        const sdp = args[0];
-        const result = original.apply(this, args);
-        onSettled(
-          result,
-          () => {
-            if (remoteReOffer && typeof sdp === 'string') self.safe(() => self.setHold(entry, 'remote', isHoldOffer(sdp)))();
-          },
-          (error) => self.safe(() => self.onDescriptionFailure(entry, se, 'setDescription', error, typeof sdp === 'string' ? sdp : undefined))(),
-        );
-        return result;
-      },
-    );
-    if (setUndo) se.restorers.push(setUndo);
-
-    // SimpleUser/SessionManager.mute() -> sdh.enableSenderTracks(false).
-    const muteUndo = replaceMethod(sdh, 'enableSenderTracks', (original) =>
-      function (this: unknown, ...args: unknown[]) {
-        const result = original.apply(this, args);
-        if (!self.detached) self.safe(() => self.evaluateMute(entry, se))();
-        return result;
-      },
-    );
-    if (muteUndo) se.restorers.push(muteUndo);
-  }
-
-  /** Failures while the peer connection is being torn down are consequences, not causes. */
-  private tornDown(entry: SessionEntry, se: SdhEntry): boolean {
-    if (read(entry.session, 'state') === 'Terminated') return true;
-    const pc = read(se.sdh, 'peerConnection') as SipJsPeerConnectionLike | undefined;
-    // SIP.js's close() sets peerConnection to undefined; an SDH that never had one is not closed.
-    if (pc === undefined) return se.pc !== undefined;
-    return !pcOpen(pc);
-  }
-
-  private onStepFailure(entry: SessionEntry, se: SdhEntry, failure: SdhStepFailure): void {
-    if (failure.error && typeof failure.error === 'object') se.reported.add(failure.error);
-    if (this.tornDown(entry, se)) return;
-    this.ensureFabric(entry, se);
-    this.reportError(entry, se.fabric, failure.fn, failure.error, {
-      ...(failure.localSDP !== undefined ? { localSDP: failure.localSDP } : {}),
-      ...(failure.remoteSDP !== undefined ? { remoteSDP: failure.remoteSDP } : {}),
-    });
-  }
-
-  /** getDescription/setDescription rejected for a reason no step wrapper saw (custom SDH, modifiers, ...). */
-  private onDescriptionFailure(entry: SessionEntry, se: SdhEntry, method: 'getDescription' | 'setDescription', error: unknown, sdp?: string): void {
-    if (error && typeof error === 'object' && se.reported.has(error)) return;
-    if (this.tornDown(entry, se)) return;
-    const name = read(error, 'name');
-    const pc = read(se.sdh, 'peerConnection') as SipJsPeerConnectionLike | undefined;
-    let fn: WebRTCFunction;
-    if (typeof name === 'string' && MEDIA_ERROR_NAMES.has(name)) fn = 'getUserMedia';
-    else if (method === 'setDescription') fn = 'setRemoteDescription';
-    else fn = 'applicationError';
-    this.ensureFabric(entry, se);
-    this.reportError(entry, se.fabric, fn, error, {
-      ...(method === 'setDescription' && sdp !== undefined ? { remoteSDP: sdp } : {}),
-      ...(pc?.localDescription?.sdp ? { localSDP: pc.localDescription.sdp } : {}),
-      ...(method === 'getDescription' && pc?.remoteDescription?.sdp ? { remoteSDP: pc.remoteDescription.sdp } : {}),
-    });
-  }
-
-  // ---- hold and mute -------------------------------------------------------------------------
-
-  /** Held = held locally or by the remote side; events only when that changes. */
-  private setHold(entry: SessionEntry, originator: Originator, held: boolean): void {
-    const before = entry.localHold || entry.remoteHold;
-    if (originator === 'local') entry.localHold = held;
-    else entry.remoteHold = held;
-    const after = entry.localHold || entry.remoteHold;
-    if (before === after) return;
-    this.send(this.liveFabrics(entry), after ? 'fabricHold' : 'fabricResume', { originator });
-  }
-
-  /** After enableSenderTracks: a kind is muted when all its sender tracks are disabled. */
-  private evaluateMute(entry: SessionEntry, se: SdhEntry): void {
-    // SessionManager's hold disables the sender tracks too: that is hold, not mute.
-    if (entry.localHold || entry.pendingHold !== undefined) return;
-    const pc = read(se.sdh, 'peerConnection') as SipJsPeerConnectionLike | undefined;
-    if (!pcOpen(pc) || typeof pc?.getSenders !== 'function') return;
-    const tracks: Record<MediaKind, boolean[]> = { audio: [], video: [] };
-    for (const sender of pc.getSenders()) {
-      const kind = sender.track?.kind;
-      if (kind === 'audio' || kind === 'video') tracks[kind].push(sender.track?.enabled !== false);
-    }
-    for (const kind of ['audio', 'video'] as const) {
-      if (tracks[kind].length === 0) continue;
-      const muted = tracks[kind].every((enabled) => !enabled);
-      if (muted === se.muted[kind]) continue;
-      se.muted[kind] = muted;
-      if (!se.fabric) continue;
-      const event: FabricEvent = kind === 'audio' ? (muted ? 'audioMute' : 'audioUnmute') : muted ? 'videoPause' : 'videoResume';
-      this.send([se.fabric], event);
-    }
-  }
-}
-
-function uriText(uri: unknown): string {
-  if (!uri || typeof uri !== 'object') return '';
-  try {
-    return String(uri);
-  } catch {
-    return '';
-  }
-}
-
-function pcOpen(pc: SipJsPeerConnectionLike | undefined): pc is SipJsPeerConnectionLike {
-  if (!pc) return false;
-  try {
-    return pc.signalingState !== 'closed' && pc.connectionState !== 'closed';
-  } catch {
-    return false;
-  }
+  });
 }

@@ -1,9 +1,8 @@
 export { attachSipJs, userAgentOf } from './attach';
 export { classifySipStatus } from './status';
-export { isHoldOffer, mediaDirections } from './sdp';
-export { TESTED_SIPJS_VERSION, checkSipJsVersion } from './internals';
+export { isHoldOffer } from './sdp';
+export { checkSipJsVersion } from './internals';
 export type { SipJsVersionVerdict } from './internals';
-export type { SdpDirection } from './sdp';
 export type {
   AttachSipJsOptions,
   SipFailureCause,

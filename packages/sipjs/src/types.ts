@@ -5,7 +5,7 @@
  * Only the members the adapter reads are listed. Members are declared as methods so that the real
  * SIP.js classes (whose methods take SIP.js's own parameter types) are assignable to them.
  */
-import type { EndpointType, Logger, MonitoredPeerConnection } from '@callmetry/core';
+import type { EndpointType, MonitoredPeerConnection } from '@callmetry/core';
 
 /** SIP.js's `Emitter<T>` (`session.stateChange`, `userAgent.stateChange`). */
 export interface SipJsEmitterLike<T> {
@@ -171,7 +171,7 @@ export interface AttachSipJsOptions {
   remoteUserID?: 'user' | 'uri' | ((session: SipJsSessionLike) => string | undefined);
   /** Default `peer`. Use `server` when calls go through a media server or B2BUA. */
   remoteEndpointType?: EndpointType;
-  /** Extra attributes sent with every fabric (added to sipCallId, sipDirection, sipRemoteURI). */
+  /** Extra attributes sent with every fabric (`fabric.attributes`), added to sipCallID, sipDirection, sipRemoteURI, sipLocalURI, sipjsVersion. */
   attributes?: Record<string, unknown>;
   /**
    * SIP.js's version (`import { version } from 'sip.js'`). Default: read from the UA's
@@ -179,6 +179,4 @@ export interface AttachSipJsOptions {
    * session registry may be hooked (see README, "Hooks").
    */
   sipjsVersion?: string;
-  /** Where the adapter logs. Default: the monitor's logger. */
-  logger?: Logger;
 }

@@ -19,23 +19,17 @@ import { attachAdapter, type Fabric, type FabricEvent, type Monitor, type Monito
 import { describeTwilioError, errorInfo, twilioErrorFunction } from './errors';
 import { probeInternals } from './internals';
 import { RoomStatsPeerConnection } from './statsShim';
-import type {
-  AttachTwilioOptions,
-  TwilioParticipantLike,
-  TwilioRoomLike,
-  TwilioStatsReportLike,
-  TwilioTrackLike,
-  TwilioTrackPublicationLike,
-} from './types';
+import type { AttachTwilioOptions, TwilioParticipantLike, TwilioRoomLike, TwilioStatsReportLike, TwilioTrackLike, TwilioTrackPublicationLike, TwilioTrackStatsLike } from './types';
 
 type Data = Record<string, unknown>;
-/** A publication or a track: what triggered a mute evaluation. */
-type Trigger = Partial<TwilioTrackPublicationLike & TwilioTrackLike>;
+type Participant = TwilioParticipantLike;
 type Publication = TwilioTrackPublicationLike;
+/** A publication or a track: what triggered a mute evaluation. */
+type Trigger = Partial<Publication & TwilioTrackLike>;
 
 const isMedia = (kind: unknown): kind is 'audio' | 'video' => kind == 'audio' || kind == 'video';
 /** [mute, unmute] per kind. */
-const MUTE_EVENTS: Record<string, [FabricEvent, FabricEvent]> = { audio: ['audioMute', 'audioUnmute'], video: ['videoPause', 'videoResume'] };
+const MUTE_EVENTS: Record<string, FabricEvent[]> = { audio: ['audioMute', 'audioUnmute'], video: ['videoPause', 'videoResume'] };
 
 /**
  * Monitors a connected twilio-video 2.x Room with `monitor`. Returns `detach()`, which removes
@@ -45,9 +39,9 @@ const MUTE_EVENTS: Record<string, [FabricEvent, FabricEvent]> = { audio: ['audio
 export function attachTwilio(room: TwilioRoomLike, monitor: Monitor, options: AttachTwilioOptions = {}): () => void {
   return attachAdapter('twilio', room, monitor, (scope) => {
     const { logger, safe } = scope;
-    const warn = (message: string, ...details: unknown[]): void => logger.warn(`twilio: ${message}`, ...details);
+    const now = Date.now;
     if (typeof room.on != 'function' || room.state == 'disconnected') {
-      warn('not a connected Room; nothing to monitor');
+      logger.warn('twilio: not a connected Room');
       return scope.detach();
     }
     const on = (emitter: object, event: string, fn: (...args: never[]) => unknown): unknown => scope.listen(emitter, event, fn);
@@ -55,18 +49,9 @@ export function attachTwilio(room: TwilioRoomLike, monitor: Monitor, options: At
     const local = room.localParticipant;
 
     // ---- configuration ------------------------------------------------------------------------
-    let conferenceID: unknown;
-    try {
-      conferenceID = typeof options.conferenceID == 'function' ? options.conferenceID(room) : options.conferenceID;
-    } catch (e) {
-      warn('options.conferenceID threw', e);
-    }
-    const cid: string =
-      (typeof conferenceID == 'string' && conferenceID) ||
-      (options.conferenceIDFrom == 'sid' ? room.sid || room.name : room.name || room.sid) ||
-      'twilio-room';
-    const type = options.roomType;
-    const p2p = type && type != 'auto' ? type == 'peer-to-peer' : !room.mediaRegion;
+    const given = typeof options.conferenceID == 'function' ? options.conferenceID(room) : options.conferenceID;
+    const conferenceID = given || (options.conferenceIDFrom == 'sid' ? room.sid || room.name : room.name || room.sid) || 'twilio-room';
+    const p2p = options.roomType && options.roomType != 'auto' ? options.roomType == 'peer-to-peer' : !room.mediaRegion;
     const serverUserID = options.serverUserID || 'twilio-sfu';
     const identity = local?.identity;
     const attributes: Data = {
@@ -78,88 +63,67 @@ export function attachTwilio(room: TwilioRoomLike, monitor: Monitor, options: At
     };
     if (identity != null && identity != localUserID) {
       attributes.twilioIdentityMismatch = true;
-      warn(`identity '${identity}' is not the monitor's localUserID '${localUserID}'`);
+      logger.warn(`twilio: identity '${identity}' is not the monitor's localUserID '${localUserID}'`);
     }
 
     // The peer connections: twilio-video's internals (any 2.x), else the shim over room.getStats().
     const version = options.twilioVersion ?? (globalThis as { Twilio?: { Video?: { version?: string } } }).Twilio?.Video?.version;
-    let why = '';
-    let list: ReturnType<typeof probeInternals>;
-    let shim: RoomStatsPeerConnection | undefined;
-    if (options.peerConnections != 'stats-shim') {
-      if (version && !/^2\.\d+\./.test(version)) why = `twilio-video ${version} is not 2.x`;
-      else {
-        attributes.twilioVideoVersion = version;
-        if (version && !version.startsWith('2.32.')) logger.info(`twilio: twilio-video ${version} is untested (tested: 2.32.1)`);
-        list = probeInternals(room);
-        why = 'twilio-video internals are not as expected';
-      }
-    }
+    const usable = options.peerConnections != 'stats-shim' && !(version && !/^2\.\d+\./.test(version));
+    if (usable && version && !version.startsWith('2.32.')) logger.info(`twilio: untested twilio-video ${version}`);
+    const list = usable ? probeInternals(room) : undefined;
+    attributes.twilioVideoVersion = version;
     attributes.twilioPeerConnectionAccess = list ? 'internal' : 'stats-shim';
+    let shim: RoomStatsPeerConnection | undefined;
 
     // ---- fabrics ------------------------------------------------------------------------------
     /** By twilio's peer connection id ('' for the shim). */
     const fabrics = new Map<string, Fabric>();
-    const refused = new Set<string>();
     /** P2P: peer connection id -> remote identity, and since when unattributed ones wait. */
     const owners = new Map<string, string>();
     const pending = new Map<string, number>();
     const queue: Array<[FabricEvent, Data, string | undefined]> = [];
-    const mappings = new Map<string, [StreamSelector, { userID: string; usageLabel: string }, string | undefined]>();
+    /** Stream mappings, applied to every fabric (also the ones created later). */
+    const mappings = new Map<string, (f: Fabric) => unknown>();
     const muted = new Map<string, Data>();
     let dueAt = 0;
     let retries = 0;
-    let inFlight = false;
-    let reconnectingSince: number | undefined;
+    let reconnectingSince = 0;
 
-    const participants = (): TwilioParticipantLike[] => [...(room.participants?.values() ?? [])];
-    const live = (): Fabric[] => {
-      const out: Fabric[] = [];
-      for (const [key, f] of fabrics) f.state == 'terminated' ? fabrics.delete(key) : out.push(f);
-      return out;
-    };
+    const participants = (): Participant[] => [...(room.participants?.values() ?? [])];
+    const live = (): Fabric[] => [...fabrics.values()].filter((f) => f.state != 'terminated');
     const fabricOf = (userID: string): Fabric | undefined => live().find((f) => f.remoteUserID == userID);
-    const apply = (f: Fabric, [selector, mapping, pcId]: [StreamSelector, { userID: string; usageLabel: string }, string | undefined]): unknown => {
-      const own = f.attributes?.twilioPeerConnectionId;
-      return (!pcId || !own || own == pcId) && f.mapStream(selector, mapping);
-    };
 
     const addFabric = (key: string, pc: MonitoredPeerConnection, remoteUserID: string): void => {
-      if (refused.has(key)) return;
-      const { fabric, result } = monitor.tryAddFabric(pc, {
+      const fabric = monitor.addFabric(pc, {
         remoteUserID,
-        conferenceID: cid,
+        conferenceID,
         remoteEndpointType: p2p ? 'peer' : 'server',
         attributes: key ? { ...attributes, twilioPeerConnectionId: key } : attributes,
       });
-      if (!fabric) {
-        refused.add(key);
-        return warn(`the monitor refused peer connection ${key}: ${result.message}`);
+      if (fabric) {
+        fabrics.set(key, fabric);
+        mappings.forEach((m) => m(fabric));
+        for (const q of queue.splice(0)) send(...q);
       }
-      fabrics.set(key, fabric);
-      for (const m of mappings.values()) apply(fabric, m);
-      for (const [event, data, to] of queue.splice(0)) send(event, data, to);
     };
 
     /** Looks up the Room's peer connections: new ones become fabrics, vanished ones end theirs. */
     const scan = (): void => {
       if (!list) return;
-      const now = Date.now();
+      const t = now();
       const ids = new Set<string>();
       for (const { id, pc } of list()) {
         ids.add(id);
         const f = fabrics.get(id);
-        if (f?.pc == pc && f.state != 'terminated') continue;
-        fabrics.delete(id);
-        if (pc.signalingState == 'closed') continue;
+        if ((f?.pc == pc && f.state != 'terminated') || pc.signalingState == 'closed') continue;
         let owner = p2p ? owners.get(id) : serverUserID;
         if (!owner) {
-          const since = pending.get(id) ?? now;
+          const since = pending.get(id) ?? t;
           pending.set(id, since);
           const [only, ...others] = participants();
           // No remote track seen: after 3 s the only participant, after 10 s an unknown peer.
-          if (now - since >= 3000 && only && !others.length && !fabricOf(only.identity)) owners.set(id, (owner = only.identity));
-          else if (now - since >= 10_000) owner = 'twilio-unknown-peer';
+          if (t - since >= 3000 && only && !others.length && !fabricOf(only.identity)) owners.set(id, (owner = only.identity));
+          else if (t - since >= 10_000) owner = 'twilio-unknown-peer';
           else requestMapping();
         }
         if (owner) {
@@ -167,11 +131,7 @@ export function attachTwilio(room: TwilioRoomLike, monitor: Monitor, options: At
           addFabric(id, pc, owner);
         }
       }
-      for (const [key, f] of fabrics)
-        if (key && (!ids.has(key) || f.state == 'terminated')) {
-          fabrics.delete(key);
-          f.terminate();
-        }
+      for (const [key, f] of fabrics) if (key && !ids.has(key)) fabrics.delete(key) && f.terminate();
       for (const id of pending.keys()) ids.has(id) || pending.delete(id);
     };
 
@@ -184,69 +144,45 @@ export function attachTwilio(room: TwilioRoomLike, monitor: Monitor, options: At
     };
 
     // ---- stream mappings ----------------------------------------------------------------------
-    const label = (publication: Publication): string => {
-      let l: unknown;
-      try {
-        l = options.usageLabel?.(publication);
-      } catch (e) {
-        warn('options.usageLabel threw', e);
-      }
-      return typeof l == 'string' && l ? l : String(publication.kind);
-    };
-    const addMapping = (key: string, selector: StreamSelector, userID: string, usageLabel: string, pcId?: string): void => {
-      const previous = mappings.get(key)?.[1];
-      if (previous?.userID == userID && previous.usageLabel == usageLabel) return;
-      const m: [StreamSelector, { userID: string; usageLabel: string }, string | undefined] = [selector, { userID, usageLabel }, pcId];
-      mappings.set(key, m);
-      for (const f of live()) apply(f, m);
+    const map = (selector: StreamSelector, userID: string, publication: Publication): void => {
+      const mapping = { userID, usageLabel: options.usageLabel?.(publication) || String(publication.kind) };
+      const m = (f: Fabric): unknown => f.mapStream(selector, mapping);
+      mappings.set(JSON.stringify(selector), m);
+      live().forEach(m);
     };
     const mapTrack = (track: TwilioTrackLike | null | undefined, publication: Publication, userID: string): void => {
       const trackId = track?.mediaStreamTrack?.id;
-      if (trackId && isMedia(track.kind)) addMapping(`t${trackId}`, { trackId }, userID, label(publication));
+      if (trackId && isMedia(track.kind)) map({ trackId }, userID, publication);
     };
     const requestMapping = (): void => {
-      const at = Date.now() + 1000;
+      const at = now() + 1000;
       if (!dueAt || at < dueAt) dueAt = at;
       retries = 0;
     };
 
     /** SSRC mappings (and P2P peer-connection owners) from the trackSid + ssrc of each track's stats. */
     const onReports = (reports: ReadonlyArray<TwilioStatsReportLike>): void => {
-      const tracks = new Map<string, [string, Publication, boolean]>();
+      const tracks = new Map<string, [string, Publication, boolean?]>();
       const wanted = new Set<string>();
       for (const p of participants())
         for (const pub of p.tracks.values()) {
           tracks.set(pub.trackSid, [p.identity, pub, true]);
           if (pub.isSubscribed && isMedia(pub.kind)) wanted.add(pub.trackSid);
         }
-      for (const pub of local?.tracks?.values() ?? []) tracks.set(pub.trackSid, [localUserID, pub, false]);
-      let identified = false;
-      for (const r of reports ?? []) {
-        const pcId = r?.peerConnectionId;
-        if (pcId)
-          for (const s of [...r.remoteAudioTrackStats, ...r.remoteVideoTrackStats, ...r.localAudioTrackStats, ...r.localVideoTrackStats]) {
-            const t = tracks.get(s.trackSid);
-            if (!t || !s.ssrc) continue;
+      for (const pub of local?.tracks?.values() ?? []) tracks.set(pub.trackSid, [localUserID, pub]);
+      let identified;
+      for (const r of reports)
+        for (const s of Object.values(r).flat() as TwilioTrackStatsLike[]) {
+          const [userID, pub, remote] = tracks.get(s.trackSid) ?? [];
+          if (pub && s.ssrc) {
             wanted.delete(s.trackSid);
-            if (p2p && t[2] && !owners.has(pcId)) identified = !!owners.set(pcId, t[0]);
-            addMapping(`s${pcId}:${s.ssrc}`, { ssrc: s.ssrc }, t[0], label(t[1]), pcId);
+            if (p2p && remote && !owners.has(r.peerConnectionId)) identified = owners.set(r.peerConnectionId, userID!);
+            map({ ssrc: s.ssrc }, userID!, pub);
           }
-      }
+        }
       if (identified) scan();
       // Retry soon while a subscribed remote track (or a peer connection's owner) is not known yet.
-      if ((wanted.size || pending.size) && retries < 10) {
-        retries++;
-        dueAt = Date.now() + 1000;
-      }
-    };
-    /** Fetches the Room's stats (internal access; the shim feeds onReports from its own polls). */
-    const refreshMappings = (): void => {
-      if (!list || inFlight) return;
-      inFlight = true;
-      dueAt = Date.now() + 10_000;
-      new Promise<ReadonlyArray<TwilioStatsReportLike>>((resolve) => resolve(room.getStats()))
-        .then(safe(onReports), (e) => logger.debug('twilio: room.getStats() failed', e))
-        .finally(() => (inFlight = false));
+      if ((wanted.size || pending.size) && retries++ < 10) dueAt = now() + 1000;
     };
 
     // ---- mute / pause -------------------------------------------------------------------------
@@ -255,56 +191,47 @@ export function attachTwilio(room: TwilioRoomLike, monitor: Monitor, options: At
      * enabled) and sends the transitions. Unmute and resume only follow a mute or pause; a
      * participant first seen with all tracks of a kind disabled is reported muted/paused.
      */
-    const evaluate = (participant: TwilioParticipantLike, isLocal: boolean, reason: string, trigger?: Trigger, removed?: boolean): void => {
+    const evaluate = (participant: Participant, isLocal: boolean, reason: string, trigger?: Trigger, removed?: boolean): void => {
       if (!participant?.tracks) return;
       const userID = isLocal ? localUserID : participant.identity;
-      const key = `${isLocal}${participant.sid ?? participant.identity}`;
+      const key = isLocal + (participant.sid ?? participant.identity);
       const state = muted.get(key) ?? {};
       muted.set(key, state);
-      const has: Data = {};
-      const active: Data = {};
+      /** Per kind: true when a track of it is enabled, false when all its tracks are disabled. */
+      const sending: Data = {};
       for (const pub of participant.tracks.values())
-        if (isMedia(pub.kind) && !(removed && pub.trackSid == trigger?.trackSid)) {
-          has[pub.kind] = true;
-          if (isLocal ? pub.track?.isEnabled !== false && !pub.track?.isStopped : pub.isTrackEnabled !== false) active[pub.kind] = true;
-        }
+        if (isMedia(pub.kind) && !(removed && pub.trackSid == trigger?.trackSid))
+          sending[pub.kind] ||= isLocal ? pub.track?.isEnabled !== false && !pub.track?.isStopped : pub.isTrackEnabled !== false;
       for (const kind in MUTE_EVENTS) {
         const was = state[kind];
-        let event: FabricEvent | undefined;
-        if (active[kind]) {
-          if (was) event = MUTE_EVENTS[kind]![1];
-          state[kind] = false;
-        } else if (has[kind] || was === false) {
-          if (!was) event = MUTE_EVENTS[kind]![0];
-          state[kind] = true;
-        }
-        if (!event) continue;
-        const data: Data = { userID, local: isLocal, reason };
-        if (trigger?.kind == kind) {
-          const sid = trigger.trackSid ?? trigger.sid;
-          const name = trigger.trackName ?? trigger.name;
-          if (sid) data.trackSid = sid;
-          if (name) data.trackName = name;
-        }
-        if (!isLocal) data.participantSid = participant.sid;
-        send(event, data, isLocal ? undefined : userID);
+        const is = sending[kind];
+        if (is == null && was !== false) continue;
+        state[kind] = !is;
+        if (is ? was : !was)
+          send(
+            MUTE_EVENTS[kind]![+!!is]!,
+            {
+              userID,
+              local: isLocal,
+              reason,
+              participantSid: participant.sid,
+              ...(trigger?.kind == kind && { trackSid: trigger.trackSid ?? trigger.sid, trackName: trigger.trackName ?? trigger.name }),
+            },
+            isLocal ? undefined : userID,
+          );
       }
     };
 
     // ---- Room and LocalParticipant events -----------------------------------------------------
-    const custom = (name: string, data: Data): unknown => monitor.sendCustomEvent(cid, name, data, live()[0]?.pc);
-    const onTrackSubscribed = (track: TwilioTrackLike, publication: Publication, participant: TwilioParticipantLike): void =>
-      mapTrack(track, publication ?? track, participant.identity);
+    const custom = (name: string, data: Data): unknown => monitor.sendCustomEvent(conferenceID, name, data, live()[0]?.pc);
 
     for (const what of ['Enabled', 'Disabled', 'Published', 'Unpublished', 'Stopped']) {
       const reason = what.toLowerCase();
       if (what != 'Stopped')
-        on(room, `track${what}`, (publication: Publication, participant: TwilioParticipantLike) =>
-          evaluate(participant, false, reason, publication, what == 'Unpublished'),
-        );
+        on(room, 'track' + what, (publication: Publication, participant: Participant) => evaluate(participant, false, reason, publication, what == 'Unpublished'));
       // LocalParticipant: trackEnabled/Disabled/Stopped (track), trackPublished (publication).
       if (local && what != 'Unpublished')
-        on(local, `track${what}`, (trigger: Trigger) => {
+        on(local, 'track' + what, (trigger: Trigger) => {
           if (what == 'Published') {
             mapTrack(trigger.track, trigger as Publication, localUserID);
             requestMapping();
@@ -312,25 +239,25 @@ export function attachTwilio(room: TwilioRoomLike, monitor: Monitor, options: At
           evaluate(local, true, reason, trigger);
         });
     }
-    on(room, 'trackSubscribed', (track: TwilioTrackLike, publication: Publication, participant: TwilioParticipantLike) => {
-      if (track) onTrackSubscribed(track, publication, participant);
+    on(room, 'trackSubscribed', (track: TwilioTrackLike, publication: Publication, participant: Participant) => {
       requestMapping();
+      mapTrack(track, publication, participant.identity);
     });
-    on(room, 'participantConnected', (participant: TwilioParticipantLike) => {
+    on(room, 'participantConnected', (participant: Participant) => {
+      requestMapping();
       evaluate(participant, false, 'connected');
-      requestMapping();
     });
-    on(room, 'participantDisconnected', (participant: TwilioParticipantLike) => {
-      muted.delete(`false${participant.sid ?? participant.identity}`);
+    on(room, 'participantDisconnected', (participant: Participant) => {
+      muted.delete(false + (participant.sid ?? participant.identity));
       if (p2p && list) fabricOf(participant.identity)?.terminate();
     });
-    on(room, 'dominantSpeakerChanged', (participant: TwilioParticipantLike | null) => {
+    on(room, 'dominantSpeakerChanged', (participant: Participant | null) => {
       // Nobody speaking (null): nothing in callstats' vocabulary.
       const userID = participant?.identity;
       if (typeof userID == 'string') send('dominantSpeaker', { userID, participantSid: participant!.sid }, userID);
     });
     on(room, 'reconnecting', (error: unknown) => {
-      reconnectingSince = Date.now();
+      reconnectingSince = now();
       shim?.follow('reconnecting');
       const info = errorInfo(error);
       // 53001: the signaling connection dropped; 53405: the media connection failed.
@@ -338,8 +265,8 @@ export function attachTwilio(room: TwilioRoomLike, monitor: Monitor, options: At
     });
     on(room, 'reconnected', () => {
       shim?.follow('connected');
-      custom('twilioReconnected', reconnectingSince ? { durationMs: Date.now() - reconnectingSince } : {});
-      reconnectingSince = undefined;
+      custom('twilioReconnected', reconnectingSince ? { durationMs: now() - reconnectingSince } : {});
+      reconnectingSince = 0;
       scan();
       requestMapping();
     });
@@ -347,9 +274,8 @@ export function attachTwilio(room: TwilioRoomLike, monitor: Monitor, options: At
       const [primary] = live();
       if (error) {
         const fn = twilioErrorFunction(error);
-        const described = describeTwilioError(error);
-        if (primary) primary.reportError(fn, described);
-        else monitor.reportError(cid, fn, described);
+        if (primary) primary.reportError(fn, describeTwilioError(error));
+        else monitor.reportError(conferenceID, fn, describeTwilioError(error));
       }
       for (const f of live()) f.terminate(error ? errorInfo(error) : undefined);
       shim?.follow('disconnected');
@@ -360,11 +286,11 @@ export function attachTwilio(room: TwilioRoomLike, monitor: Monitor, options: At
     // wrapped (an own property shadowing the prototype's, removed again on detach).
     const unpublished = safe(() => evaluate(local, true, 'unpublished'));
     for (const name of ['unpublishTrack', 'unpublishTracks'] as const) {
-      const original = local?.[name] as ((...args: unknown[]) => unknown) | undefined;
-      if (typeof original != 'function') continue;
       const target = local as unknown as Data;
+      const original = target?.[name] as ((...args: unknown[]) => unknown) | undefined;
+      if (!original) continue;
       // Registered before the wrapper: runs after the scope restored the original.
-      if (!Object.prototype.hasOwnProperty.call(local, name)) scope.onDetach(() => target[name] === original && delete target[name]);
+      if (!Object.prototype.hasOwnProperty.call(target, name)) scope.onDetach(() => target[name] == original && delete target[name]);
       scope.wrap(target, name, () =>
         function (this: unknown, ...args: unknown[]) {
           const result = original.apply(this, args);
@@ -375,32 +301,40 @@ export function attachTwilio(room: TwilioRoomLike, monitor: Monitor, options: At
     }
 
     // ---- the current state --------------------------------------------------------------------
-    scope.onDetach(() => {
-      for (const f of fabrics.values()) f.terminate();
-    });
+    /** Fetches the Room's stats (internal access; the shim feeds onReports from its own polls). */
+    const refresh = (): void => {
+      if (list) {
+        dueAt = now() + 10_000;
+        new Promise<ReadonlyArray<TwilioStatsReportLike>>((resolve) => resolve(room.getStats())).then(safe(onReports), (e) =>
+          logger.debug('twilio: room.getStats() failed', e),
+        );
+      }
+    };
     const timer = setInterval(
       safe(() => {
         scan();
-        if (dueAt && Date.now() >= dueAt) refreshMappings();
+        if (dueAt && now() >= dueAt) refresh();
       }),
       1000,
     );
-    scope.onDetach(() => clearInterval(timer));
+    scope.onDetach(() => {
+      clearInterval(timer);
+      fabrics.forEach((f) => f.terminate());
+    });
     if (!list) {
-      if (why) warn(`${why}: monitoring through room.getStats() (thinner stats)`);
-      shim = new RoomStatsPeerConnection(room, safe(onReports));
-      addFabric('', shim, p2p ? 'twilio-peers' : serverUserID);
+      if (options.peerConnections != 'stats-shim') logger.warn(`twilio: twilio-video ${version ?? ''} internals not usable; using room.getStats()`);
+      addFabric('', (shim = new RoomStatsPeerConnection(room, safe(onReports))), p2p ? 'twilio-peers' : serverUserID);
     }
     scan();
     for (const p of participants()) {
-      for (const pub of p.tracks.values()) if (pub.track && pub.isSubscribed !== false) onTrackSubscribed(pub.track, pub, p);
+      for (const pub of p.tracks.values()) if (pub.isSubscribed !== false) mapTrack(pub.track, pub, p.identity);
       evaluate(p, false, 'initial');
     }
     if (local) {
       for (const pub of local.tracks?.values() ?? []) mapTrack(pub.track, pub, localUserID);
       evaluate(local, true, 'initial');
     }
-    refreshMappings();
+    refresh();
   });
 }
 

@@ -37,16 +37,14 @@ export function twilioErrorFunction(error: TwilioErrorLike | null | undefined): 
                 : 'iceConnectionFailure';
 }
 
-/** `{code?, name?, message?}` of an error, each only when it has the right type. */
-export function errorInfo(error: unknown): TwilioErrorLike {
-  const e = Object(error) as Record<string, unknown>;
-  const out: Record<string, unknown> = {};
-  for (const k of ['code', 'name', 'message']) if (typeof e[k] == (k == 'code' ? 'number' : 'string')) out[k] = e[k];
-  return out;
+/** `{code, name, message}` of an error (a Twilio error's fields; undefined for anything else). */
+export function errorInfo(error: unknown): TwilioErrorLike & Record<string, unknown> {
+  const { code, name, message } = Object(error) as TwilioErrorLike;
+  return { code, name, message };
 }
 
-/** The error as core records it: `name` kept, message prefixed with the Twilio code. */
-export function describeTwilioError(error: unknown): { name: string; message: string } {
-  const { code, name, message = error != null && typeof error != 'object' ? String(error) : '' } = errorInfo(error);
-  return { name: name || 'Error', message: code != null ? `Twilio ${code}: ${message}` : message || 'unknown error' };
+/** The error as core records it: a Twilio error's message prefixed with its code; others as they are. */
+export function describeTwilioError(error: unknown): unknown {
+  const e = error as TwilioErrorLike | undefined;
+  return typeof e?.code == 'number' ? { name: e.name, message: `Twilio ${e.code}: ${e.message ?? ''}` } : error;
 }

@@ -31,14 +31,14 @@ function entry(id: string, type: string, timestamp: number, ssrc: number, kind: 
 /** Spec-shaped entries for one StatsReport (exported for unit tests). */
 export function entriesFromTwilioReport(report: TwilioStatsReportLike, now: number): StatsEntry[] {
   const out: StatsEntry[] = [];
-  const r = report as unknown as Record<string, ReadonlyArray<TwilioTrackStatsLike> | undefined>;
-  for (const name of ['localAudio', 'localVideo', 'remoteAudio', 'remoteVideo']) {
-    const kind = name.endsWith('Audio') ? 'audio' : 'video';
-    const local = name[0] == 'l';
-    for (const s of r[name + 'TrackStats'] ?? []) {
+  // localAudioTrackStats, localVideoTrackStats, remoteAudioTrackStats, remoteVideoTrackStats
+  for (const [name, stats] of Object.entries(report))
+    for (const s of (name.endsWith('TrackStats') && stats) || []) {
+      const kind = name.includes('Audio') ? 'audio' : 'video';
+      const local = name[0] == 'l';
       if (!/^\d+$/.test(s.ssrc)) continue;
       const ssrc = +s.ssrc;
-      const timestamp = typeof s.timestamp == 'number' && isFinite(s.timestamp) ? s.timestamp : now;
+      const timestamp = s.timestamp || now;
       const id = `${report.peerConnectionId}-${local ? 'out' : 'in'}-${ssrc}`;
       const remoteId = `${report.peerConnectionId}-rin-${ssrc}`;
       const jitter = (s.jitter ?? NaN) / 1000;
@@ -58,16 +58,16 @@ export function entriesFromTwilioReport(report: TwilioStatsReportLike, now: numb
       );
       if (hasRemote) out.push(entry(remoteId, 'remote-inbound-rtp', timestamp, ssrc, kind, { localId: id, roundTripTime: rtt, packetsLost: s.packetsLost, jitter }));
     }
-  }
   return out;
 }
 
 /** A MonitoredPeerConnection over `room.getStats()`; its states follow the Room (`follow`). */
 export class RoomStatsPeerConnection extends EventTarget implements MonitoredPeerConnection {
-  connectionState = 'connected';
-  iceConnectionState = 'connected';
+  // Set by follow() (from the constructor on).
+  declare connectionState: string;
+  declare iceConnectionState: string;
+  declare signalingState: string;
   iceGatheringState = 'complete';
-  signalingState = 'stable';
   readonly localDescription = null;
   readonly remoteDescription = null;
 

@@ -2,7 +2,7 @@
  * Local structural types for the parts of twilio-video 2.x that the adapter uses. twilio-video is
  * never imported (not even its types): a real `Video.Room` is assignable to `TwilioRoomLike`.
  */
-import type { Logger, MonitoredPeerConnection } from '@callmetry/core';
+import type { MonitoredPeerConnection } from '@callmetry/core';
 
 /** Node-style emitter, as twilio-video's objects are (`on` / `removeListener`). */
 export interface TwilioEmitterLike {
@@ -122,10 +122,8 @@ export interface AttachTwilioOptions {
   peerConnections?: PeerConnectionAccess;
   /** twilio-video's version (`Video.version`), checked before internals are used. Default: `Twilio.Video.version` of the script-tag build, when present. */
   twilioVersion?: string;
-  /** The stream usage label of a track. Default: its kind ('audio', 'video'). */
+  /** The stream usage label of a track. Default: its kind ('audio', 'video'). Must not throw (an exception is logged and the track is not mapped). */
   usageLabel?: (publication: TwilioTrackPublicationLike) => string;
-  /** Where the adapter logs. Default: the monitor's logger, else the console. */
-  logger?: Logger;
 }
 
 /** What the internals module found for one of the Room's peer connections. */

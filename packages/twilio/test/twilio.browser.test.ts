@@ -183,8 +183,9 @@ describe('attachTwilio with twilio-video 2.32.1 against a signaling stand-in', (
         name: 'twilioReconnecting',
         fabricID,
         data: { code: 53001, name: 'TwilioError', message: 'Signaling connection disconnected', cause: 'signaling', durationMs: 'undefined' },
+        timestamp: expect.any(Number),
       },
-      { conferenceID: 'standup', name: 'twilioReconnected', fabricID, data: { durationMs: 'number' } },
+      { conferenceID: 'standup', name: 'twilioReconnected', fabricID, data: { durationMs: 'number' }, timestamp: expect.any(Number) },
     ]);
     // the same fabric carries on (the media connection never broke), still attributing streams
     s = await snapshot();
@@ -225,6 +226,12 @@ describe('attachTwilio with twilio-video 2.32.1 against a signaling stand-in', (
     // the error comes before the termination
     const order = [...s.errors.map((e) => ['error', e.timestamp] as const), ...s.fabricEvents.filter((e) => e.event === 'fabricTerminated').map((e) => ['terminated', e.timestamp] as const)];
     expect(order.sort((a, b) => a[1] - b[1]).map((o) => o[0])).toEqual(['error', 'terminated']);
+    // terminated with the reason
+    expect(s.fabricEvents.find((e) => e.event === 'fabricTerminated')?.data).toEqual({
+      code: 53205,
+      name: 'TwilioError',
+      message: 'Participant disconnected because of duplicate identity',
+    });
     expect(s.fabrics).toEqual([]);
     await expectListenersRemoved();
   });
@@ -264,16 +271,13 @@ describe('attachTwilio with twilio-video 2.32.1 against a signaling stand-in', (
     // Serve what the collector would: the example, core's browser build and the adapter's ESM build
     // (both built from source here), and twilio-video's script-tag build instead of Twilio's CDN.
     const file = async (path: string): Promise<Uint8Array> => new Uint8Array(await readFile(join(REPO_ROOT, path)));
-    const adapterEsm = await esbuild.build({
-      entryPoints: [join(REPO_ROOT, 'packages/twilio/src/index.ts')],
-      bundle: true,
-      write: false,
-      format: 'esm',
-      platform: 'browser',
-      target: 'es2022',
-    });
+    // The adapter imports @callmetry/core (the page's import map points it at core's ESM build).
+    const esm = async (entry: string, external: string[]): Promise<string> =>
+      (await esbuild.build({ entryPoints: [join(REPO_ROOT, entry)], bundle: true, write: false, format: 'esm', platform: 'browser', target: 'es2022', external }))
+        .outputFiles[0]!.text;
     http.route('/packages/core/dist/callstats.min.js', { body: await bundle('packages/core/src/browser.ts'), type: 'text/javascript' });
-    http.route('/packages/twilio/dist/index.mjs', { body: adapterEsm.outputFiles[0]!.text, type: 'text/javascript' });
+    http.route('/packages/core/dist/index.mjs', { body: await esm('packages/core/src/index.ts', []), type: 'text/javascript' });
+    http.route('/packages/twilio/dist/index.mjs', { body: await esm('packages/twilio/src/index.ts', ['@callmetry/core']), type: 'text/javascript' });
     http.route('/examples/twilio/', { body: await file('examples/twilio/index.html'), type: 'text/html' });
     http.route('/examples/twilio/main.js', { body: await file('examples/twilio/main.js'), type: 'text/javascript' });
     http.route('/sdk/twilio-video.min.js', { body: await file('node_modules/twilio-video/dist/twilio-video.min.js'), type: 'text/javascript' });

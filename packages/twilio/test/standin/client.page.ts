@@ -2,7 +2,7 @@
 // 2.32.1 connects to the signaling stand-in (./standin.ts) and the Room is monitored by the real
 // core through `attachTwilio`. Exposes `window.client` returning plain data for assertions.
 import * as Video from 'twilio-video';
-import { createMonitor, type ErrorRecord, type FabricEventRecord, type Monitor } from '@callmetry/core';
+import { createMonitor, type CustomEventRecord, type ErrorRecord, type FabricEventRecord, type Monitor } from '@callmetry/core';
 // Relative import: the root tsconfig maps only @callmetry/core to source (esbuild maps both).
 import { attachTwilio, type PeerConnectionAccess } from '../../src/index';
 
@@ -12,13 +12,6 @@ export interface ConnectArgs {
   roomName: string;
   localUserID: string;
   access?: PeerConnectionAccess;
-}
-
-export interface CustomEventRecord {
-  conferenceID: string;
-  name: string;
-  data?: Record<string, unknown>;
-  fabricID?: string;
 }
 
 export interface StreamSummary {
@@ -100,13 +93,7 @@ const client = {
     monitor = m;
     m.on('fabricEvent', (r) => void fabricEvents.push(r));
     m.on('error', (r) => void errors.push(r));
-    // The monitor emits nothing for custom events: record the calls (test-only spy).
-    const send = m.sendCustomEvent.bind(m);
-    m.sendCustomEvent = (conferenceID, name, data, pc) => {
-      const fabric = pc ? m.getFabric(pc) : undefined;
-      customEvents.push({ conferenceID, name, ...(data ? { data } : {}), ...(fabric ? { fabricID: fabric.id } : {}) });
-      return send(conferenceID, name, data, pc);
-    };
+    m.on('customEvent', (r) => void customEvents.push(r));
 
     const options = {
       name: args.roomName,
