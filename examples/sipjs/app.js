@@ -1,7 +1,7 @@
 // Callmetry + SIP.js softphone. Served at /examples/sipjs/ by the collector (`npm start`, i.e.
 // `callmetry-collector --serve-examples`), which also serves /packages/. Globals: `Callmetry`
 // (core's browser build) and `SIP` (./dist/sip.js, built by `npm run build`). The adapter's ESM
-// build has no runtime imports, so the browser loads it as it is.
+// build imports only '@callmetry/core', which the page's import map resolves to the global.
 import { attachSipJs } from '/packages/sipjs/dist/index.mjs';
 
 const $ = (id) => document.getElementById(id);

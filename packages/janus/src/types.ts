@@ -3,7 +3,7 @@
  * reads or wraps. janus.js is never imported; its own `janus.d.ts` types (`Janus`,
  * `JanusJS.PluginHandle`) are assignable to these.
  */
-import type { Logger, MonitoredPeerConnection } from '@callmetry/core';
+import type { MonitoredPeerConnection } from '@callmetry/core';
 
 /** A plugin's message body (`plugindata.data`), e.g. `{videoroom: 'joined', room, id, ...}`. */
 export type JanusMessage = Record<string, unknown>;
@@ -115,12 +115,10 @@ export interface AttachJanusOptions {
   userIdFromFeed?: (feedId: number | string, display: string | undefined) => string | undefined;
   /** Plugin handles attached before the adapter (janus.js keeps its handle list private). */
   handles?: JanusPluginHandleLike[];
-  /** Where the adapter logs (default: the monitor's logger, else the console). */
-  logger?: Logger;
 }
 
 /** Stops monitoring: restores every wrapper and terminates the fabrics the adapter created. */
 export type DetachJanus = () => void;
 
 /** Custom events the adapter sends with `monitor.sendCustomEvent` (callstats.js has no fabricEvent for them). */
-export type JanusCustomEventName = 'slowLink' | 'mediaState' | 'hangup' | 'publisherLeft';
+export type JanusCustomEventName = 'slowLink' | 'mediaState' | 'publisherLeft';

@@ -157,8 +157,8 @@ export const attachJsSip = (ua: JsSipUALike, monitor: Monitor, options: AttachJs
           );
         };
       }
-      // The session is over (or the adapter detaches: then only the adapter's own fabric ends).
       const off = Object.keys(on).map((e) => scope.listen(s, e, on[e]!));
+      // The session is over (or the adapter detaches: then only the adapter's own fabric ends).
       const end: End = (detaching, data) => {
         if (!sessions.delete(s)) return;
         off.forEach((f) => f());

@@ -80,7 +80,7 @@ function spy(scope: AdapterScope, obj: Loose, name: string, before: (args: Loose
   if (typeof obj?.[name] == 'function')
     scope.wrap(obj, name, (original: Loose) =>
       function (this: unknown, ...args: Loose[]) {
-        let after: ((result: unknown) => void) | void;
+        let after!: ((result: unknown) => void) | void;
         scope.safe(() => (after = before(args)))();
         const result = original.apply(this, args);
         if (after) scope.safe(after)(result);

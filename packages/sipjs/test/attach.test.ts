@@ -48,11 +48,7 @@ describe('attachSipJs (SIP.js stand-ins, Node)', () => {
     monitor.on('error', (r) => errors.push(r));
     monitor.on('sample', (s) => samples.push(s));
     custom = [];
-    const send = monitor.sendCustomEvent.bind(monitor);
-    vi.spyOn(monitor, 'sendCustomEvent').mockImplementation((conferenceID, name, data, pc) => {
-      custom.push([conferenceID, name, data]);
-      return send(conferenceID, name, data, pc);
-    });
+    monitor.on('customEvent', (r) => custom.push([r.conferenceID, r.name, r.data]));
     ua = new FakeUserAgent();
     ua.start();
   });
@@ -103,9 +99,11 @@ describe('attachSipJs (SIP.js stand-ins, Node)', () => {
     await call.answered();
     const sdh = call.sessionDescriptionHandler as FakeSdh;
     const incoming = new FakeInvitation(ua, 'carol');
-    expect(Object.prototype.hasOwnProperty.call(incoming, 'reject')).toBe(true);
-    for (const name of ['getDescription', 'setDescription', 'enableSenderTracks', 'mediaStreamFactory', 'createLocalOfferOrAnswer', 'setLocalSessionDescription', 'setRemoteSessionDescription'])
-      expect(Object.prototype.hasOwnProperty.call(sdh, name), name).toBe(true);
+    const wrappedReject = incoming.incomingInviteRequest.reject; // wrapped when the Invitation registered
+    const stepNames = ['getDescription', 'setDescription', 'enableSenderTracks', 'createLocalOfferOrAnswer', 'setLocalSessionDescription', 'setRemoteSessionDescription'] as const;
+    const wrappedFactory = sdh.mediaStreamFactory; // an own property, wrapped when the SDH was made
+    expect(call.invite).not.toBe(FakeInviter.prototype.invite);
+    for (const name of stepNames) expect(sdh[name], name).not.toBe(FakeSdh.prototype[name]);
 
     detach();
     expect(ua._sessions).toBe(registry);
@@ -113,11 +111,12 @@ describe('attachSipJs (SIP.js stand-ins, Node)', () => {
     expect(ua.stateChange.listeners).toHaveLength(0);
     expect(call.stateChange.listeners).toHaveLength(0);
     expect(incoming.stateChange.listeners).toHaveLength(0);
-    expect(Object.prototype.hasOwnProperty.call(call, 'invite')).toBe(false);
-    expect(Object.prototype.hasOwnProperty.call(incoming, 'reject')).toBe(false);
-    for (const name of ['getDescription', 'setDescription', 'enableSenderTracks', 'createLocalOfferOrAnswer', 'setLocalSessionDescription', 'setRemoteSessionDescription'])
-      expect(Object.prototype.hasOwnProperty.call(sdh, name), name).toBe(false);
-    // mediaStreamFactory is an own instance property in SIP.js: restored to the original function.
+    // The originals are back (core's scope.wrap puts them back as own properties).
+    expect(call.invite).toBe(FakeInviter.prototype.invite);
+    expect(incoming.incomingInviteRequest.reject).not.toBe(wrappedReject);
+    expect(incoming.incomingInviteRequest.reject({ statusCode: 486 }).message).toMatch(/^SIP\/2.0 486 Busy Here\r\n/);
+    for (const name of stepNames) expect(sdh[name], name).toBe(FakeSdh.prototype[name]);
+    expect(sdh.mediaStreamFactory).not.toBe(wrappedFactory);
     expect(typeof sdh.mediaStreamFactory).toBe('function');
     expect(tokens().slice(-2)).toEqual(['fabricTerminated', 'state:initializing>terminated']);
     expect(monitor.fabrics()).toHaveLength(0);
@@ -166,11 +165,41 @@ describe('attachSipJs (SIP.js stand-ins, Node)', () => {
     again();
   });
 
+  it('detaches itself when the monitor closes', async () => {
+    const registry = ua._sessions;
+    const factory = ua.configuration.sessionDescriptionHandlerFactory;
+    attachSipJs(ua2(ua), monitor);
+    const call = new FakeInviter(ua, 'bob');
+    await call.invite();
+    await monitor.close();
+    expect(ua._sessions).toBe(registry);
+    expect(ua.configuration.sessionDescriptionHandlerFactory).toBe(factory);
+    expect(ua.stateChange.listeners).toHaveLength(0);
+    expect(call.stateChange.listeners).toHaveLength(0);
+    expect(call.invite).toBe(FakeInviter.prototype.invite);
+  });
+
+  it('fabric attributes name the SIP call; fabricTerminated carries the final status', async () => {
+    attachSipJs(ua2(ua), monitor, { attributes: { tenant: 't1' } });
+    const call = new FakeInviter(ua, 'bob');
+    await call.invite();
+    expect(monitor.fabrics()[0]?.attributes).toEqual({
+      sipjsVersion: '0.21.0',
+      sipCallID: call.request.callId,
+      sipDirection: 'outgoing',
+      sipRemoteURI: 'sip:bob@example.test',
+      tenant: 't1',
+    });
+    call.rejectedWith(486, 'Busy Here');
+    await flush();
+    expect(events.find((e) => e.event === 'fabricTerminated')?.data).toEqual({ cause: 'busy', originator: 'remote', statusCode: 486, reasonPhrase: 'Busy Here' });
+  });
+
   it('adopts sessions that existed before attach', async () => {
     const call = new FakeInviter(ua, 'bob');
     await call.invite();
     await call.answered();
-    attachSipJs(ua2(ua), monitor, { logger });
+    attachSipJs(ua2(ua), monitor);
     const [fabric] = monitor.fabrics();
     expect(fabric?.remoteUserID).toBe('bob');
     expect(fabric?.conferenceID).toBe(call.request.callId);
@@ -498,7 +527,6 @@ describe('attachSipJs (SIP.js stand-ins, Node)', () => {
           throw new Error('nope');
         },
         remoteUserID: () => '',
-        logger,
       });
       const call = new FakeInviter(ua, 'bob');
       await call.invite();
@@ -513,7 +541,7 @@ describe('attachSipJs (SIP.js stand-ins, Node)', () => {
       const old = new FakeUserAgent('SIP.js/0.15.11');
       old.start();
       const registry = old._sessions;
-      const detach = attachSipJs(old as unknown as SipJsAttachTarget, monitor, { logger });
+      const detach = attachSipJs(old as unknown as SipJsAttachTarget, monitor);
       expect(old._sessions).toBe(registry);
       expect(logs.some((l) => l.startsWith('warn') && l.includes('0.15.11'))).toBe(true);
       const call = new FakeInviter(old, 'bob');
@@ -527,11 +555,17 @@ describe('attachSipJs (SIP.js stand-ins, Node)', () => {
   });
 
   describe('never throws', () => {
-    it('bad arguments give a no-op detach', () => {
-      expect(() => attachSipJs({} as SipJsAttachTarget, monitor, { logger })()).not.toThrow();
-      expect(() => attachSipJs(ua2(ua), {} as Monitor, { logger })()).not.toThrow();
-      expect(() => attachSipJs(null as unknown as SipJsAttachTarget, monitor, { logger })()).not.toThrow();
-      expect(logs.filter((l) => l.startsWith('error'))).toHaveLength(3);
+    it('bad arguments give a no-op detach, logged (without a monitor, on the console)', () => {
+      const consoleError = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+      try {
+        expect(() => attachSipJs({} as SipJsAttachTarget, monitor)()).not.toThrow();
+        expect(() => attachSipJs(ua2(ua), {} as Monitor)()).not.toThrow();
+        expect(() => attachSipJs(null as unknown as SipJsAttachTarget, monitor)()).not.toThrow();
+        expect(logs.filter((l) => l.startsWith('error'))).toHaveLength(2);
+        expect(consoleError).toHaveBeenCalledTimes(1);
+      } finally {
+        consoleError.mockRestore();
+      }
     });
 
     it('sessions with throwing getters and listeners that throw do not break the library', async () => {

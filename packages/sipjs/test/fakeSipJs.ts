@@ -135,10 +135,14 @@ export abstract class FakeSession {
     this.id = `${callId}tag`;
     const uri = remoteUser ? `sip:${remoteUser}@example.test` : 'sip:example.test';
     this.remoteIdentity = { uri: { ...(remoteUser ? { user: remoteUser } : {}), toString: () => uri }, displayName: remoteUser ?? '' };
+    this.prepare();
     beforeRegister?.(this);
-    // As the Inviter/Invitation constructors do:
+    // As the Inviter/Invitation constructors do (at their end):
     userAgent._sessions[this.id] = this;
   }
+
+  /** Constructor work of the subclass that happens before registration. */
+  protected prepare(): void {}
 
   transition(state: string): void {
     this.state = state;
@@ -218,8 +222,18 @@ export class FakeInviter extends FakeSession {
   }
 }
 
+/** SIP.js's getReasonPhrase, for the statuses the tests use. */
+const PHRASES: Record<number, string> = { 480: 'Temporarily Unavailable', 486: 'Busy Here', 487: 'Request Terminated', 500: 'Server Internal Error', 603: 'Decline' };
+
 export class FakeInvitation extends FakeSession {
   isCanceled = false;
+  /** SIP.js's IncomingInviteRequest (private, set before registration): reject() answers the response it sent. */
+  declare incomingInviteRequest: { reject(o: { statusCode: number; reasonPhrase?: string }): { message: string } };
+  protected override prepare(): void {
+    this.incomingInviteRequest = {
+      reject: (o) => ({ message: `SIP/2.0 ${o.statusCode} ${o.reasonPhrase ?? PHRASES[o.statusCode] ?? ''}\r\nVia: SIP/2.0/WSS x\r\n\r\n` }),
+    };
+  }
   async accept(): Promise<void> {
     this.transition('Establishing');
     const sdh = this.setupSdh();
@@ -227,14 +241,17 @@ export class FakeInvitation extends FakeSession {
     await sdh.getDescription();
     this.transition('Established');
   }
-  reject(options: { statusCode?: number } = {}): Promise<void> {
-    void options;
+  /** As Invitation.reject(): default 480, the phrase from the status. */
+  reject(options: { statusCode?: number; reasonPhrase?: string } = {}): Promise<void> {
+    const statusCode = options.statusCode || 480;
+    this.incomingInviteRequest.reject({ statusCode, reasonPhrase: options.reasonPhrase || PHRASES[statusCode] });
     this.transition('Terminated');
     return Promise.resolve();
   }
-  /** The caller's CANCEL (Invitation._onCancel). */
+  /** The caller's CANCEL (Invitation._onCancel): 487 to the INVITE. */
   canceled(): void {
     this.isCanceled = true;
+    this.incomingInviteRequest.reject({ statusCode: 487 });
     this.transition('Terminated');
   }
 }

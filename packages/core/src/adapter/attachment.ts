@@ -105,6 +105,8 @@ export function attachAdapter(name: string, target: object, monitor: Monitor, se
     },
     wrap<T extends object, K extends keyof T>(obj: T, key: K, wrapper: (original: T[K]) => T[K]) {
       const original = obj[key];
+      // A method inherited from the prototype is restored by deleting our own property.
+      const hadOwn = Object.prototype.hasOwnProperty.call(obj, key);
       let active = true;
       const wrapped = wrapper(original);
       // Once detached, a wrapper someone else wrapped again must behave like the original.
@@ -118,7 +120,9 @@ export function attachAdapter(name: string, target: object, monitor: Monitor, se
       obj[key] = replacement;
       cleanups.add(() => {
         active = false;
-        if (obj[key] === replacement) obj[key] = original;
+        if (obj[key] !== replacement) return;
+        if (hadOwn) obj[key] = original;
+        else delete obj[key];
       });
     },
     onDetach: (cleanup) => void cleanups.add(cleanup),

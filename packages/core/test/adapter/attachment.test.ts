@@ -125,3 +125,23 @@ describe('attachAdapter bookkeeping', () => {
     expect(cleanupCalls).toBe(100);
   });
 });
+
+describe('attachAdapter wrappers of inherited methods', () => {
+  it('restores a prototype method by removing the own property', () => {
+    class Lib {
+      stop(): string {
+        return 'stopped';
+      }
+    }
+    const lib = new Lib();
+    const monitor = createMonitor({ appID: 'a', localUserID: 'u', logger: logger() });
+    const detach = attachAdapter('test', lib, monitor, (scope) => scope.wrap(lib, 'stop', (orig) => function (this: Lib) {
+      return `wrapped ${orig.call(this)}`;
+    }));
+    expect(lib.stop()).toBe('wrapped stopped');
+    expect(Object.prototype.hasOwnProperty.call(lib, 'stop')).toBe(true);
+    detach();
+    expect(Object.prototype.hasOwnProperty.call(lib, 'stop')).toBe(false);
+    expect(lib.stop()).toBe('stopped');
+  });
+});

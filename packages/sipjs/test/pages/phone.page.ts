@@ -45,7 +45,7 @@ export type LogEntry =
   | { kind: 'event'; fabricID: string; conferenceID: string; event: string; data?: Record<string, unknown> }
   | { kind: 'error'; record: ErrorRecord }
   | { kind: 'sample'; fabricID: string; conferenceID: string; streams: StreamSummary[] }
-  /** monitor.sendCustomEvent (core has no local event for it: recorded by wrapping the call). */
+  /** monitor.sendCustomEvent, from the monitor's `customEvent` event. */
   | { kind: 'custom'; conferenceID: string; name: string; data?: Record<string, unknown> };
 
 export interface CallInfo {
@@ -111,11 +111,7 @@ let detach: () => void = () => undefined;
 let originalFactory: unknown;
 
 function recordMonitor(m: Monitor): void {
-  const send = m.sendCustomEvent.bind(m);
-  m.sendCustomEvent = (conferenceID, name, data, pc) => {
-    log.push({ kind: 'custom', conferenceID, name, ...(data ? { data } : {}) });
-    return send(conferenceID, name, data, pc);
-  };
+  m.on('customEvent', ({ conferenceID, name, data }) => log.push({ kind: 'custom', conferenceID, name, ...(data ? { data } : {}) }));
   m.on('fabricEvent', (r) => log.push({ kind: 'event', fabricID: r.fabricID, conferenceID: r.conferenceID, event: r.event, ...(r.data ? { data: r.data } : {}) }));
   m.on('error', (r) => log.push({ kind: 'error', record: r }));
   m.on('sample', (s: FabricStats) =>
