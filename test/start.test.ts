@@ -1,5 +1,5 @@
 // The README's main command serves the dashboard and the examples. The test reads the command
-// from README.md (the `npm ci && npm start` line), runs its start part as a newcomer would after
+// from README.md (the `npm install && npm start` line), runs its start part as a newcomer would after
 // the install (the install itself has already happened for this run), and stops it by PID.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
