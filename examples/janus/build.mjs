@@ -5,26 +5,17 @@
 // its real build, /packages/janus/dist/index.mjs (no runtime imports), and core's browser build,
 // /packages/core/dist/callstats.min.js (global `Callmetry`), both served by the collector with
 // --serve-examples. Run by `npm run build` in packages/janus.
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as esbuild from 'esbuild';
+import { bundleForBrowser } from '../bundle.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-await esbuild.build({
+await bundleForBrowser(here, {
   stdin: {
     contents: "import Janus from 'janus-gateway'; import adapter from 'webrtc-adapter'; globalThis.Janus = Janus; globalThis.adapter = adapter;",
     resolveDir: here,
     sourcefile: 'janus-global.js',
   },
-  outfile: join(here, 'dist', 'janus.js'),
-  bundle: true,
-  format: 'iife',
-  platform: 'browser',
-  target: 'es2020',
-  sourcemap: true,
-  minify: true,
-  legalComments: 'none',
-  logLevel: 'warning',
+  outfile: 'janus.js',
 });
-console.log('examples/janus/dist/janus.js built');

@@ -5,22 +5,13 @@
 // @callmetry/core: an import map points it at /packages/core/dist/index.mjs), and core's browser
 // build, /packages/core/dist/callstats.min.js (global `Callmetry`), all served by the collector
 // with --serve-examples. Run by `npm run build` in packages/jssip.
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as esbuild from 'esbuild';
+import { bundleForBrowser } from '../bundle.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-await esbuild.build({
+await bundleForBrowser(here, {
   stdin: { contents: "import * as JsSIP from 'jssip'; globalThis.JsSIP = JsSIP;", resolveDir: here, sourcefile: 'jssip-global.js' },
-  outfile: join(here, 'dist', 'jssip.js'),
-  bundle: true,
-  format: 'iife',
-  platform: 'browser',
-  target: 'es2020',
-  sourcemap: true,
-  minify: true,
-  legalComments: 'none',
-  logLevel: 'warning',
+  outfile: 'jssip.js',
 });
-console.log('examples/jssip/dist/jssip.js built');

@@ -5,7 +5,7 @@
 // by the collector with --serve-examples. Run by `npm run build` in packages/mediasoup.
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as esbuild from 'esbuild';
+import { bundleForBrowser } from '../bundle.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -20,17 +20,9 @@ const adapterFromDist = {
   },
 };
 
-await esbuild.build({
+await bundleForBrowser(here, {
   entryPoints: [join(here, 'demo.ts')],
-  outfile: join(here, 'dist', 'demo.js'),
-  bundle: true,
   format: 'esm',
-  platform: 'browser',
-  target: 'es2020',
-  sourcemap: true,
-  minify: true,
-  legalComments: 'none',
-  logLevel: 'warning',
   plugins: [adapterFromDist],
+  outfile: 'demo.js',
 });
-console.log('examples/mediasoup/dist/demo.js built');

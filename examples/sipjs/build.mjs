@@ -5,22 +5,13 @@
 // runtime imports), and core's browser build, /packages/core/dist/callstats.min.js (global
 // `Callmetry`), both served by the collector with --serve-examples. Run by `npm run build` in
 // packages/sipjs. (packages/sipjs/test/example.browser.test.ts builds the same input in memory.)
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as esbuild from 'esbuild';
+import { bundleForBrowser } from '../bundle.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-await esbuild.build({
+await bundleForBrowser(here, {
   stdin: { contents: "import * as SIP from 'sip.js'; globalThis.SIP = SIP;", resolveDir: here, sourcefile: 'sip-global.js' },
-  outfile: join(here, 'dist', 'sip.js'),
-  bundle: true,
-  format: 'iife',
-  platform: 'browser',
-  target: 'es2020',
-  sourcemap: true,
-  minify: true,
-  legalComments: 'none',
-  logLevel: 'warning',
+  outfile: 'sip.js',
 });
-console.log('examples/sipjs/dist/sip.js built');
