@@ -10,7 +10,8 @@
 // The namespace (and any process left in it) is removed on exit, SIGINT and SIGTERM; the exit
 // code is vitest's. Requires root and /usr/bin/chromium: missing either fails, never skips.
 import { spawn, spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -126,7 +127,11 @@ const env = {
 log(`ip netns exec ${ns} vitest run ${args.join(' ')}`.trimEnd());
 // `ip netns exec` execs the command, so the child pid is vitest itself. The local vitest binary
 // is used directly (same as `npx vitest run`, but never reaches for the registry).
-const child = spawn('ip', ['netns', 'exec', ns, process.execPath, vitestBin, 'run', ...args], {
+// A JSON report next to the usual output gives the plain closing line CI reads (see below).
+const reportDir = mkdtempSync(join(tmpdir(), 'callmetry-report-'));
+const reportFile = join(reportDir, 'vitest.json');
+const reporters = ['--reporter=default', '--reporter=json', `--outputFile.json=${reportFile}`];
+const child = spawn('ip', ['netns', 'exec', ns, process.execPath, vitestBin, 'run', ...reporters, ...args], {
   cwd: root,
   env,
   stdio: 'inherit',
@@ -149,8 +154,22 @@ child.on('error', (e) => {
   cleanup();
   process.exit(1);
 });
+/** Prints `vitest: N passed, N failed[, N skipped]` alone on a line, the summary CI reads. */
+function printPlainSummary() {
+  try {
+    const report = JSON.parse(readFileSync(reportFile, 'utf8'));
+    const skipped = (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
+    console.log(`\nvitest: ${report.numPassedTests} passed, ${report.numFailedTests} failed${skipped ? `, ${skipped} skipped` : ''}`);
+  } catch {
+    log('no vitest JSON report (the run did not finish)');
+  } finally {
+    rmSync(reportDir, { recursive: true, force: true });
+  }
+}
+
 child.on('exit', (code, signal) => {
   cleanup();
+  printPlainSummary();
   const signum = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
   if (code !== null) process.exit(signalled && code === 0 ? 128 + signum[signalled] : code);
   log(`vitest terminated by ${signal}`);
