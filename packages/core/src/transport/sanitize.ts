@@ -3,7 +3,8 @@
  * batch for one unknown field or out-of-range value, so the transport drops, warning once, what the
  * protocol does not define: unknown top-level fields (per kind) and, in stats, unknown fields and
  * values outside their type/range (treated as unknown, i.e. absent, before delta coding).
- * Candidate addresses (`localAddress`, `remoteAddress`) never leave unless collectIP is true.
+ * Candidate addresses (`localAddress`, `remoteAddress`, and the addresses inside SDPs of error
+ * reports) never leave unless collectIP is true.
  */
 import { hasOwn, type Json } from '../util/values';
 import type { Fields } from './deltas';
@@ -67,6 +68,17 @@ function valid(rule: Rule, v: unknown): unknown {
   return rule === true ? (s && s.length <= 256 && !CONTROL.test(s) ? s : undefined) : rule.includes(s) ? s : undefined;
 }
 
+const SDP_ADDRESS_LINE = /^(a=candidate:|c=IN |a=rtcp:|a=remote-candidates:)/;
+
+/** The SDP without its network addresses: candidate lines dropped, c=/rtcp addresses zeroed. */
+export function redactSdpAddresses(sdp: string): string {
+  return sdp
+    .split(/\r?\n/)
+    .filter((line) => !line.startsWith('a=candidate:') && !line.startsWith('a=remote-candidates:'))
+    .map((line) => (SDP_ADDRESS_LINE.test(line) ? line.replace(/IN IP4 \S+/, 'IN IP4 0.0.0.0').replace(/IN IP6 \S+/, 'IN IP6 ::') : line))
+    .join('\r\n');
+}
+
 export interface Sanitizer {
   /** A copy of the item's defined top-level fields the protocol has for its kind. */
   topLevel(kind: keyof typeof KIND_FIELDS, item: Json): Json;
@@ -103,7 +115,11 @@ export function createSanitizer(warn: (message: string) => void, collectIP: bool
     topLevel: (kind, item) => {
       const allowed = `n t kind conferenceID ${KIND_FIELDS[kind]}`.split(' ');
       return copy(item, (k, v) =>
-        allowed.includes(k) ? v : once(`${kind}.${k}`, `${kind} field '${k}' is not in the protocol: not sent.`),
+        !allowed.includes(k)
+          ? once(`${kind}.${k}`, `${kind} field '${k}' is not in the protocol: not sent.`)
+          : !collectIP && (k == 'localSDP' || k == 'remoteSDP') && typeof v == 'string'
+            ? redactSdpAddresses(v)
+            : v,
       );
     },
     stream: (entry) => ({ ...fields(entry, STREAM_RULES, 'stream'), key: entry.key }),

@@ -217,6 +217,30 @@ describe('transport against a protocol-following collector', () => {
     expect(stored.connection).toMatchObject({ localAddress: '192.168.7.7', remoteAddress: '203.0.113.9' });
   });
 
+  it('removes addresses from the SDPs of error reports unless collectIP is true', async () => {
+    fake = await startFake();
+    const sdp = [
+      'v=0', 'o=- 1 2 IN IP4 127.0.0.1', 'm=audio 50000 UDP/TLS/RTP/SAVPF 111', 'c=IN IP4 198.51.100.23',
+      'a=rtcp:9 IN IP4 198.51.100.23', 'a=candidate:1 1 udp 2122260223 198.51.100.23 50000 typ host',
+      'a=candidate:2 1 udp 1686052607 203.0.113.77 61000 typ srflx raddr 198.51.100.23 rport 50000', 'a=mid:0', '',
+    ].join('\r\n');
+    const item = { kind: 'error' as const, conferenceID: 'c1', fn: 'setRemoteDescription', category: 'negotiationFailure', message: 'x', localSDP: sdp, remoteSDP: sdp };
+    const off = track(makeTransport(fake.url));
+    await off.transport.start();
+    off.transport.send(item);
+    await off.transport.flush();
+    const [stored] = fake.items(off.transport.sid);
+    for (const ip of ['198.51.100.23', '203.0.113.77']) expect(JSON.stringify(stored)).not.toContain(ip);
+    expect(stored?.localSDP).toContain('a=mid:0');
+    expect(stored?.localSDP).toContain('c=IN IP4 0.0.0.0');
+
+    const on = track(makeTransport(fake.url, { collectIP: true }));
+    await on.transport.start();
+    on.transport.send(item);
+    await on.transport.flush();
+    expect(fake.items(on.transport.sid)[0]?.remoteSDP).toBe(sdp);
+  });
+
   it('sends only protocol fields, and invalid stats values as unknown', async () => {
     fake = await startFake();
     const h = track(makeTransport(fake.url));
