@@ -133,6 +133,25 @@ describe('fabric lifecycle in Chromium', () => {
     }
   });
 
+  it('detects an ICE restart and stays established', async () => {
+    await installMonitor(page);
+    const id = await page.run(async () => {
+      const id = await window.lab.createPair({ video: false });
+      const w = window as unknown as { monitor: import('../../src/types').Monitor };
+      w.monitor.addFabric(window.lab.pcs(id).pc1, { remoteUserID: 'bob', conferenceID: 'lab-ice' });
+      await window.lab.negotiate(id);
+      await window.lab.waitConnected(id);
+      window.lab.pcs(id).pc1.restartIce();
+      await window.lab.negotiate(id);
+      return id;
+    });
+    const seen = await until(() => events(page), (e) => e.some((x) => x.event === 'iceRestarted'), 10_000, 'iceRestarted');
+    expect(names(seen).slice(0, 3)).toEqual(['fabricSetup', 'state:established', 'iceRestarted']);
+    const state = await page.run(() => (window as unknown as { monitor: import('../../src/types').Monitor }).monitor.fabrics()[0]?.state);
+    expect(state).toBe('established');
+    await page.run((pairId) => window.lab.close(pairId), id);
+  });
+
   it('hold stops getStats polling and resume restarts it', async () => {
     await installMonitor(page);
     const counts = await page.run(async () => {
