@@ -14,13 +14,13 @@ export interface StreamIds {
   trackId?: string;
 }
 
-/** `ssrc:<decimal>`, `mid:<mid>` or `trackId:<id>`; undefined for a malformed selector. */
+/**
+ * `<decimal ssrc>` (bare: resolve() looks the stream's SSRC up as it is), `mid:<mid>` or
+ * `trackId:<id>`; undefined for a malformed selector.
+ */
 function keyOf(selector: Partial<Record<keyof StreamIds, unknown>>): string | undefined {
   if (!isPlainObject(selector)) return undefined;
-  if ('ssrc' in selector) {
-    const ssrc = ssrcString(selector.ssrc);
-    return ssrc && `ssrc:${ssrc}`;
-  }
+  if ('ssrc' in selector) return ssrcString(selector.ssrc);
   for (const kind of ['mid', 'trackId'] as const) if (isString(selector[kind])) return `${kind}:${selector[kind]}`;
   return undefined;
 }
@@ -54,11 +54,15 @@ export class StreamMappings {
 
   /** The mapping for a stream: by SSRC, else by mid, else by track id. */
   resolve({ ssrc, mid, trackId }: StreamIds): StreamMapping | undefined {
-    if (!this.byKey.size) return undefined;
-    for (const key of [keyOf({ ssrc }), keyOf({ mid }), keyOf({ trackId })]) {
-      const mapping = key && this.byKey.get(key);
-      if (mapping) return mapping;
-    }
-    return undefined;
+    const { byKey } = this;
+    if (!byKey.size) return undefined;
+    // Runs per stream per poll: the SSRC the processor passes is canonical and found as is, other
+    // spellings ('042', ' 42') once normalized; the other keys are only built when needed.
+    return (
+      byKey.get(String(ssrc)) ??
+      byKey.get(ssrcString(ssrc) ?? '') ??
+      (isString(mid) ? byKey.get(`mid:${mid}`) : undefined) ??
+      (isString(trackId) ? byKey.get(`trackId:${trackId}`) : undefined)
+    );
   }
 }

@@ -80,10 +80,19 @@ export const CODEC_IMPAIRMENTS: Readonly<Record<string, CodecImpairment>> = {
   g729: { ie: 11, bpl: 19 },
 };
 
+/** By mimeType: a call has a handful of codecs, and this runs per audio stream per poll. */
+const impairments = new Map<string, CodecImpairment>();
+
 /** 'audio/opus' -> Opus' values; unknown codecs are treated as Opus. */
 export function codecImpairment(mimeType: string | undefined): CodecImpairment {
-  const name = mimeType?.split('/').pop()?.toLowerCase() ?? '';
-  return hasOwn(CODEC_IMPAIRMENTS, name) ? CODEC_IMPAIRMENTS[name]! : G711_PLC;
+  let impairment = impairments.get(mimeType ?? '');
+  if (!impairment) {
+    const name = mimeType?.split('/').pop()?.toLowerCase() ?? '';
+    impairment = hasOwn(CODEC_IMPAIRMENTS, name) ? CODEC_IMPAIRMENTS[name]! : G711_PLC;
+    if (impairments.size >= 16) impairments.clear();
+    impairments.set(mimeType ?? '', impairment);
+  }
+  return impairment;
 }
 
 /** Id: the delay impairment for a one-way (mouth-to-ear) delay d in ms (Cole & Rosenbluth). */
@@ -144,19 +153,22 @@ const RATINGS: readonly QualityRating[] = ['excellent', 'good', 'fair', 'poor', 
 
 const [AUDIO_R, VIDEO_LOSS, VIDEO_RTT] = [AUDIO_R_THRESHOLDS, VIDEO_LOSS_THRESHOLDS, VIDEO_RTT_THRESHOLDS].map((t) => Object.values(t));
 
-/** The index in RATINGS of the first limit `ok` accepts (4, bad, if none); -1 for an unknown value. */
-function rank(value: number | undefined, limits: number[], ok: (value: number, limit: number) => boolean): number {
+/**
+ * The index in RATINGS of the first limit the value reaches (4, bad, if none); -1 for an unknown
+ * value. `higherIsBetter`: the value must be >= the limit (R), else <= (loss, RTT).
+ */
+function rank(value: number | undefined, limits: number[], higherIsBetter = false): number {
   if (value === undefined) return -1;
-  const i = limits.findIndex((limit) => ok(value, limit));
-  return i < 0 ? 4 : i;
+  let i = 0;
+  while (i < limits.length && !(higherIsBetter ? value >= limits[i]! : value <= limits[i]!)) i++;
+  return i;
 }
-const atMost = (value: number, limit: number): boolean => value <= limit;
 
-export const audioQuality = (r: number): QualityRating => RATINGS[rank(r, AUDIO_R!, (value, limit) => value >= limit)]!;
+export const audioQuality = (r: number): QualityRating => RATINGS[rank(r, AUDIO_R!, true)]!;
 
 /** Video: the worse of the loss rating and the RTT rating; undefined when neither is known. */
 export const videoQuality = (fractionLoss: Ratio | undefined, rttMs: Milliseconds | undefined): QualityRating | undefined =>
-  RATINGS[Math.max(rank(fractionLoss, VIDEO_LOSS!, atMost), rank(rttMs, VIDEO_RTT!, atMost))];
+  RATINGS[Math.max(rank(fractionLoss, VIDEO_LOSS!), rank(rttMs, VIDEO_RTT!))];
 
 /** Quality of a stream: audio from R (needs loss), video from loss and RTT. */
 export function streamQuality(

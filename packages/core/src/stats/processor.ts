@@ -69,6 +69,8 @@ interface StreamState {
 const QUALITY_LIMITATION_REASONS = ['none', 'cpu', 'bandwidth', 'other'];
 
 const wentDown = (prev: number | undefined, cur: number | undefined): boolean => cur! < prev!;
+/** A running mean with this poll's sample added; a repeated report (`fresh` false) adds nothing. */
+const meanWith = (m: RunningMean, x: number | undefined, fresh: boolean): number | undefined => (fresh ? addSample(m, x) : m.count ? m.mean : undefined);
 const kbps = (bps: number | undefined): number | undefined => (bps === undefined ? undefined : bps / 1000);
 
 /** Interval jitter buffer delay per emitted sample/frame, ms (jitterBufferDelay is in seconds). */
@@ -80,7 +82,8 @@ function jitterBufferMs(prev: NormalizedRtpStream, s: NormalizedRtpStream): numb
 
 export function createStatsProcessor(options: StatsProcessorOptions = {}): StatsProcessor {
   const forgetAfterPolls = Math.max(1, Math.floor(options.forgetAfterPolls ?? 5));
-  const states = new Map<string, StreamState>();
+  // Per-stream state by direction, then SSRC (a stream is `statsType:ssrc`).
+  const states = { inbound: new Map<string, StreamState>(), outbound: new Map<string, StreamState>() };
   let poll = 0;
   // The SDPs of the last poll, parsed: comparing is cheaper than even parseSdp's cache lookup.
   const none = parseSdp(undefined);
@@ -101,11 +104,11 @@ export function createStatsProcessor(options: StatsProcessorOptions = {}): Stats
       primaryOf: (ssrc) => remote.secondaryToPrimary.get(ssrc) ?? local.secondaryToPrimary.get(ssrc),
     });
     const conn = normalized.connection;
-    const streams = [
-      ...normalized.outbound.map((s) => streamStats(s, context, local, remote, conn.currentRoundTripTimeMs, now)),
-      ...normalized.inbound.map((s) => streamStats(s, context, remote, local, conn.currentRoundTripTimeMs, now)),
-    ];
-    for (const [key, st] of states) if (poll - st.lastPoll >= forgetAfterPolls) states.delete(key);
+    const streams: StreamStats[] = [];
+    for (const s of normalized.outbound) streams.push(streamStats(s, context, local, remote, conn.currentRoundTripTimeMs, now));
+    for (const s of normalized.inbound) streams.push(streamStats(s, context, remote, local, conn.currentRoundTripTimeMs, now));
+    for (const bySsrc of [states.outbound, states.inbound])
+      for (const [ssrc, st] of bySsrc) if (poll - st.lastPoll >= forgetAfterPolls) bySsrc.delete(ssrc);
     const ip = (address: string | undefined): string | undefined => (context.collectIP ? address : undefined);
     // Fields are present (maybe undefined) in every record: one object shape, cheap to build.
     const connection: ConnectionStats = {
@@ -135,15 +138,15 @@ export function createStatsProcessor(options: StatsProcessorOptions = {}): Stats
     const sdpSsrc = own.ssrcs.get(s.ssrc) ?? other.ssrcs.get(s.ssrc);
     const sdpKind = sdpSsrc?.mediaType;
     const kind = s.kind ?? (sdpKind == 'audio' || sdpKind == 'video' ? sdpKind : s.frames !== undefined || s.frameWidth !== undefined ? 'video' : 'audio');
-    const key = `${statsType}:${s.ssrc}`;
     const ts = s.timestamp > 0 ? s.timestamp : now;
 
     // ---- interval values from counter deltas ------------------------------------------------
-    let state = states.get(key);
+    const bySsrc = states[s.direction];
+    let state = bySsrc.get(s.ssrc);
     // false when this poll repeats the previous report (same timestamp)
     let fresh = true;
     if (!state) {
-      states.set(key, (state = { lastPoll: poll, timestamp: ts, counters: s, interval: {}, jitter: { count: 0, mean: 0 }, rtt: { count: 0, mean: 0 } }));
+      bySsrc.set(s.ssrc, (state = { lastPoll: poll, timestamp: ts, counters: s, interval: {}, jitter: { count: 0, mean: 0 }, rtt: { count: 0, mean: 0 } }));
     } else {
       const prev = state.counters;
       const dt = ts - state.timestamp;
@@ -195,7 +198,6 @@ export function createStatsProcessor(options: StatsProcessorOptions = {}): Stats
     // ---- jitter, RTT and their running means --------------------------------------------------
     const jitter = inbound ? s.jitterMs : remote?.jitterMs;
     const rtt = remote?.roundTripTimeMs ?? pairRttMs;
-    const mean = (m: RunningMean, x: number | undefined): number | undefined => (fresh ? addSample(m, x) : m.count ? m.mean : undefined);
 
     // ---- identity and mapping -----------------------------------------------------------------
     const mid = s.mid ?? sdpSsrc?.mid ?? midOfOnlySection(own, kind);
@@ -236,9 +238,9 @@ export function createStatsProcessor(options: StatsProcessorOptions = {}): Stats
       packetLossPercentage: fractionLoss === undefined ? undefined : fractionLoss * 100,
       packetsLost: inbound ? s.packetsLost : remote?.packetsLost,
       jitter,
-      averageJitter: mean(state.jitter, jitter),
+      averageJitter: meanWith(state.jitter, jitter, fresh),
       rtt,
-      averageRTT: mean(state.rtt, rtt),
+      averageRTT: meanWith(state.rtt, rtt, fresh),
       audioInputLevel: inbound ? undefined : audioLevel,
       audioOutputLevel: inbound ? audioLevel : undefined,
       frameRate: video ? (s.framesPerSecond ?? interval.frameRate) : undefined,
@@ -260,7 +262,10 @@ export function createStatsProcessor(options: StatsProcessorOptions = {}): Stats
         return { streams: [], connection: {} };
       }
     },
-    stateSize: () => states.size,
-    reset: () => states.clear(),
+    stateSize: () => states.inbound.size + states.outbound.size,
+    reset: () => {
+      states.inbound.clear();
+      states.outbound.clear();
+    },
   };
 }

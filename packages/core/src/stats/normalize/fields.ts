@@ -2,25 +2,26 @@
 import type { StatsEntry } from '../../types';
 
 /** A finite number, or undefined. */
-export function num(entry: StatsEntry | undefined, field: string): number | undefined {
-  const v = entry?.[field];
-  return typeof v == 'number' && isFinite(v) ? v : undefined;
-}
+export const finite = (v: unknown): number | undefined => (typeof v == 'number' && isFinite(v) ? v : undefined);
 
 /** A non-empty string, or undefined. */
-export function str(entry: StatsEntry | undefined, field: string): string | undefined {
-  const v = entry?.[field];
-  return typeof v == 'string' && v ? v : undefined;
-}
+export const nonEmpty = (v: unknown): string | undefined => (typeof v == 'string' && v ? v : undefined);
+
+/**
+ * `finite` / `nonEmpty` of a field. Hot paths read fixed fields directly (`finite(entry.jitter)`):
+ * a named property read is much cheaper than one by a variable name.
+ */
+export const num = (entry: StatsEntry | undefined, field: string): number | undefined => finite(entry?.[field]);
+export const str = (entry: StatsEntry | undefined, field: string): string | undefined => nonEmpty(entry?.[field]);
 
 /**
  * An SSRC as a decimal string: stats give numbers (older stacks strings), the SDP and apps strings.
  * Undefined for anything that is not an unsigned integer.
  */
 export function ssrcString(v: unknown): string | undefined {
-  const s = typeof v == 'string' ? v.trim() : v;
-  if (typeof s == 'number' ? Number.isInteger(s) && s >= 0 : typeof s == 'string' && /^\d+$/.test(s)) return String(Number(s));
-  return undefined;
+  if (typeof v == 'number') return Number.isInteger(v) && v >= 0 ? String(v) : undefined;
+  const s = typeof v == 'string' ? v.trim() : '';
+  return /^\d+$/.test(s) ? String(Number(s)) : undefined;
 }
 
 export const ssrcOf = (entry: StatsEntry): string | undefined => ssrcString(entry.ssrc);

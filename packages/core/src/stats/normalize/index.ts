@@ -18,7 +18,7 @@
  * The report is read, never copied or mutated: the output holds small records built from it.
  */
 import type { StatsEntry, StatsReportLike } from '../../types';
-import { num, ssrcOf, str } from './fields';
+import { finite, nonEmpty, num, ssrcOf, str } from './fields';
 import { candidateFields } from './steps/candidateFields';
 import { associatedSsrcsFromEntry, dropRtxAndFecStreams } from './steps/dropRtxAndFecStreams';
 import { fractionLostUnits } from './steps/fractionLostUnits';
@@ -69,47 +69,43 @@ function rtpStream(
   if (ssrc === undefined) return undefined;
   const { byId } = index;
   const inbound = direction == 'inbound';
-  const codec = byId.get(str(entry, 'codecId') ?? '');
+  const codec = byId.get(nonEmpty(entry.codecId) ?? '');
   const legacy = trackFieldsFromLegacyTrackStats(entry, legacyTrackOf(entry, byId));
   const source = inbound ? {} : mediaSourceFields(entry, mediaSourceOf(entry, byId));
   const remote =
     remoteByLocalId.get(entry.id) ??
     remoteFromRemoteId(entry, byId, inbound ? 'remote-outbound-rtp' : 'remote-inbound-rtp') ??
     remoteFromSsrc(entry, inbound ? index.remoteOutbound : index.remoteInbound);
-  /** The entry's own value, else the legacy track's, else the media source's. */
-  const read = (field: 'framesPerSecond' | 'frameWidth' | 'frameHeight'): number | undefined =>
-    num(entry, field) ?? legacy[field] ?? source[field];
-  /** Inbound only: the entry's own value, else the legacy track's. */
-  const inboundRead = (field: 'audioLevel' | 'jitterBufferDelay' | 'jitterBufferEmittedCount'): number | undefined =>
-    inbound ? (num(entry, field) ?? legacy[field]) : undefined;
+  // Fixed fields are read by name (this runs per stream per poll): the entry's own value, else the
+  // legacy track's, else (outbound) the media source's. Some fields are inbound only.
   return {
     id: entry.id,
     direction,
     ssrc,
     kind: kindFromMediaType(entry) ?? kindFromCodecMimeType(codec),
-    timestamp: num(entry, 'timestamp') ?? 0,
-    mid: str(entry, 'mid'),
-    rid: str(entry, 'rid'),
-    trackIdentifier: str(entry, 'trackIdentifier') ?? legacy.trackIdentifier ?? source.trackIdentifier,
-    codecMimeType: str(codec, 'mimeType'),
-    bytes: num(entry, inbound ? 'bytesReceived' : 'bytesSent'),
-    packets: num(entry, inbound ? 'packetsReceived' : 'packetsSent'),
-    packetsLost: inbound ? num(entry, 'packetsLost') : undefined,
+    timestamp: finite(entry.timestamp) ?? 0,
+    mid: nonEmpty(entry.mid),
+    rid: nonEmpty(entry.rid),
+    trackIdentifier: nonEmpty(entry.trackIdentifier) ?? legacy.trackIdentifier ?? source.trackIdentifier,
+    codecMimeType: nonEmpty(codec?.mimeType),
+    bytes: finite(inbound ? entry.bytesReceived : entry.bytesSent),
+    packets: finite(inbound ? entry.packetsReceived : entry.packetsSent),
+    packetsLost: inbound ? finite(entry.packetsLost) : undefined,
     jitterMs: inbound ? jitterUnits(entry) : undefined,
-    frames: num(entry, inbound ? 'framesDecoded' : 'framesEncoded') ?? legacy.frames,
-    framesPerSecond: read('framesPerSecond'),
-    frameWidth: read('frameWidth'),
-    frameHeight: read('frameHeight'),
-    audioLevel: inboundRead('audioLevel') ?? source.audioLevel ?? legacy.audioLevel,
-    qualityLimitationReason: inbound ? undefined : str(entry, 'qualityLimitationReason'),
-    jitterBufferDelay: inboundRead('jitterBufferDelay'),
-    jitterBufferEmittedCount: inboundRead('jitterBufferEmittedCount'),
+    frames: finite(inbound ? entry.framesDecoded : entry.framesEncoded) ?? legacy.frames,
+    framesPerSecond: finite(entry.framesPerSecond) ?? legacy.framesPerSecond ?? source.framesPerSecond,
+    frameWidth: finite(entry.frameWidth) ?? legacy.frameWidth ?? source.frameWidth,
+    frameHeight: finite(entry.frameHeight) ?? legacy.frameHeight ?? source.frameHeight,
+    audioLevel: (inbound ? (finite(entry.audioLevel) ?? legacy.audioLevel) : undefined) ?? source.audioLevel ?? legacy.audioLevel,
+    qualityLimitationReason: inbound ? undefined : nonEmpty(entry.qualityLimitationReason),
+    jitterBufferDelay: inbound ? (finite(entry.jitterBufferDelay) ?? legacy.jitterBufferDelay) : undefined,
+    jitterBufferEmittedCount: inbound ? (finite(entry.jitterBufferEmittedCount) ?? legacy.jitterBufferEmittedCount) : undefined,
     associatedSsrcs: associatedSsrcsFromEntry(entry.rtxSsrc, entry.fecSsrc),
     remote: remote && {
       id: remote.id,
-      timestamp: num(remote, 'timestamp') ?? 0,
-      packetsLost: num(remote, 'packetsLost'),
-      packetsReceived: num(remote, 'packetsReceived'),
+      timestamp: finite(remote.timestamp) ?? 0,
+      packetsLost: finite(remote.packetsLost),
+      packetsReceived: finite(remote.packetsReceived),
       fractionLost: fractionLostUnits(remote),
       jitterMs: jitterUnits(remote),
       roundTripTimeMs: roundTripTimeUnits(remote),

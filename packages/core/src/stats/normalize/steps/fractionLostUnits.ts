@@ -3,9 +3,9 @@
  * through RTCP's 8-bit fixed-point value (0..255, loss x 256): values above 1 are scaled back.
  */
 import type { Ratio, StatsEntry } from '../../../types';
-import { num } from '../fields';
+import { finite } from '../fields';
 
 export function fractionLostUnits(entry: StatsEntry | undefined): Ratio | undefined {
-  const v = num(entry, 'fractionLost');
+  const v = finite(entry?.fractionLost);
   return v === undefined || v < 0 ? undefined : v > 1 ? Math.min(1, v / 256) : v;
 }

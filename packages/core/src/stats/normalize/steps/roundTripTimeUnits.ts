@@ -4,19 +4,19 @@
  * in milliseconds.
  */
 import type { Milliseconds, StatsEntry } from '../../../types';
-import { num } from '../fields';
+import { finite } from '../fields';
 
-/** A field in seconds, in ms. */
-export function secondsAsMs(entry: StatsEntry | undefined, field: string): Milliseconds | undefined {
-  const seconds = num(entry, field);
-  return seconds === undefined ? undefined : seconds * 1000;
-}
+/** A value in seconds (if finite), in ms. */
+const secondsAsMs = (seconds: unknown): Milliseconds | undefined => {
+  const s = finite(seconds);
+  return s === undefined ? undefined : s * 1000;
+};
 
 /** roundTripTime / currentRoundTripTime (seconds) -> ms; `mozRtt` is taken as ms. */
 export const roundTripTimeUnits = (
   entry: StatsEntry | undefined,
   field: 'roundTripTime' | 'currentRoundTripTime' = 'roundTripTime',
-): Milliseconds | undefined => secondsAsMs(entry, field) ?? num(entry, 'mozRtt');
+): Milliseconds | undefined => secondsAsMs(entry?.[field]) ?? finite(entry?.mozRtt);
 
 /** jitter (seconds) -> ms. */
-export const jitterUnits = (entry: StatsEntry | undefined): Milliseconds | undefined => secondsAsMs(entry, 'jitter');
+export const jitterUnits = (entry: StatsEntry | undefined): Milliseconds | undefined => secondsAsMs(entry?.jitter);

@@ -4,4 +4,6 @@
  */
 const LEGACY = /^(inbound|outbound|candidate|local|remote)(rtp|pair|candidate)$/;
 
-export const typeFromLegacyName = (type: string): string => (LEGACY.test(type) ? type.replace(LEGACY, '$1-$2') : type);
+export const typeFromLegacyName = (type: string): string =>
+  // Spec names have a hyphen (most entries, every poll): no regex for them.
+  !type.includes('-') && LEGACY.test(type) ? type.replace(LEGACY, '$1-$2') : type;
