@@ -169,14 +169,14 @@ describe('fabric lifecycle in Chromium', () => {
       await window.lab.negotiate(id);
       await window.lab.waitConnected(id);
       const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-      await sleep(2200);
+      await sleep(3200);
       const beforeHold = calls;
       fabric.sendEvent('fabricHold');
       const stateOnHold = fabric.state;
       await sleep(3200);
       const duringHold = calls - beforeHold;
       fabric.sendEvent('fabricResume');
-      await sleep(2200);
+      await sleep(3200);
       const afterResume = calls - beforeHold - duringHold;
       const stateAfter = fabric.state;
       fabric.terminate();
