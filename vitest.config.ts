@@ -19,9 +19,10 @@ function workspaceAliases(): { find: RegExp; replacement: string }[] {
     });
 }
 
-// Browser tests each drive a real Chromium; two of them at a time is what 2 cores tolerate.
-// CALLMETRY_TEST_WORKERS overrides it (e.g. 1 when debugging).
-const workers = Math.max(1, Number(process.env.CALLMETRY_TEST_WORKERS) || 2);
+// Browser tests each drive a real Chromium encoding real video: on 2 cores, two such files at
+// once starve each other's encoders and timers (bitrates, RTCP timing), so one file at a time
+// (about 4 minutes in all). CALLMETRY_TEST_WORKERS=2 trades that for speed on a bigger machine.
+const workers = Math.max(1, Number(process.env.CALLMETRY_TEST_WORKERS) || 1);
 
 export default defineConfig({
   resolve: { alias: workspaceAliases() },

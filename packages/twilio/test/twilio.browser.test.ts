@@ -295,17 +295,18 @@ describe('attachTwilio with twilio-video 2.32.1 against a signaling stand-in', (
       await page.click('#connect');
       await page.waitForFunction(() => document.getElementById('log')?.textContent?.includes('event fabricSetup'), undefined, { timeout: 20_000 });
       expect(await page.textContent('#log')).toContain('joined Room example-room');
-      const inbound = await page.waitForFunction(
-        async () => {
-          const m = (window as unknown as { callmetryExample: { monitor: import('@callmetry/core').Monitor } }).callmetryExample.monitor;
+      // Polled in the page (waitForFunction does not await an async predicate's result).
+      const inbound = await page.evaluate(async () => {
+        const m = (window as unknown as { callmetryExample: { monitor: import('@callmetry/core').Monitor } }).callmetryExample.monitor;
+        let users: string[] = [];
+        for (let i = 0; i < 80 && users.length !== 2; i++) {
           const stats = await m.fabrics()[0]?.pollNow();
-          const users = (stats?.mediaStreamTracks ?? []).filter((t) => t.statsType === 'inbound-rtp').map((t) => `${t.mediaType}:${t.userID}`);
-          return users.length === 2 ? users.sort() : false;
-        },
-        undefined,
-        { timeout: 20_000, polling: 250 },
-      );
-      expect(await inbound.jsonValue()).toEqual([`audio:${REMOTE}`, `video:${REMOTE}`]);
+          users = (stats?.mediaStreamTracks ?? []).filter((t) => t.statsType === 'inbound-rtp').map((t) => `${t.mediaType}:${t.userID}`);
+          if (users.length !== 2) await new Promise((r) => setTimeout(r, 250));
+        }
+        return users.sort();
+      });
+      expect(inbound).toEqual([`audio:${REMOTE}`, `video:${REMOTE}`]);
       await page.click('#leave');
       await page.waitForFunction(() => document.getElementById('log')?.textContent?.includes('event fabricTerminated'), undefined, { timeout: 10_000 });
       expect(pageErrors).toEqual([]);
