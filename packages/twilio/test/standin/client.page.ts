@@ -131,8 +131,9 @@ const client = {
 
   /** Polls every fabric now and returns the snapshot. */
   async snapshot(poll = true): Promise<Snapshot> {
+    if (poll) await Promise.all((monitor?.fabrics() ?? []).map((f) => f.pollNow().catch(() => undefined)));
+    // Read after the polls: a fabric may have ended while they were pending.
     const fabrics = monitor?.fabrics() ?? [];
-    if (poll) await Promise.all(fabrics.map((f) => f.pollNow().catch(() => undefined)));
     const streams: StreamSummary[] = [];
     for (const f of fabrics) {
       for (const s of f.latestStats()?.mediaStreamTracks ?? []) {
