@@ -6,22 +6,14 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as esbuild from 'esbuild';
 import { chromium, type Browser, type BrowserContext, type CDPSession, type Page } from 'playwright-core';
+import { CHROMIUM_ARGS as HARNESS_CHROMIUM_ARGS, CHROMIUM_PATH } from '../../test/harness/chromium';
 import { startHttpServer, type HttpServer } from '../../test/harness/http';
 import { coreSourcePlugin, jitsiUtilsPlugin, BENCH_NODE_MODULES } from './bundle';
 import { BENCH_DIR, REPO_ROOT, log } from './util';
 
-export const CHROMIUM_PATH = '/usr/bin/chromium';
+export { CHROMIUM_PATH };
 const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--use-fake-device-for-media-stream',
-  '--use-fake-ui-for-media-stream',
-  '--allow-loopback-in-peer-connection',
+  ...HARNESS_CHROMIUM_ARGS,
   // Timers of a page in a headless tab must not be throttled while we measure at 1 s.
   '--disable-background-timer-throttling',
   '--disable-renderer-backgrounding',

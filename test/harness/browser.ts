@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll } from 'vitest';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from './chromium';
 import { MIME, startHttpServer, type HttpServer } from './http';
 
 // The HTTP server lives in ./http (no vitest import: usable from bench/examples scripts too).
@@ -14,21 +15,7 @@ export { serveStatic, startHttpServer } from './http';
 export type { HttpServer, HttpServerOptions, Route, RouteHandler } from './http';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const CHROMIUM_PATH = '/usr/bin/chromium';
-
-/** Flags that make headless Chromium usable for offline WebRTC tests (see docs in field notes). */
-export const CHROMIUM_ARGS: readonly string[] = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--use-fake-device-for-media-stream',
-  '--use-fake-ui-for-media-stream',
-  '--allow-loopback-in-peer-connection',
-];
+export { CHROMIUM_ARGS, CHROMIUM_PATH };
 
 // ---------------------------------------------------------------------------------------------
 // Network namespace
