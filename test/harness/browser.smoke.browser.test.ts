@@ -54,7 +54,8 @@ function expectLoopbackOnly(candidates: GatheredCandidate[], peers: PeerResult[]
 function expectMediaFlowing(p: PeerResult): void {
   expect(p.connectionState).toBe('connected');
   expect(p.stats.types).toEqual(expect.arrayContaining(['inbound-rtp', 'outbound-rtp', 'candidate-pair', 'transport']));
-  expect(p.stats.succeededPairs).toBeGreaterThan(0);
+  // The selected pair is what matters; its 'succeeded' state can lag on a loaded machine.
+  expect(p.stats.selectedPair).toBe(true);
   for (const kind of ['audio', 'video']) {
     expect(p.stats.inbound.find((i) => i.kind === kind)?.packetsReceived ?? 0).toBeGreaterThan(0);
     expect(p.stats.outbound.find((o) => o.kind === kind)?.packetsSent ?? 0).toBeGreaterThan(0);

@@ -16,6 +16,8 @@ export interface StatsSummary {
   localCandidateAddresses: string[];
   remoteCandidateAddresses: string[];
   succeededPairs: number;
+  /** The transport has a selected candidate pair (the pair's own state can lag behind). */
+  selectedPair: boolean;
 }
 
 export interface PeerResult {
@@ -73,6 +75,7 @@ async function summarize(pc: RTCPeerConnection): Promise<StatsSummary> {
     localCandidateAddresses: [],
     remoteCandidateAddresses: [],
     succeededPairs: 0,
+    selectedPair: false,
   };
   const types = new Set<string>();
   report.forEach((r: Record<string, unknown> & { type: string }) => {
@@ -87,6 +90,8 @@ async function summarize(pc: RTCPeerConnection): Promise<StatsSummary> {
       s.remoteCandidateAddresses.push(String(r.address ?? r.ip));
     } else if (r.type === 'candidate-pair' && r.state === 'succeeded') {
       s.succeededPairs++;
+    } else if (r.type === 'transport' && typeof r.selectedCandidatePairId === 'string') {
+      s.selectedPair = true;
     }
   });
   s.types = [...types].sort();
