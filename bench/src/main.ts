@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { startBench, type Bench } from './browser';
 import { measureCpu, measureWire, SDKS, type CpuResult, type WireRow } from './cpu';
 import { measureIngest, type IngestResult } from './ingest';
-import { measureLive, type LiveResult } from './live';
+import { measureLive, type LiveResult, type LiveScenario } from './live';
 import { table, writeJson, writeReadme, type Budget, type Row } from './report';
 import { measureScale, type ScaleResult } from './scale';
 import { measureSize, type SizeResult } from './size';
@@ -82,7 +82,7 @@ async function main(): Promise<number> {
   let size: SizeResult | undefined;
   let cpu: CpuResult | undefined;
   let wire: WireRow[] | undefined;
-  let live: LiveResult | undefined;
+  let live: LiveResult[] | undefined;
   let scale: ScaleResult | undefined;
   let ingest: IngestResult | undefined;
   const failures: string[] = [];
@@ -197,28 +197,45 @@ async function main(): Promise<number> {
       );
     }
 
-    // ---- 2b. getStats in real Chromium and our processor on live reports ---------------------------
+    // ---- 2b. getStats() in real Chromium: the denominator of the 5% target ----------------------
     if (only.has('live') && bench) {
-      log('2b getStats() in real Chromium (1:1 audio+video)');
-      live = await measureLive(bench);
-      rows.push({
-        section: '2 cpu',
-        measurement: `live 1:1 in Chromium: getStats() (median / p90, ${live.calls} calls ${live.spacingMs} ms apart)`,
-        callmetry: '',
-        comparison: `${live.getStatsMs.median.toFixed(3)} ms / ${live.getStatsMs.p90.toFixed(3)} ms (${live.entries} entries)`,
-        budget: '',
-        status: 'info',
-      });
-      rows.push({
-        section: '2 cpu',
-        measurement: 'live 1:1 in Chromium: processor on the live reports (median / p90)',
-        callmetry: `${fmtUs(live.processUs.median)} / ${fmtUs(live.processUs.p90)} = ${round(live.share * 100, 2)}% of getStats`,
-        comparison: `hot (same reports back to back): ${fmtUs(live.warmUs.median)} = ${round((live.warmUs.median / 1000 / live.getStatsMs.median) * 100, 2)}%; one bare forEach over the report: ${fmtUs(live.readUs.median)} (hot ${fmtUs(live.warmReadUs.median)})`,
-        budget: '< 5% of getStats',
-        status: budget('cpu: processor < 5% of getStats() in Chromium', live.share < BUDGET.shareOfGetStats, `${round(live.share * 100, 2)}%`),
-      });
+      log('2b getStats() in real Chromium (1:1 caller; SFU receiver with 20 inbound streams)');
+      live = [];
+      for (const fx of fixtureNames as LiveScenario[]) live.push(await measureLive(bench, fx));
+      for (const l of live) {
+        const ours = cpu?.rows.find((r) => r.id === 'ours' && r.fixture === l.scenario)?.perPollUs.median;
+        const getStatsUs = l.getStatsMs.median * 1000;
+        const pct = (us: number): string => `${round((us / getStatsUs) * 100, 1)}%`;
+        rows.push({
+          section: '2 cpu',
+          measurement: `${l.scenario}: getStats() in Chromium, live (median / p90, ${l.calls} calls)`,
+          callmetry: '',
+          comparison: `${l.getStatsMs.median.toFixed(3)} ms / ${l.getStatsMs.p90.toFixed(3)} ms (${l.entries} entries, ${l.inbound} inbound streams)`,
+          budget: '',
+          status: 'info',
+        });
+        if (ours !== undefined && Number.isFinite(ours)) {
+          const share = ours / getStatsUs;
+          rows.push({
+            section: '2 cpu',
+            measurement: `${l.scenario}: processor per poll (recorded reports, above) ÷ live getStats()`,
+            callmetry: `${fmtUs(ours)} = ${pct(ours)} of getStats()`,
+            comparison: '',
+            budget: '< 5% of getStats',
+            status: budget(`cpu ${l.scenario}: processor < 5% of getStats() in Chromium`, share < BUDGET.shareOfGetStats, `${round(share * 100, 2)}%`),
+          });
+        }
+        rows.push({
+          section: '2 cpu',
+          measurement: `${l.scenario}: processor on the live reports: first work after getStats() / hot (median)`,
+          callmetry: `${fmtUs(l.processUs.median)} = ${pct(l.processUs.median)} / ${fmtUs(l.warmUs.median)} = ${pct(l.warmUs.median)}`,
+          comparison: `a bare forEach over the report alone: ${fmtUs(l.readUs.median)} = ${pct(l.readUs.median)} (hot ${fmtUs(l.warmReadUs.median)}); hot processor above that read: ${fmtUs(l.warmUs.median - l.warmReadUs.median)} = ${pct(l.warmUs.median - l.warmReadUs.median)}`,
+          budget: '',
+          status: 'info',
+        });
+      }
       notes.push(
-        'getStats() in Chromium: two RTCPeerConnections of one page in a 1:1 audio+video call (fake devices, remote media attached to elements), 3 s after connecting; calls 250 ms apart (Chromium caches a report ~50 ms), each timed from the call to its resolution; 5 warm-up calls. The processor runs on each live report right after, timed alone (one poll each, 5 µs clock): at one poll per 250 ms its code stays cold (V8 has little reason to optimize it), which is what an app with one call sees; the budget applies to this. For reference the same live reports are then processed back to back on a fresh processor (hot code, as with many fabrics).',
+        'getStats() in Chromium, for the fixtures\' two shapes: p2p, a 1:1 audio+video call between two RTCPeerConnections of one page (the caller is timed); sfu, one PC sending 10 audio + 10 video tracks (160x120@10) to a receiving PC (the receiver, 20 inbound streams, is timed). Fake devices, remote media attached to elements, 3 s after connecting; 45 calls 250 ms apart (Chromium caches a report ~50 ms), the first 5 untimed, each timed from the call to its resolution. The 5% target compares the processor\'s cost per poll measured above on the recorded reports of the same shape with this. For reference, the processor also runs on each live report as the first work after it resolved (one poll per 250 ms: cold code and caches, and it is the first reader of the report: Chromium builds each entry\'s JS object when it is read, so this figure contains the read that any consumer pays, shown alone as the bare forEach), and on the same live reports back to back (hot). Entries Chromium builds are slower to read than the fixtures\' plain objects, so the hot processor costs more above a bare read of a live report than on the recorded one: that difference is the honest margin on the 5% figure.',
       );
     }
 

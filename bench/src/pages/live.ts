@@ -1,96 +1,119 @@
-// getStats() in real Chromium: a 1:1 audio+video call between two RTCPeerConnections of this page
-// (fake camera and microphone, remote media attached to elements). Spaced calls (Chromium caches a
-// report for ~50 ms) are timed from the call to the resolution; Callmetry's stats processor runs
-// on each live report right after it (timed on its own).
+// getStats() in real Chromium, for the two shapes of the recorded fixtures:
+// - p2p: a 1:1 audio+video call between two RTCPeerConnections of this page (the caller is measured);
+// - sfu: one PC sending 10 audio + 10 video tracks (160x120@10) to a receiving PC, as an SFU would
+//   (the receiver, with 20 inbound streams, is measured).
+// Fake camera and microphone; remote media attached to elements. Spaced calls (Chromium caches a
+// report for ~50 ms) are timed from the call to the resolution. Callmetry's stats processor then
+// runs on each live report as the first work after it (timed alone), then a bare forEach over the
+// same report (what any reader of the report pays at the least).
 import { createStatsProcessor, StreamMappings } from '../../../packages/core/src/stats/index';
 import { realNow, register, sleep } from './common';
 
-async function connectPair(): Promise<{ caller: RTCPeerConnection; callee: RTCPeerConnection }> {
-  const caller = new RTCPeerConnection();
-  const callee = new RTCPeerConnection();
-  caller.onicecandidate = (e) => void (e.candidate && callee.addIceCandidate(e.candidate));
-  callee.onicecandidate = (e) => void (e.candidate && caller.addIceCandidate(e.candidate));
-  for (const pc of [caller, callee]) {
-    pc.ontrack = (e) => {
-      const el = document.createElement(e.track.kind === 'audio' ? 'audio' : 'video') as HTMLMediaElement;
-      el.autoplay = true;
-      el.muted = e.track.kind === 'video';
-      el.srcObject = e.streams[0] ?? new MediaStream([e.track]);
-      document.body.appendChild(el);
-      void el.play().catch(() => {});
-    };
+type Scenario = 'p2p' | 'sfu';
+
+function attachRemoteMedia(pc: RTCPeerConnection): void {
+  pc.ontrack = (e) => {
+    const el = document.createElement(e.track.kind === 'audio' ? 'audio' : 'video') as HTMLMediaElement;
+    el.autoplay = true;
+    el.muted = e.track.kind === 'video';
+    el.srcObject = new MediaStream([e.track]);
+    document.body.appendChild(el);
+    void el.play().catch(() => {});
+  };
+}
+
+async function connect(a: RTCPeerConnection, b: RTCPeerConnection): Promise<void> {
+  a.onicecandidate = (e) => void (e.candidate && b.addIceCandidate(e.candidate));
+  b.onicecandidate = (e) => void (e.candidate && a.addIceCandidate(e.candidate));
+  await a.setLocalDescription(await a.createOffer());
+  await b.setRemoteDescription(a.localDescription as RTCSessionDescriptionInit);
+  await b.setLocalDescription(await b.createAnswer());
+  await a.setRemoteDescription(b.localDescription as RTCSessionDescriptionInit);
+  for (let i = 0; i < 200 && (a.connectionState !== 'connected' || b.connectionState !== 'connected'); i++) await sleep(25);
+  if (a.connectionState !== 'connected') throw new Error(`the call did not connect (${a.connectionState})`);
+}
+
+/** The pair for a scenario; `measured` is the PC whose getStats() is timed. */
+async function setUp(scenario: Scenario): Promise<{ measured: RTCPeerConnection; pcs: RTCPeerConnection[] }> {
+  const a = new RTCPeerConnection();
+  const b = new RTCPeerConnection();
+  attachRemoteMedia(a);
+  attachRemoteMedia(b);
+  if (scenario === 'p2p') {
+    for (const pc of [a, b]) {
+      const s = await navigator.mediaDevices.getUserMedia({ audio: true, video: true });
+      s.getTracks().forEach((t) => pc.addTrack(t, s));
+    }
+    await connect(a, b);
+    return { measured: a, pcs: [a, b] };
   }
-  const a = await navigator.mediaDevices.getUserMedia({ audio: true, video: true });
-  const b = await navigator.mediaDevices.getUserMedia({ audio: true, video: true });
-  a.getTracks().forEach((t) => caller.addTrack(t, a));
-  b.getTracks().forEach((t) => callee.addTrack(t, b));
-  await caller.setLocalDescription(await caller.createOffer());
-  await callee.setRemoteDescription(caller.localDescription as RTCSessionDescriptionInit);
-  await callee.setLocalDescription(await callee.createAnswer());
-  await caller.setRemoteDescription(callee.localDescription as RTCSessionDescriptionInit);
-  for (let i = 0; i < 200 && caller.connectionState !== 'connected'; i++) await sleep(25);
-  if (caller.connectionState !== 'connected') throw new Error(`the 1:1 call did not connect (${caller.connectionState})`);
-  return { caller, callee };
+  const base = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 160, height: 120, frameRate: 10 } });
+  for (let i = 0; i < 10; i++) {
+    const s = new MediaStream([base.getAudioTracks()[0]!.clone(), base.getVideoTracks()[0]!.clone()]);
+    s.getTracks().forEach((t) => a.addTransceiver(t, { direction: 'sendonly', streams: [s] }));
+  }
+  await connect(a, b);
+  return { measured: b, pcs: [a, b] };
 }
 
 register({
-  async run(arg: { calls: number; spacingMs: number; warmupMs: number }) {
-    const { caller } = await connectPair();
+  async run(arg: { scenario: Scenario; calls: number; spacingMs: number; warmupMs: number }) {
+    const { measured, pcs } = await setUp(arg.scenario);
     await sleep(arg.warmupMs); // remote-inbound-rtp shows up after the first RTCP receiver reports
     const processor = createStatsProcessor();
     const context = {
       localUserID: 'alice',
       remoteUserID: 'bob',
-      localSDP: caller.localDescription?.sdp,
-      remoteSDP: caller.remoteDescription?.sdp,
+      localSDP: measured.localDescription?.sdp,
+      remoteSDP: measured.remoteDescription?.sdp,
       mappings: new StreamMappings(),
       collectIP: false,
     };
     const getStatsMs: number[] = [];
     const processUs: number[] = [];
-    let entries = 0;
-    let streams = 0;
-    const live: unknown[] = [];
-    // The floor any SDK pays: Chromium builds a JS object for an RTCStatsReport entry each time one
-    // is read; one forEach over the report reads every entry once.
+    // The floor any reader pays: Chromium builds a JS object for an RTCStatsReport entry each time
+    // one is read; one forEach over the report reads every entry once.
     const readUs: number[] = [];
+    let entries = 0;
+    let inbound = 0;
+    let streams = 0;
     let sink = 0;
+    const live: RTCStatsReport[] = [];
     for (let i = 0; i < arg.calls + 5; i++) {
       await sleep(arg.spacingMs);
       const t0 = realNow();
-      const report = await caller.getStats();
+      const report = await measured.getStats();
       const t1 = realNow();
       const out = processor.process(report as never, context, Date.now());
       const t2 = realNow();
-      report.forEach((e: { timestamp?: number }) => {
-        sink += e.timestamp ? 1 : 0;
-      });
+      report.forEach((e: { timestamp?: number }) => void (sink += e.timestamp ? 1 : 0));
       const t3 = realNow();
       if (i < 5) continue; // warm-up (JIT) calls
       getStatsMs.push(t1 - t0);
       processUs.push((t2 - t1) * 1000);
       readUs.push((t3 - t2) * 1000);
       entries = report.size;
+      inbound = out.streams.filter((s) => s.statsType === 'inbound-rtp').length;
       streams = out.streams.length;
       live.push(report);
     }
-    // The same live reports again, back to back on a fresh processor (JIT-warm, as with many
-    // fabrics): the cost when the code is hot. Passes of all reports, timed together.
+    // The same live reports again, back to back on a fresh processor (JIT-warm and cache-warm, as
+    // with many fabrics, and as in the fixture measurement): passes of all reports, timed together.
     const warmUs: number[] = [];
     for (let pass = 0; pass < 60; pass++) {
       const p = createStatsProcessor();
       p.process(live[0] as never, context, Date.now());
       const t0 = realNow();
       for (let i = 1; i < live.length; i++) p.process(live[i] as never, context, Date.now());
-      const dt = realNow() - t0;
-      if (pass >= 10) warmUs.push((dt * 1000) / (live.length - 1));
+      if (pass >= 10) warmUs.push(((realNow() - t0) * 1000) / (live.length - 1));
     }
     const warmReadUs: number[] = [];
     for (let pass = 0; pass < 60; pass++) {
       const t0 = realNow();
-      for (const r of live) (r as RTCStatsReport).forEach((e: { timestamp?: number }) => void (sink += e.timestamp ? 1 : 0));
+      for (const r of live) r.forEach((e: { timestamp?: number }) => void (sink += e.timestamp ? 1 : 0));
       if (pass >= 10) warmReadUs.push(((realNow() - t0) * 1000) / live.length);
     }
-    return { getStatsMs, processUs, warmUs, readUs, warmReadUs, entries, streams, sink, isolated: crossOriginIsolated };
+    for (const pc of pcs) pc.close();
+    return { getStatsMs, processUs, warmUs, readUs, warmReadUs, entries, inbound, streams, sink, isolated: crossOriginIsolated };
   },
 });
