@@ -58,6 +58,16 @@ describe('indexById', () => {
     expect(index.candidatePairs).toHaveLength(1);
     expect(index.inbound[0]).toBe(report.get(index.inbound[0]?.id ?? ''));
     expect(index.latestTimestamp).toBe(Math.max(...poll.map((x) => x.timestamp)));
+    expect(index.legacyTracks).toBe(false);
+  });
+
+  it('flags legacy track stats (Safari) and takes ids from the report keys, else from entries', () => {
+    const safari = side(loadFixture('safari/safari-1to1.json'), 'caller').polls[2] ?? [];
+    expect(indexById(reportOf(safari)).legacyTracks).toBe(true);
+    // A forEach with non-string keys (an array's indexes): the entries' own ids.
+    const chromium = side(loadFixture('chromium/p2p-audio-video.json'), 'caller').polls[14] ?? [];
+    const index = indexById({ forEach: (cb) => chromium.forEach((e, i) => (cb as (v: unknown, k: unknown) => void)(e, i)) });
+    expect([...index.byId.keys()]).toEqual(chromium.map((e) => e.id));
   });
 
   it('files legacy Firefox entries under their spec types', () => {

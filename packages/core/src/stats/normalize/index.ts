@@ -70,7 +70,7 @@ function rtpStream(
   const { byId } = index;
   const inbound = direction == 'inbound';
   const codec = byId.get(nonEmpty(entry.codecId) ?? '');
-  const legacy = trackFieldsFromLegacyTrackStats(entry, legacyTrackOf(entry, byId));
+  const legacy = trackFieldsFromLegacyTrackStats(entry, index.legacyTracks ? legacyTrackOf(entry, byId) : undefined);
   const source = inbound ? {} : mediaSourceFields(entry, mediaSourceOf(entry, byId));
   const remote =
     remoteByLocalId.get(entry.id) ??

@@ -14,12 +14,20 @@ export interface StatsIndex {
   remoteOutbound: StatsEntry[];
   candidatePairs: StatsEntry[];
   transports: StatsEntry[];
+  /** The report has legacy `track` stats (Safari < 16.4, Chromium < ~M112). */
+  legacyTracks: boolean;
   /** The latest entry timestamp (ms), 0 for an empty report. */
   latestTimestamp: number;
 }
 
-/** The spec type of an entry, whatever the browser called it. */
-export const statsTypeOf = (entry: StatsEntry): string => remoteTypeFromIsRemote(typeFromLegacyName(String(entry.type)), entry.isRemote);
+/**
+ * The spec type of an entry, whatever the browser called it. (`isRemote` is read only where it can
+ * matter: a field read on the objects Chromium builds costs far more than on plain objects.)
+ */
+export function statsTypeOf(entry: StatsEntry): string {
+  const type = typeFromLegacyName(String(entry.type));
+  return type == 'inbound-rtp' || type == 'outbound-rtp' ? remoteTypeFromIsRemote(type, entry.isRemote) : type;
+}
 
 /** The index lists by spec type. */
 const LISTS: Record<string, keyof StatsIndex> = {
@@ -40,14 +48,19 @@ export function indexById(report: StatsReportLike): StatsIndex {
     remoteOutbound: [],
     candidatePairs: [],
     transports: [],
+    legacyTracks: false,
     latestTimestamp: 0,
   };
   report.forEach((entry, key) => {
     if (!entry || typeof entry != 'object') return;
-    index.byId.set(typeof entry.id == 'string' ? entry.id : key, entry);
-    if (entry.timestamp > index.latestTimestamp) index.latestTimestamp = entry.timestamp;
-    const list = LISTS[statsTypeOf(entry)];
+    // A report's key is its entry's id (browsers and StatsReportLike): no read of entry.id.
+    index.byId.set(typeof key == 'string' ? key : String(entry.id), entry);
+    const timestamp = entry.timestamp;
+    if (timestamp > index.latestTimestamp) index.latestTimestamp = timestamp;
+    const type = statsTypeOf(entry);
+    const list = LISTS[type];
     if (list) (index[list] as StatsEntry[]).push(entry);
+    else if (type == 'track') index.legacyTracks = true;
   });
   return index;
 }
