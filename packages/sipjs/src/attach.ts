@@ -5,7 +5,8 @@
  * Built on core's `attachAdapter`: the UserAgent is one attachment (idempotent per monitor,
  * detached when the monitor closes or the UA stops), and each session is a nested attachment
  * of its own, detached when the session ends (its listeners and wrappers go, its fabrics are
- * terminated) or with the UA's.
+ * terminated) or with the UA's. Every callback handed to SIP.js goes through the scope's `safe`
+ * (directly or through `spy`/`side`): nothing here throws into SIP.js or the app.
  *
  * Hooks (see README "Hooks"):
  *  - New sessions: the UA's private session registry (./internals.ts), which every Inviter and
@@ -15,7 +16,8 @@
  *    Web SDH creates its RTCPeerConnection in its constructor, so the fabric is added at once.
  *  - Per session (public API): `stateChange` (Established / Terminated), `invite()` wrapped on the
  *    instance to chain the app's `requestDelegate` (final status of the initial INVITE, local
- *    hold/unhold accepted), `reject()` wrapped on an Invitation (the status the callee sent).
+ *    hold/unhold accepted), and the private `incomingInviteRequest.reject()` of an Invitation
+ *    (the final status the callee sent).
  *  - Per SDH: getDescription/setDescription rejections (errors with their SDPs; the failing step
  *    is found by wrapping the Web SDH's protected steps), setDescription of a remote re-offer
  *    (remote hold), and `enableSenderTracks` (mute, which is what SimpleUser/SessionManager.mute() call).
@@ -55,10 +57,26 @@ type Data = Record<string, unknown>;
 
 /** getUserMedia's DOMException names: a description failure with one of these is a media failure. */
 const MEDIA_ERROR = /^(NotAllowed|NotFound|NotReadable|Overconstrained|Security|Abort)Error$/;
+/** Sender track kind -> its [unmute, mute] events. */
 const MUTE = { audio: ['audioUnmute', 'audioMute'], video: ['videoResume', 'videoPause'] } as const;
+/**
+ * The SDH methods wrapped to name a failure: [method, webRTCFunction, the SDP field its first
+ * argument fills]. First the Web SDH's protected steps (createLocalOfferOrAnswer: createOffer or
+ * createAnswer, from the signaling state), then the public methods, for what no step saw (SDP
+ * modifiers, the ICE gathering wait, a custom SDH).
+ */
+const STEPS = [
+  ['mediaStreamFactory', 'getUserMedia'],
+  ['createLocalOfferOrAnswer'],
+  ['setLocalSessionDescription', 'setLocalDescription', 'localSDP'],
+  ['setRemoteSessionDescription', 'setRemoteDescription', 'remoteSDP'],
+  ['getDescription', 'applicationError'],
+  ['setDescription', 'setRemoteDescription', 'remoteSDP'],
+] as const;
 
 const open = (pc?: SipJsPeerConnectionLike): pc is SipJsPeerConnectionLike => !!pc && pc.signalingState != 'closed' && pc.connectionState != 'closed';
 
+/** `fn()`, or undefined if it throws (SIP.js getters and the app's option functions). */
 const attempt = <T>(fn: () => T): T | undefined => {
   try {
     return fn();
@@ -76,7 +94,7 @@ const side = (scope: AdapterScope, result: unknown, ko: (error: Loose) => unknow
  * safe; it may edit args) and may return `after(result)` (made safe too). Returns what the
  * original returns.
  */
-function spy(scope: AdapterScope, obj: Loose, name: string, before: (args: Loose[]) => ((result: unknown) => void) | void): void {
+function spy(scope: AdapterScope, obj: Loose, name: string, before: (args: Loose[]) => ((result: Loose) => void) | void): void {
   if (typeof obj?.[name] == 'function')
     scope.wrap(obj, name, (original: Loose) =>
       function (this: unknown, ...args: Loose[]) {
@@ -103,12 +121,6 @@ export const userAgentOf = (target: unknown): SipJsUserAgentLike | undefined =>
     return [t, t?.userAgent, t?.sessionManager?.userAgent].find((x) => x?.stateChange?.addListener && x.configuration);
   });
 
-/** `{cause, originator, statusCode, reasonPhrase}` of a final status, and how it is reported. */
-function outcome(statusCode: number, reasonPhrase: string | undefined, originator: string) {
-  const { cause, callUnAnswered, webRTCFunction } = classifySipStatus(statusCode);
-  return { data: { cause, originator, statusCode, reasonPhrase } as Data, callUnAnswered, webRTCFunction, text: `${statusCode} ${reasonPhrase ?? ''}`.trim() };
-}
-
 /**
  * Monitors every session of a SIP.js UserAgent (given directly, or as its Web.SessionManager or
  * Web.SimpleUser): returns `detach`. Attaching the same UA to the same monitor again returns the
@@ -117,13 +129,12 @@ function outcome(statusCode: number, reasonPhrase: string | undefined, originato
 export function attachSipJs(target: SipJsAttachTarget, monitor: Monitor, options: AttachSipJsOptions = {}): () => void {
   const ua = userAgentOf(target)!;
   return attachAdapter('sipjs', ua, monitor, (scope) => {
-    const log = scope.logger;
     const version = options.sipjsVersion ?? /SIP\.js\/(\d+\.\d+\.\d+)/.exec(`${ua.configuration.userAgentString}`)?.[1];
     /** Live sessions: their SDH handler and detach. */
     const calls = new Map<object, [(sdh: unknown) => void, () => void]>();
+    /** Starts watching a session (once: attachAdapter is idempotent); answers its SDH handler. */
     const track = (session: Loose): ((sdh: unknown) => void) | undefined => {
-      if (!calls.has(session) && typeof session?.invite == 'function' && session.stateChange?.addListener && session.state != 'Terminated')
-        attachAdapter('sipjs', session, monitor, (cs) => watch(cs, session));
+      if (session?.stateChange && session.state != 'Terminated') attachAdapter('sipjs', session, monitor, (cs) => watch(cs, session));
       return calls.get(session)?.[0];
     };
 
@@ -133,19 +144,19 @@ export function attachSipJs(target: SipJsAttachTarget, monitor: Monitor, options
     scope.onDetach(() => calls.forEach(([, detach]) => detach()));
     const verdict = checkSipJsVersion(version);
     const why = verdict.usable ? hookSessionRegistry(scope, ua, track) : verdict.reason;
-    if (why) log.warn(`sipjs: ${why}; public hooks only`);
+    if (why) scope.logger.warn(`sipjs: ${why}; public hooks only`);
 
     /** One session, in its own nested attachment `cs`. */
     function watch(cs: AdapterScope, s: Session): void {
-      const incoming = typeof s.accept == 'function';
+      const incoming = !!s.accept;
       const callId = s.request?.callId;
-      const remoteURI = attempt(() => s.remoteIdentity.uri.toString()) ?? '';
+      const remoteURI = attempt(() => `${s.remoteIdentity.uri}`) ?? '';
       const attributes: Data = {
         sipjsVersion: version,
         sipCallID: callId,
         sipDirection: incoming ? 'incoming' : 'outgoing',
         sipRemoteURI: remoteURI || undefined,
-        sipLocalURI: attempt(() => s.localIdentity?.uri.toString()),
+        sipLocalURI: attempt(() => `${s.localIdentity!.uri}`),
         ...options.attributes,
       };
       const { conferenceID: confOption, remoteUserID: userOption } = options;
@@ -159,8 +170,8 @@ export function attachSipJs(target: SipJsAttachTarget, monitor: Monitor, options
 
       let established = s.state == 'Established';
       let terminated = false;
-      let localHold = false;
-      let remoteHold = false;
+      /** Who holds the call ('local', 'remote'): one hold state per call. */
+      const held = new Set<string>();
       /** A hold/unhold re-INVITE of ours is in flight: sender track changes belong to it, not to mute. */
       let pendingHold: boolean | undefined;
       /** The final status an Invitation answered with (status, phrase). */
@@ -170,37 +181,39 @@ export function attachSipJs(target: SipJsAttachTarget, monitor: Monitor, options
       /** The fabrics of the session (one per SDH with a peer connection) and each SDH's `ensure`. */
       const fabrics: Fabric[] = [];
       const sdhs = new Map<object, () => Fabric | undefined>();
-      const isLive = (f?: Fabric): f is Fabric => !!f && f.state != 'terminated';
-      const live = (): Fabric[] => fabrics.filter(isLive);
-      const send = (event: Loose, data?: Data): void => fabrics.forEach((f) => f.sendEvent(event, data));
+      const live = (): Fabric[] => fabrics.filter((f) => f.state != 'terminated');
+      /** On the fabric, or on the conference when the session has none. */
       const report = (f: Fabric | undefined, fn: WebRTCFunction, error: unknown, details?: ErrorDetails): unknown =>
-        isLive(f) ? f.reportError(fn, error, details) : monitor.reportError(conferenceID, fn, error, details);
+        f ? f.reportError(fn, error, details) : monitor.reportError(conferenceID, fn, error, details);
       /** The fabric event, or without a fabric the conference-level custom event of the same name. */
       const unanswered = (data: Data, f?: Fabric): unknown =>
-        isLive(f)
+        f
           ? f.sendEvent('callUnAnswered', data)
           : monitor.sendCustomEvent(conferenceID, 'callUnAnswered', { ...data, sipCallID: callId, sipDirection: attributes.sipDirection });
-
-      /** Held = held locally or by the remote side; events only when that changes. */
-      const setHold = (local: boolean, held: boolean): void => {
-        const before = localHold || remoteHold;
-        if (local) localHold = held;
-        else remoteHold = held;
-        if (before != (localHold || remoteHold)) send(before ? 'fabricResume' : 'fabricHold', { originator: local ? 'local' : 'remote' });
+      /** `{cause, originator, statusCode, reasonPhrase}` of a final status, how it is reported, and `486 Busy Here`. */
+      const outcome = (statusCode: number, reasonPhrase: string | undefined, originator: string) => {
+        const { cause, callUnAnswered, webRTCFunction } = classifySipStatus(statusCode);
+        return { data: { cause, originator, statusCode, reasonPhrase } as Data, callUnAnswered, webRTCFunction, text: `${statusCode} ${reasonPhrase ?? ''}`.trim() };
       };
 
-      const onSdh = (sdh: unknown): void => {
-        if (!sdh || typeof sdh != 'object' || terminated) return;
-        let ensure = sdhs.get(sdh);
-        if (!ensure) sdhs.set(sdh, (ensure = watchSdh(sdh as SipJsSessionDescriptionHandlerLike)));
-        ensure();
+      /** Events only when the call's hold state (held by either side) changes. */
+      const setHold = (originator: string, on: boolean): void => {
+        const was = held.size;
+        if (on) held.add(originator);
+        else held.delete(originator);
+        if (!was != !held.size) fabrics.forEach((f) => f.sendEvent(was ? 'fabricResume' : 'fabricHold', { originator }));
       };
 
+      const onSdh = (sdh: Loose): void => {
+        if (sdh && !terminated) (sdhs.get(sdh) ?? watchSdh(sdh))();
+      };
+
+      /** Watches one SDH; answers its `ensure` (adds the fabric once its PC exists). */
       function watchSdh(sdh: SipJsSessionDescriptionHandlerLike): () => Fabric | undefined {
         let fabric: Fabric | undefined;
         let hadPc = false;
         const muted: Record<string, boolean> = {};
-        /** Errors a step wrapper reported (the outer getDescription/setDescription skips them). */
+        /** Errors already reported (an inner step's rejection reaches the outer method too). */
         const seen = new Set<unknown>();
 
         const ensure = (): Fabric | undefined => {
@@ -212,49 +225,41 @@ export function attachSipJs(target: SipJsAttachTarget, monitor: Monitor, options
           }
           return fabric;
         };
+        sdhs.set(sdh, ensure);
 
-        /** Reports a failure with the PC's SDPs (`sdp` overrides), unless the PC is being torn down. */
-        const fail = (fn: WebRTCFunction, error: unknown, sdp?: ErrorDetails): void => {
-          const pc = sdh.peerConnection;
-          // SIP.js's close() sets peerConnection to undefined; an SDH that never had one is not closed.
-          if (s.state != 'Terminated' && (pc ? open(pc) : !hadPc))
-            report(ensure(), fn, error, { localSDP: pc?.localDescription?.sdp, remoteSDP: pc?.remoteDescription?.sdp, ...sdp });
-        };
-        /** getDescription/setDescription rejected for a reason no step wrapper saw (custom SDH, modifiers, ...). */
-        const outer = (fn: WebRTCFunction, sdp?: ErrorDetails) => (error: Loose) =>
-          seen.has(error) || fail(MEDIA_ERROR.test(error?.name) ? 'getUserMedia' : fn, error, sdp);
-        // The Web SDH's protected steps: which WebRTC call failed, with the SDP it was given.
-        for (const [name, fn, key] of [
-          ['mediaStreamFactory', 'getUserMedia'],
-          ['createLocalOfferOrAnswer'],
-          ['setLocalSessionDescription', 'setLocalDescription', 'localSDP'],
-          ['setRemoteSessionDescription', 'setRemoteDescription', 'remoteSDP'],
-        ] as const)
-          spy(cs, sdh, name, ([d]) => {
+        for (const [name, fn, key] of STEPS)
+          spy(cs, sdh, name, ([arg]) => {
+            ensure();
             const state = sdh.peerConnection?.signalingState;
             const failed = fn ?? (state == 'stable' ? 'createOffer' : state == 'have-remote-offer' ? 'createAnswer' : 'applicationError');
+            const sdp: string | undefined = typeof arg == 'string' ? arg : arg?.sdp;
+            // A remote offer (re-INVITE) on an established call: its directions tell remote hold.
+            const reOffer = name == 'setDescription' && state == 'stable' && s.state == 'Established';
             return (result) =>
-              side(cs, result, (error) => {
-                seen.add(error);
-                fail(failed, error, key && { [key]: d?.sdp });
-              });
+              side(
+                cs,
+                result,
+                (error) => {
+                  // Reported once, by the innermost step that saw it; not while the PC is torn down
+                  // (SIP.js's close() sets peerConnection to undefined; an SDH that never had one is not closed).
+                  const pc = sdh.peerConnection;
+                  if (seen.has(error) || s.state == 'Terminated' || (pc ? !open(pc) : hadPc)) return;
+                  seen.add(error);
+                  report(ensure(), MEDIA_ERROR.test(error?.name) ? 'getUserMedia' : failed, error, {
+                    localSDP: pc?.localDescription?.sdp,
+                    remoteSDP: pc?.remoteDescription?.sdp,
+                    ...(key && { [key]: sdp }),
+                  });
+                },
+                () => reOffer && setHold('remote', isHoldOffer(sdp!)),
+              );
           });
-        spy(cs, sdh, 'getDescription', () => {
-          ensure();
-          return (result) => side(cs, result, outer('applicationError'));
-        });
-        spy(cs, sdh, 'setDescription', ([sdp]) => {
-          ensure();
-          // A remote offer (re-INVITE) on an established call: its directions tell remote hold.
-          const reOffer = sdh.peerConnection?.signalingState == 'stable' && s.state == 'Established';
-          return (result) => side(cs, result, outer('setRemoteDescription', { remoteSDP: sdp }), () => reOffer && setHold(false, isHoldOffer(sdp)));
-        });
         // SimpleUser/SessionManager.mute() -> sdh.enableSenderTracks(false). A kind is muted when all
         // its sender tracks are disabled. SessionManager's hold disables the tracks too: not a mute.
         spy(cs, sdh, 'enableSenderTracks', () => () => {
           const pc = sdh.peerConnection;
-          if (localHold || pendingHold !== undefined || !fabric || !open(pc) || !pc.getSenders) return;
-          const senders = pc.getSenders();
+          if (held.has('local') || pendingHold != undefined || !fabric || !open(pc)) return;
+          const senders = pc.getSenders?.() ?? [];
           for (const [kind, events] of Object.entries(MUTE)) {
             const tracks = senders.filter((x) => x.track?.kind == kind);
             const off = tracks.every((x) => !x.track!.enabled);
@@ -295,9 +300,6 @@ export function attachSipJs(target: SipJsAttachTarget, monitor: Monitor, options
       listen(cs, s.stateChange, (state) => {
         if (state == 'Established') {
           established = true;
-          // A custom SDH factory may create its peer connection late: look again.
-          onSdh(s.sessionDescriptionHandler);
-          sdhs.forEach((ensure) => ensure());
         } else if (state == 'Terminated' && !terminated) {
           terminated = true;
           // A last stats poll while the PC is still open (SIP.js closes it right after the Terminated
@@ -323,25 +325,27 @@ export function attachSipJs(target: SipJsAttachTarget, monitor: Monitor, options
         };
         // The app's delegate stays the prototype: its other hooks (and `this`) work as before.
         const delegate: SipJsRequestDelegateLike = Object.create(app ?? null);
-        const chain = (name: keyof SipJsRequestDelegateLike, ours: (r: SipJsIncomingResponseLike) => void) => (r: SipJsIncomingResponseLike) => {
-          cs.safe(ours)(r);
-          app?.[name]?.call(app, r);
+        const chain = (name: keyof SipJsRequestDelegateLike, ours: (r: SipJsIncomingResponseLike) => void) => {
+          delegate[name] = (r: SipJsIncomingResponseLike) => {
+            cs.safe(ours)(r);
+            app?.[name]?.call(app, r);
+          };
         };
         if (initial) {
-          delegate.onReject = chain('onReject', onFinal);
-          delegate.onRedirect = chain('onRedirect', onFinal);
+          chain('onReject', onFinal);
+          chain('onRedirect', onFinal);
         } else {
           pendingHold = hold;
-          delegate.onAccept = chain('onAccept', () => {
+          chain('onAccept', () => {
             settle();
-            if (s.state == 'Established') setHold(true, hold);
+            if (s.state == 'Established') setHold('local', hold);
           });
-          delegate.onReject = chain('onReject', settle);
+          chain('onReject', settle);
         }
         args[0] = { ...options, requestDelegate: delegate };
         return initial ? undefined : (result) => side(cs, result, settle);
       });
-      spy(cs, s.incomingInviteRequest, 'reject', () => (response: Loose) => {
+      spy(cs, s.incomingInviteRequest, 'reject', () => (response) => {
         const [, status, phrase] = / (\d+) ([^\r\n]*)/.exec(response.message)!;
         rejected ??= [+status!, phrase!];
       });

@@ -23,9 +23,8 @@ export type SipJsVersionVerdict =
  * (tested: 0.21.1, which reports itself as 0.21.0). Unknown version: try (the structure check decides).
  */
 export function checkSipJsVersion(version: string | undefined): SipJsVersionVerdict {
-  if (!version) return { usable: true, tested: false, version: undefined };
-  const minor = Number(/^0\.(\d+)\.\d/.exec(version)?.[1]);
-  return minor >= 16 && minor <= 21
+  const minor = Number(/^0\.(\d+)\.\d/.exec(version ?? '')?.[1]); // NaN without a version: usable, not tested
+  return !version || (minor > 15 && minor < 22)
     ? { usable: true, tested: minor == 21, version }
     : { usable: false, reason: `SIP.js ${version} is not 0.16-0.21`, version };
 }
