@@ -18,32 +18,32 @@
 import type { MonitoredPeerConnection, StatsEntry, StatsReportLike } from '@callmetry/core';
 import type { TwilioRoomLike, TwilioStatsReportLike, TwilioTrackStatsLike } from './types';
 
-/** An entry with the finite numbers and non-empty strings of `fields` (missing/null left out). */
-function entry(id: string, type: string, timestamp: number, ssrc: number, kind: string, fields: Record<string, unknown>): StatsEntry {
-  const e: StatsEntry = { id, type, timestamp, ssrc, kind };
-  for (const k in fields) {
-    const v = fields[k];
-    if (typeof v == 'number' ? isFinite(v) : typeof v == 'string' && v) e[k] = v;
-  }
-  return e;
-}
-
 /** Spec-shaped entries for one StatsReport (exported for unit tests). */
 export function entriesFromTwilioReport(report: TwilioStatsReportLike, now: number): StatsEntry[] {
   const out: StatsEntry[] = [];
   // localAudioTrackStats, localVideoTrackStats, remoteAudioTrackStats, remoteVideoTrackStats
-  for (const [name, stats] of Object.entries(report))
-    for (const s of (name.endsWith('TrackStats') && stats) || []) {
-      const kind = name.includes('Audio') ? 'audio' : 'video';
-      const local = name[0] == 'l';
+  for (const [name, list] of Object.entries(report))
+    for (const s of (name.endsWith('TrackStats') && (list as TwilioTrackStatsLike[])) || []) {
       if (!/^\d+$/.test(s.ssrc)) continue;
       const ssrc = +s.ssrc;
-      const timestamp = s.timestamp || now;
+      const kind = name.includes('Audio') ? 'audio' : 'video';
+      const local = name[0] == 'l';
       const id = `${report.peerConnectionId}-${local ? 'out' : 'in'}-${ssrc}`;
       const remoteId = `${report.peerConnectionId}-rin-${ssrc}`;
+      /** Adds an entry with the finite numbers and non-empty strings of `fields` (missing/null left out). */
+      const add = (id: string, type: string, fields: Record<string, unknown>): void => {
+        const e: StatsEntry = { id, type, timestamp: s.timestamp || now, ssrc, kind };
+        for (const k in fields) {
+          const v = fields[k];
+          if (typeof v == 'number' ? isFinite(v) : typeof v == 'string' && v) e[k] = v;
+        }
+        out.push(e);
+      };
+      // Milliseconds -> seconds; null -> NaN (left out).
       const jitter = (s.jitter ?? NaN) / 1000;
-      const rtt = (s.roundTripTime ?? NaN) / 1000;
-      const hasRemote = local && (isFinite(rtt) || isFinite(s.packetsLost ?? NaN));
+      const roundTripTime = (s.roundTripTime ?? NaN) / 1000;
+      const { packetsLost } = s;
+      const hasRemote = local && (isFinite(roundTripTime) || isFinite(packetsLost ?? NaN));
       const common = {
         mediaType: kind,
         trackIdentifier: s.trackId,
@@ -51,12 +51,10 @@ export function entriesFromTwilioReport(report: TwilioStatsReportLike, now: numb
         frameWidth: s.dimensions?.width,
         frameHeight: s.dimensions?.height,
       };
-      out.push(
-        entry(id, local ? 'outbound-rtp' : 'inbound-rtp', timestamp, ssrc, kind, local
-          ? { ...common, bytesSent: s.bytesSent, packetsSent: s.packetsSent, remoteId: hasRemote && remoteId }
-          : { ...common, bytesReceived: s.bytesReceived, packetsReceived: s.packetsReceived, packetsLost: s.packetsLost, jitter, audioLevel: Math.min(1, Math.max(0, (s.audioLevel ?? NaN) / 32767)) }),
-      );
-      if (hasRemote) out.push(entry(remoteId, 'remote-inbound-rtp', timestamp, ssrc, kind, { localId: id, roundTripTime: rtt, packetsLost: s.packetsLost, jitter }));
+      add(id, local ? 'outbound-rtp' : 'inbound-rtp', local
+        ? { ...common, bytesSent: s.bytesSent, packetsSent: s.packetsSent, remoteId: hasRemote && remoteId }
+        : { ...common, bytesReceived: s.bytesReceived, packetsReceived: s.packetsReceived, packetsLost, jitter, audioLevel: Math.min(1, Math.max(0, (s.audioLevel ?? NaN) / 32767)) });
+      if (hasRemote) add(remoteId, 'remote-inbound-rtp', { localId: id, roundTripTime, packetsLost, jitter });
     }
   return out;
 }

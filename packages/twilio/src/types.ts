@@ -126,7 +126,7 @@ export interface AttachTwilioOptions {
   usageLabel?: (publication: TwilioTrackPublicationLike) => string;
 }
 
-/** What the internals module found for one of the Room's peer connections. */
+/** One of the Room's peer connections: twilio-video's id for it and the RTCPeerConnection. */
 export interface RoomPeerConnection {
   /** twilio-video's id of the peer connection (the `peerConnectionId` of its StatsReport). */
   id: string;
