@@ -1,4 +1,5 @@
 import type { Logger, Monitor } from '../types';
+import { safeCall } from '../util/emitter';
 
 /**
  * Anything with an event subscription API: Node-style, EventTarget-style, or both. (`never` for
@@ -59,14 +60,8 @@ export function attachAdapter(name: string, target: object, monitor: Monitor, se
   let detached = false;
   const guard =
     <A extends unknown[]>(fn: (...args: A) => unknown) =>
-    (...args: A): void => {
-      if (detached) return;
-      try {
-        fn(...args);
-      } catch (error) {
-        logger.error(`${name}: a handler failed; the error was caught`, error);
-      }
-    };
+    (...args: A): void =>
+      void (detached || safeCall(logger, `${name}: a handler failed`, fn, ...args));
 
   const detach = (): void => {
     if (detached) return;
@@ -74,13 +69,7 @@ export function attachAdapter(name: string, target: object, monitor: Monitor, se
     attachments.get(target)?.delete(monitor);
     const all = [...cleanups].reverse();
     cleanups.clear();
-    for (const cleanup of all) {
-      try {
-        cleanup();
-      } catch (error) {
-        logger.warn(`${name}: a cleanup failed`, error);
-      }
-    }
+    for (const cleanup of all) safeCall(logger, `${name}: a cleanup failed`, cleanup);
   };
 
   const scope: AdapterScope = {
@@ -132,10 +121,6 @@ export function attachAdapter(name: string, target: object, monitor: Monitor, se
   if (!perMonitor) attachments.set(target, (perMonitor = new Map()));
   perMonitor.set(monitor, detach);
   cleanups.add(monitor.on('closed', detach));
-  try {
-    setup(scope);
-  } catch (error) {
-    logger.error(`${name}: attaching failed; the error was caught`, error);
-  }
+  safeCall(logger, `${name}: attaching failed`, setup, scope);
   return detach;
 }

@@ -33,7 +33,7 @@ import { checkWebRTCFunction } from '../monitor/errors';
 import { failure, SUCCESS } from '../monitor/result';
 import { createEmitter, safeCall } from '../util/emitter';
 import { safeLogger } from '../util/logger';
-import { defined, hasOwn, isPlainObject, isString } from '../util/values';
+import { hasOwn, isPlainObject, isString } from '../util/values';
 
 type CsInitCallback = (status: string, message: string) => void;
 type CsStatsCallback = (stats: FabricStats) => void;
@@ -142,23 +142,22 @@ export class CallStats {
       const params: CallStatsConfigParams = isPlainObject(configParams) ? configParams : {};
       if (params.logger) this.logger = safeLogger(params.logger);
       const collectorURL = isString(params.collectorURL) ? params.collectorURL : this.proxyCollectorURL;
-      const { monitor, result } = tryCreateMonitor(
-        defined({
-          appID: String(appID),
-          localUserID,
-          logger: this.logger,
-          collectIP: params.collectIP === true,
-          statsIntervalMs: params.statsIntervalMs,
-          statsCallbackIntervalMs: params.statsCallbackIntervalMs,
-          collectorURL,
-          [isString(secret) ? 'appSecret' : 'tokenGenerator']: secret,
-        }),
-      );
+      const { monitor, result } = tryCreateMonitor({
+        appID: String(appID),
+        localUserID,
+        logger: this.logger,
+        collectIP: params.collectIP === true,
+        statsIntervalMs: params.statsIntervalMs,
+        statsCallbackIntervalMs: params.statsCallbackIntervalMs,
+        collectorURL,
+        [isString(secret) ? 'appSecret' : 'tokenGenerator']: secret,
+      });
       if (!monitor) return `${ARGUMENT} ${result.message}`;
       this.monitorImpl = monitor;
 
       const emit = this.listeners.emit;
-      if (typeof csStatsCallback == 'function') this.listeners.on('stats', csStatsCallback);
+      // (The emitter calls functions only.)
+      this.listeners.on('stats', csStatsCallback!);
       monitor.on('stats', (stats) => emit('stats', stats));
       monitor.on('error', (record) => emit('error', record));
       monitor.on('transport', (status) => status.error && status.state != 'connected' && emit('error', status));
@@ -167,7 +166,7 @@ export class CallStats {
           status == 'success'
             ? [csError.success, `SDK authentication successful.${collectorURL ? '' : ' Local-only mode: no collectorURL, nothing is sent.'}`]
             : message.split(': ');
-        safeCall(this.logger, 'csInitCallback', csInitCallback, code!, rest.join(': '));
+        safeCall(this.logger, "the app's csInitCallback threw", csInitCallback, code!, rest.join(': '));
         // Without a config service, callstats.js delivered these with null members.
         emit('defaultConfig', { peerConnection: null, media: null });
       });
@@ -193,13 +192,13 @@ export class CallStats {
       () => {
         if (!pc || !usage || remoteUserID == null || !isString(conferenceID) || !conferenceID) return ARGUMENT;
         const attributes = isPlainObject(fabricAttributes) ? fabricAttributes : {};
-        options = defined({
+        options = {
           remoteUserID: String(remoteUserID),
           conferenceID,
           usage,
           remoteEndpointType: attributes.remoteEndpointType as 'peer',
           direction: attributes.fabricTransmissionDirection as 'sendrecv',
-        });
+        };
         return checkPeerConnection(pc) ?? validateFabricOptions(options);
       },
       (monitor) => {
@@ -262,11 +261,11 @@ export class CallStats {
       withFabric(pc, conferenceID, (fabric) =>
         fabric.mapStream(
           { ssrc: String(ssrc) },
-          defined({
+          {
             userID: String(userID),
             usageLabel: isString(usageLabel) ? usageLabel : undefined,
             associatedVideoTag: isString(associatedVideoTag) ? associatedVideoTag : undefined,
-          }),
+          },
         ),
       ),
     );
@@ -282,7 +281,7 @@ export class CallStats {
       () => undefined,
       (monitor) => {
         const result = monitor.sendFeedback(conferenceID, feedback);
-        safeCall(this.logger, 'sendUserFeedback callback', callback, result.status, result.message ?? 'feedback queued for sending');
+        safeCall(this.logger, "the app's sendUserFeedback callback threw", callback, result.status, result.message ?? 'feedback queued for sending');
         return result;
       },
     );

@@ -95,7 +95,7 @@ export function createFabric(pc: MonitoredPeerConnection, options: FabricOptions
       if (state == from) setState(to!);
       else if (to && state == 'hold') stateBeforeHold = to;
       if (event == 'fabricSetupFailed') {
-        reportError('iceConnectionFailure', `ICE failed before the connection was set up: ${String(data?.reason)}`);
+        reportError('iceConnectionFailure', data?.reason); // 'connection failed before it was ever connected'
         setState('failed');
       }
       if (event == 'fabricDropped') reportError('iceConnectionFailure', 'ICE connection failed after the fabric was set up');

@@ -13,7 +13,7 @@
  * (`{kind: 'dropped', count, reason: 'buffer_full'}`), coalesced while it is not yet transmitted.
  */
 import { isPlainObject, utf8Length } from '../util/values';
-import { mergeFields, SEP, type Fields, type StreamEntry } from './deltas';
+import { SEP, type Fields, type StreamEntry } from './deltas';
 
 export interface WireItem {
   n: number;
@@ -40,7 +40,23 @@ export function serialized(b: BufferedItem): { json: string; bytes: number } {
 }
 
 const changed = (b: BufferedItem): void => void (b.json = undefined);
-const isStats = (b: BufferedItem, fabricID: string): boolean => b.item.kind == 'stats' && String(b.item.fabricID) == fabricID;
+
+/** A stats item's entries by key: its stream entries, and its connection under the key ''. */
+function entries(item: WireItem): Array<[key: string, entry: Fields]> {
+  const out: Array<[string, Fields]> = Array.isArray(item.streams) ? (item.streams as StreamEntry[]).map((e) => [e.key, e]) : [];
+  if (isPlainObject(item.connection)) out.push(['', item.connection]);
+  return out;
+}
+
+const entryOf = (item: WireItem, key: string): Fields | undefined => entries(item).find(([k]) => k == key)?.[1];
+
+/**
+ * Folds the fields of an older (dropped) entry of the same key into a newer one, in place:
+ * applying the result to the state before the older entry gives the state after the newer one.
+ */
+function mergeInto(newer: Fields, older: Fields): void {
+  for (const f in older) if (!(f in newer)) newer[f] = older[f];
+}
 
 /** See the top of this file. `new OutboxBuffer(bound, allocN, now, warn)`. */
 export interface OutboxBuffer {
@@ -56,8 +72,8 @@ export interface OutboxBuffer {
   push(item: WireItem, json?: string, bytes?: number): void;
   /** Removes the acknowledged items. */
   ack(ns: readonly number[]): void;
-  /** Removes one item without merging (an item the collector refused); true if it was buffered. */
-  discard(n: number): boolean;
+  /** Removes one item without merging (an item the collector refused). */
+  discard(n: number): void;
   /**
    * The first items in n order, at most maxItems and (but at least one) maxBytes of serialized items
    * plus a comma each; marks them transmitted.
@@ -109,31 +125,21 @@ function createOutbox(bound: number, allocN: () => number, now: () => number, wa
     return true;
   }
 
-  /** Folds a dropped stats item into the following items (from index `from` on) or the carry. */
+  /** Folds a dropped stats item into the later stats items of its fabric (from index `from` on) or the carry. */
   function mergeForward(gone: WireItem, from: number): void {
     const fabricID = String(gone.fabricID);
-    const later = items.slice(from).filter((b) => isStats(b, fabricID));
-    const fold = (key: string, older: Fields, find: (b: BufferedItem) => boolean, replace: (b: BufferedItem) => void): void => {
-      const target = later.find(find);
-      if (target) {
-        replace(target);
-        changed(target);
+    const later = items.slice(from).filter((b) => b.item.kind == 'stats' && String(b.item.fabricID) == fabricID);
+    for (const [key, older] of entries(gone)) {
+      const b = later.find((b) => entryOf(b.item, key));
+      if (b) {
+        mergeInto(entryOf(b.item, key)!, older);
+        changed(b);
       } else {
         const id = fabricID + SEP + key;
-        carry.set(id, mergeFields(carry.get(id) ?? {}, older));
+        mergeInto(older, carry.get(id) ?? {});
+        carry.set(id, older);
       }
-    };
-    for (const e of Array.isArray(gone.streams) ? (gone.streams as StreamEntry[]) : []) {
-      const indexIn = (b: BufferedItem): number => (Array.isArray(b.item.streams) ? (b.item.streams as StreamEntry[]).findIndex((s) => s.key == e.key) : -1);
-      fold(e.key, e, (b) => indexIn(b) >= 0, (b) => {
-        const streams = b.item.streams as StreamEntry[];
-        const k = indexIn(b);
-        streams[k] = mergeFields(e, streams[k]!);
-      });
     }
-    const conn = gone.connection;
-    if (isPlainObject(conn))
-      fold('', conn, (b) => isPlainObject(b.item.connection), (b) => (b.item.connection = mergeFields(conn, b.item.connection as Fields)));
   }
 
   return {
@@ -153,14 +159,11 @@ function createOutbox(bound: number, allocN: () => number, now: () => number, wa
     push(item, json, bytes) {
       if (item.kind == 'stats' && carry.size) {
         // Merge what was kept aside from dropped items into this item's entries.
-        const take = (key: string, newer: Fields): Fields => {
+        for (const [key, entry] of entries(item)) {
           const id = String(item.fabricID) + SEP + key;
-          const older = carry.get(id);
+          mergeInto(entry, carry.get(id) ?? {});
           carry.delete(id);
-          return older ? mergeFields(older, newer) : newer;
-        };
-        if (Array.isArray(item.streams)) item.streams = (item.streams as StreamEntry[]).map((e) => take(e.key, e));
-        if (isPlainObject(item.connection)) item.connection = take('', item.connection);
+        }
         json = bytes = undefined; // the item may have changed: serialize it again when needed
       }
       items.push({ n: item.n, item, json, bytes });
@@ -172,11 +175,7 @@ function createOutbox(bound: number, allocN: () => number, now: () => number, wa
         }
     },
     ack,
-    discard(n) {
-      const size = items.length;
-      ack([n]);
-      return items.length < size;
-    },
+    discard: (n) => ack([n]),
     takeBatch(maxItems, maxBytes) {
       const out: BufferedItem[] = [];
       let bytes = 0;

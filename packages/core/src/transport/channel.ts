@@ -69,9 +69,10 @@ export function openSocket(Ctor: WebSocketCtor, url: string, h: WsHandlers, time
       h.open();
     };
     socket.onmessage = (ev) => {
+      // The collector sends text frames (a `ws` Buffer stringifies to its text too).
       let m: unknown;
       try {
-        m = JSON.parse(typeof ev?.data == 'string' ? ev.data : new TextDecoder().decode(ev?.data as ArrayBuffer));
+        m = JSON.parse(String(ev?.data));
       } catch {}
       if (isPlainObject(m)) h.message(m);
     };

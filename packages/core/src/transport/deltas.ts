@@ -23,22 +23,17 @@ export interface StreamEntry {
 /** Joins fabricID and stream key into one map key. */
 export const SEP = '\u0000';
 
-/** Own enumerable fields, without `key`, undefined values, functions, symbols and non-finite numbers. */
+/**
+ * Own enumerable fields, without `key`, undefined values and non-finite numbers. (The transport's
+ * sanitizer lets only numbers and strings through, so values compare with `===`.)
+ */
 export function cleanFields(entry: Fields): Fields {
   const out: Fields = {};
   for (const f of Object.keys(entry)) {
     const v = entry[f];
-    if (f != 'key' && v !== undefined && typeof v != 'function' && typeof v != 'symbol' && (typeof v != 'number' || isFinite(v))) out[f] = v;
+    if (f != 'key' && v !== undefined && (typeof v != 'number' || isFinite(v))) out[f] = v;
   }
   return out;
-}
-
-function same(a: unknown, b: unknown): boolean {
-  try {
-    return a === b || (typeof a == 'object' && typeof b == 'object' && JSON.stringify(a) === JSON.stringify(b));
-  } catch {
-    return false;
-  }
 }
 
 /** Sets `null` in `out` for the fields of `prev` that `cur` lacks. */
@@ -86,7 +81,7 @@ export class DeltaEncoder {
         nullsFor(out, prev, cur);
         Object.assign(out, cur);
       } else {
-        for (const f in cur) if (!same(prev[f], cur[f])) out[f] = cur[f];
+        for (const f in cur) if (prev[f] !== cur[f]) out[f] = cur[f];
         nullsFor(out, prev, cur);
       }
       last.set(id, cur);
@@ -101,12 +96,6 @@ export class DeltaEncoder {
     return { streams: outStreams, connection: Object.assign(out, cur) };
   }
 }
-
-/**
- * Folds the fields of an older (dropped) entry into a newer one of the same key: applying the result
- * to the state before the older entry gives the state after the newer one.
- */
-export const mergeFields = <T extends Fields>(older: Fields, newer: T): T => ({ ...older, ...newer });
 
 /**
  * Carry-forward reconstruction as the collector does it: applies an encoded entry to the previous

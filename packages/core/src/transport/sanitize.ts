@@ -6,8 +6,7 @@
  * Candidate addresses (`localAddress`, `remoteAddress`, and the addresses inside SDPs of error
  * reports) never leave unless collectIP is true.
  */
-import { hasOwn, type Json } from '../util/values';
-import type { Fields } from './deltas';
+import { hasOwn, isString, type Json } from '../util/values';
 
 /** Top-level fields per kind, besides `n t kind conferenceID`. */
 const KIND_FIELDS = {
@@ -19,10 +18,14 @@ const KIND_FIELDS = {
   custom: 'fabricID name data',
   customStats: 'fabricID data',
 };
-export const isItemKind = (kind: unknown): kind is keyof typeof KIND_FIELDS => typeof kind == 'string' && hasOwn(KIND_FIELDS, kind);
+type ItemKind = keyof typeof KIND_FIELDS;
+export const isItemKind = (kind: unknown): kind is ItemKind => isString(kind) && hasOwn(KIND_FIELDS, kind);
 
-/** A number from 0 to the given maximum; any string of 1..256 characters (`true`); one of a list. */
-type Rule = number | true | readonly string[];
+/**
+ * A number from 0 to the given maximum; any string of 1..256 characters without control
+ * characters (`true`); one of a list; any value (`null`: top-level fields).
+ */
+type Rule = number | true | readonly string[] | null;
 const NUM = Number.MAX_VALUE;
 
 export const STREAM_RULES: Record<string, Rule> = {
@@ -56,35 +59,29 @@ export const CONNECTION_RULES: Record<string, Rule> = {
   remoteAddress: true,
 };
 
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f]/;
-
 /** The valid value (numbers become strings where a string is expected), or undefined. */
 function valid(rule: Rule, v: unknown): unknown {
+  if (rule === null) return v;
   // `<= max` is false for NaN and Infinity too.
   if (typeof rule == 'number') return typeof v == 'number' && v >= 0 && v <= rule ? v : undefined;
   const s = typeof v == 'number' && isFinite(v) ? String(v) : v;
-  if (typeof s != 'string') return undefined;
-  return rule === true ? (s && s.length <= 256 && !CONTROL.test(s) ? s : undefined) : rule.includes(s) ? s : undefined;
+  if (!isString(s)) return undefined;
+  // eslint-disable-next-line no-control-regex
+  return rule === true ? (s && s.length <= 256 && !/[\u0000-\u001f\u007f]/.test(s) ? s : undefined) : rule.includes(s) ? s : undefined;
 }
-
-const SDP_ADDRESS_LINE = /^(a=candidate:|c=IN |a=rtcp:|a=remote-candidates:)/;
 
 /** The SDP without its network addresses: candidate lines dropped, c=/rtcp addresses zeroed. */
-export function redactSdpAddresses(sdp: string): string {
-  return sdp
-    .split(/\r?\n/)
-    .filter((line) => !line.startsWith('a=candidate:') && !line.startsWith('a=remote-candidates:'))
-    .map((line) => (SDP_ADDRESS_LINE.test(line) ? line.replace(/IN IP4 \S+/, 'IN IP4 0.0.0.0').replace(/IN IP6 \S+/, 'IN IP6 ::') : line))
-    .join('\r\n');
-}
+export const redactSdpAddresses = (sdp: string): string =>
+  sdp
+    .replace(/^a=(candidate|remote-candidates):.*\r?\n?/gm, '')
+    .replace(/^(c=|a=rtcp:.*)IN IP(4|6) \S+/gm, (_line, head: string, v: string) => `${head}IN IP${v} ${v == '4' ? '0.0.0.0' : '::'}`);
 
 export interface Sanitizer {
   /** A copy of the item's defined top-level fields the protocol has for its kind. */
-  topLevel(kind: keyof typeof KIND_FIELDS, item: Json): Json;
+  item(kind: ItemKind, item: Json): Json;
   /** Stream fields the protocol defines (and `key`), with valid values only. */
-  stream(entry: Fields & { key: string }): Fields & { key: string };
-  connection(c: Fields): Fields;
+  stream<T extends { key: string }>(entry: T): T;
+  connection(c: Json): Json;
 }
 
 export function createSanitizer(warn: (message: string) => void, collectIP: boolean): Sanitizer {
@@ -92,37 +89,23 @@ export function createSanitizer(warn: (message: string) => void, collectIP: bool
   const once = (key: string, message: string): void => {
     if (!warned.has(key)) warned.add(key), warn(message);
   };
-  /** Copies the defined fields, as `allowed` returns them (undefined: left out). */
-  const copy = (o: Json, allowed: (k: string, v: unknown) => unknown): Json => {
+  const topLevelRules: { [K in ItemKind]?: Record<string, null> } = {};
+  /** The fields of `o` that are set and that `rules` define, with valid values; addresses stripped unless collectIP. */
+  const copy = (o: Json, what: string, rules: Record<string, Rule>): Json => {
     const out: Json = {};
     for (const k of Object.keys(o)) {
-      const v = o[k];
-      if (v === undefined || v === null) continue;
-      const ok = allowed(k, v);
-      if (ok !== undefined) out[k] = ok;
+      let v = o[k];
+      if (v == null || k == 'key' || (!collectIP && /Address$/.test(k))) continue;
+      if (!hasOwn(rules, k)) once(`${what}.${k}`, `${what} field '${k}' is not in the protocol: not sent.`);
+      else if ((v = valid(rules[k]!, v)) === undefined) once(`${what}.${k}=`, `${what} field '${k}' is invalid (${JSON.stringify(o[k])}): not sent.`);
+      else out[k] = !collectIP && /SDP$/.test(k) && isString(v) ? redactSdpAddresses(v) : v;
     }
     return out;
   };
-  const fields = (o: Fields, rules: Record<string, Rule>, what: string): Fields =>
-    copy(o, (k, v) => {
-      if (k == 'key' || (!collectIP && /Address$/.test(k))) return undefined;
-      if (!hasOwn(rules, k)) return once(`${what}.${k}`, `${what} field '${k}' is not in the protocol: not sent.`);
-      const ok = valid(rules[k]!, v);
-      if (ok === undefined) once(`${what}.${k}=`, `${what} field '${k}' is invalid (${JSON.stringify(v)}): not sent.`);
-      return ok;
-    });
   return {
-    topLevel: (kind, item) => {
-      const allowed = `n t kind conferenceID ${KIND_FIELDS[kind]}`.split(' ');
-      return copy(item, (k, v) =>
-        !allowed.includes(k)
-          ? once(`${kind}.${k}`, `${kind} field '${k}' is not in the protocol: not sent.`)
-          : !collectIP && (k == 'localSDP' || k == 'remoteSDP') && typeof v == 'string'
-            ? redactSdpAddresses(v)
-            : v,
-      );
-    },
-    stream: (entry) => ({ ...fields(entry, STREAM_RULES, 'stream'), key: entry.key }),
-    connection: (c) => fields(c, CONNECTION_RULES, 'connection'),
+    item: (kind, item) =>
+      copy(item, kind, (topLevelRules[kind] ??= Object.fromEntries(`n t kind conferenceID ${KIND_FIELDS[kind]}`.split(' ').map((f) => [f, null])))),
+    stream: (entry) => ({ ...copy(entry, 'stream', STREAM_RULES), key: entry.key }) as typeof entry,
+    connection: (c) => copy(c, 'connection', CONNECTION_RULES),
   };
 }

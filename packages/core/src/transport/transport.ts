@@ -14,7 +14,7 @@
  */
 import type { CsErrorCode, Logger, TokenGenerator, TransportOptions, TransportStatus } from '../types';
 import { createEmitter } from '../util/emitter';
-import { defined, errorMessage, isPlainObject, randomHex, utf8Length, type Json } from '../util/values';
+import { defined, errorMessage, isConferenceID, isPlainObject, isString, randomHex, utf8Length } from '../util/values';
 import { authFailure, getToken, type AuthOptions, type AuthResult, type TokenInfo } from './auth';
 import { sendFinal } from './beacon';
 import { OutboxBuffer, serialized, type BufferedItem, type WireItem } from './buffer';
@@ -91,9 +91,8 @@ const HTTP_MODE = 'Sending over HTTP POST /v1/ingest.';
 interface InFlight {
   id: number;
   items: BufferedItem[];
+  /** 'http' while in WebSocket mode: a trial of HTTP while the WebSocket keeps failing. */
   via: 'ws' | 'http';
-  /** An HTTP attempt while the WebSocket keeps failing: success switches to HTTP. */
-  trial?: boolean;
   timer?: unknown;
 }
 
@@ -107,22 +106,23 @@ export function createTransport(o: CreateTransportOptions): Transport {
   const batchIntervalMs = Math.max(0, opts.batchIntervalMs ?? 1000);
   const minBackoffMs = positive(opts.minBackoffMs, 500);
   const maxBackoffMs = Math.max(minBackoffMs, positive(opts.maxBackoffMs, 30_000));
+  const backoff = (attempt: number): number => backoffDelay(attempt, minBackoffMs, maxBackoffMs, random);
   const fetchImpl = o.fetchImpl ?? (typeof fetch == 'function' ? fetch.bind(globalThis) : undefined);
   const WS = opts.httpOnly ? undefined : resolveWebSocket(o.WebSocketImpl);
   const ingestURL = endpoint(collectorURL, '/v1/ingest');
   const aborts = new Set<() => void>();
   const http = fetchImpl && ({ ...o, fetchImpl, now, timers, timeoutMs, aborts } as AuthOptions);
+  const warn = (message: string): void => log.warn(message);
 
   const sid = randomHex(16);
   let nextN = 1;
   const encoder = new DeltaEncoder();
-  const sanitizer = createSanitizer((m) => log.warn(m), o.collectIP);
-  const buffer = new OutboxBuffer(Math.floor(positive(opts.bufferSize, 5000)) || 1, () => nextN++, now, (m) => log.warn(m));
+  const sanitizer = createSanitizer(warn, o.collectIP);
+  const buffer = new OutboxBuffer(Math.floor(positive(opts.bufferSize, 5000)) || 1, () => nextN++, now, warn);
 
   // ---- state ----------------------------------------------------------------------------------
   let status: TransportStatus = { state: 'connecting', droppedSamples: 0 };
   const listeners = createEmitter<{ status: (s: TransportStatus) => void }>(log);
-  const emit = (): void => listeners.emit('status', { ...status });
   let startPromise: Promise<StartResult> | undefined;
   let closePromise: Promise<void> | undefined;
   let token: TokenInfo | undefined;
@@ -167,11 +167,12 @@ export function createTransport(o: CreateTransportOptions): Transport {
   const stopped = (): boolean => closed || terminal;
 
   // ---- status ---------------------------------------------------------------------------------
+  /** Emits the status if it changed (droppedSamples included). */
   function setStatus(state: TransportStatus['state'], error?: CsErrorCode, message?: string): void {
     const next = defined({ state, error, message, droppedSamples: buffer.dropped });
     if (JSON.stringify(next) == JSON.stringify(status)) return;
     status = next;
-    emit();
+    listeners.emit('status', { ...status });
   }
 
   /** Stops for good: the collector refused the app or the session. */
@@ -179,19 +180,26 @@ export function createTransport(o: CreateTransportOptions): Transport {
     terminal = true;
     log.error(`${error}: ${message}`);
     setStatus('failed', error, message);
-    resolveFlushWaiters(true);
     stopActivity();
   }
 
   /** Counts a failure and schedules a retry with backoff. */
   function retryAfter(what: string, error?: CsErrorCode, report = true, level: 'info' | 'warn' = 'info'): void {
-    failures++;
     resolveFlushWaiters(true);
-    const delay = backoffDelay(Math.max(0, failures - 1), minBackoffMs, maxBackoffMs, random);
+    const delay = backoff(failures++);
     later('retry', delay, onRetry);
     const message = `${what}; retrying in ${delay} ms.`;
     log[level](message);
     if (report) setStatus('disconnected', error, message);
+  }
+
+  function onRetry(): void {
+    if (!token) return void authenticate(needFreshToken);
+    // While the WebSocket keeps failing, every other retry is an HTTP POST of the pending batch.
+    lastRetryWasHttp = !lastRetryWasHttp && mode == 'ws' && wsFailures >= WS_FAILURES_BEFORE_HTTP && buffer.size > 0 && !inFlight && !!http;
+    if (lastRetryWasHttp) return sendBatch('http');
+    due = true;
+    pump();
   }
 
   // ---- authentication -------------------------------------------------------------------------
@@ -199,35 +207,26 @@ export function createTransport(o: CreateTransportOptions): Transport {
     return (authPending ??= (http ? getToken(http, forceNew) : Promise.resolve(authFailure('httpError', 'No fetch: pass fetchImpl.', false))).then(
       (r) => {
         authPending = undefined;
-        onAuthResult(r);
+        if (stopped()) return r;
+        if (r.ok) {
+          token = r.token;
+          needFreshToken = false;
+          refresh(token.refreshAt - now());
+          if (status.state != 'connected' && !waitingToRetry()) setStatus('connecting');
+          pump();
+        } else if (r.retryable && token) {
+          // A refresh failed; the current token still works for a while. Try again soon.
+          warn(`Token refresh failed (${r.error}): ${r.message}`);
+          refresh(backoff(3));
+        } else if (r.retryable) retryAfter(`${r.error}: ${r.message}`, r.error, true, 'warn');
+        else fatal(r.error, r.message);
         return r;
       },
     ));
   }
 
-  function onAuthResult(r: AuthResult): void {
-    if (closed) return;
-    if (r.ok) {
-      token = r.token;
-      needFreshToken = false;
-      refreshIn(token.refreshAt - now());
-      if (status.state != 'connected' && !waitingToRetry()) setStatus('connecting');
-      if (terminal || waitingToRetry()) return;
-      if (mode == 'ws' && !ws) connectWs();
-      else pump();
-    } else if (r.retryable && token) {
-      // A refresh failed; the current token still works for a while. Try again soon.
-      log.warn(`Token refresh failed (${r.error}): ${r.message}`);
-      refreshIn(backoffDelay(3, minBackoffMs, maxBackoffMs, random));
-    } else if (r.retryable) {
-      retryAfter(`${r.error}: ${r.message}`, r.error, true, 'warn');
-    } else {
-      fatal(r.error, r.message);
-    }
-  }
-
-  function refreshIn(ms: number): void {
-    later('refresh', Math.max(0, ms), () => void (stopped() || authenticate(true)));
+  function refresh(ms: number): void {
+    later('refresh', ms, () => void authenticate(true));
   }
 
   /** The collector refused the token (WS close 4401, HTTP 401): get a fresh one, then carry on. */
@@ -235,45 +234,43 @@ export function createTransport(o: CreateTransportOptions): Transport {
     const fresh = token && now() - token.obtainedAt < 10_000;
     token = undefined;
     needFreshToken = true;
-    resolveFlushWaiters(true);
-    log.warn(`Session token refused (${why}); getting a new one.`);
+    warn(`Session token refused (${why}); getting a new one.`);
     if (fresh) retryAfter(`Fresh session token refused (${why})`, 'authError');
-    else void authenticate(true);
+    else {
+      resolveFlushWaiters(true);
+      void authenticate(true);
+    }
   }
 
   // ---- WebSocket ------------------------------------------------------------------------------
   function connectWs(): void {
-    if (!WS || !token || stopped()) return;
     ackedOnThisWs = false;
-    wsToken = token.token;
-    const conn = openSocket(
-      WS,
+    wsToken = token!.token;
+    const conn = (ws = openSocket(
+      WS!,
       endpoint(collectorURL, '/v1/ws', wsToken, true),
       {
         open() {
-          if (ws != conn) return;
           wsOpen = true;
           wsOpenedAt = now();
           mode = 'ws';
           setStatus('connected');
-          due = buffer.size > 0; // resend what is unacknowledged at once
+          due = true; // resend what is unacknowledged at once
           pump();
         },
         message(m) {
-          if (ws != conn) return;
           if (m.type == 'ack') onAck(m.id as number, 'ws');
           else if (m.type == 'error') {
             const why = `${String(m.error)}: ${String(m.message)}`;
             if (inFlight?.via == 'ws' && m.id === inFlight.id) onBatchRefused(why);
-            else log.warn(`Collector error: ${why}`);
+            else warn(`Collector error: ${why}`);
           }
         },
         closed: (code, reason, wasOpen) => ws == conn && onWsClosed(code, reason, wasOpen),
       },
       timers,
       timeoutMs,
-    );
-    ws = conn;
+    ));
   }
 
   function closeWs(): void {
@@ -283,68 +280,46 @@ export function createTransport(o: CreateTransportOptions): Transport {
   }
 
   function onWsClosed(code: number, reason: string, wasOpen: boolean): void {
-    const batchSize = inFlight?.via == 'ws' ? inFlight.items.length : 0;
+    const unacknowledged = inFlight?.via == 'ws';
+    if (unacknowledged) releaseInFlight();
     ws = undefined;
     wsOpen = false;
-    if (batchSize) releaseInFlight();
-    if (stopped()) return;
-    // A probe that did not open.
-    if (mode == 'http') return scheduleProbe();
+    // In HTTP mode this was a probe: the probe timer tries again.
+    if (stopped() || mode == 'http') return;
     const what = `WebSocket ${wasOpen ? 'closed' : 'failed'} (${code}${reason ? ` ${reason}` : ''})`;
+    if (code == 4403) return fatal('authError', `This session belongs to another app (${what}).`);
     if (code == 4401) {
       // Opened with a token that has been refreshed since: reconnect with the new one.
       if (token && token.token != wsToken) {
         setStatus('connecting');
-        connectWs();
+        pump();
       } else onTokenRefused(what);
       return;
     }
-    if (code == 4403) return fatal('authError', `This session belongs to another app (${what}).`);
-    if (!wasOpen || (batchSize && !ackedOnThisWs)) wsFailures++;
+    if (!wasOpen || (unacknowledged && !ackedOnThisWs)) wsFailures++;
     // A connection that lived a while resets the backoff.
     if (wasOpen && now() - wsOpenedAt > maxBackoffMs) failures = 0;
     retryAfter(what);
   }
 
-  function onRetry(): void {
-    if (stopped()) return;
-    if (!token) return void authenticate(needFreshToken);
-    if (mode == 'http') {
-      due = true;
-      return pump();
-    }
-    lastRetryWasHttp = !lastRetryWasHttp && wsFailures >= WS_FAILURES_BEFORE_HTTP && buffer.size > 0 && !inFlight && !!http;
-    if (lastRetryWasHttp) sendBatch('http', true);
-    else connectWs();
-  }
-
-  function switchToHttp(): void {
-    mode = 'http';
-    const message = `The WebSocket fails but HTTP works: ${HTTP_MODE} Retrying the WebSocket every ${wsProbeMs / 1000} s.`;
-    wsFailures = 0;
-    closeWs();
-    log.warn(`wsChannelFailure: ${message}`);
-    setStatus('disconnected', 'wsChannelFailure', message);
-    scheduleProbe();
-  }
-
-  function scheduleProbe(): void {
-    if (WS && !stopped() && !('probe' in pending))
-      later('probe', wsProbeMs, () => {
-        if (stopped() || mode != 'http') return;
-        if (!token || ws) scheduleProbe();
-        else connectWs();
-      });
+  /** HTTP mode: tries the WebSocket again every wsProbeMs; its open() switches back. */
+  function probeLater(): void {
+    later('probe', wsProbeMs, () => {
+      if (mode == 'ws') return;
+      if (token && !ws) connectWs();
+      probeLater();
+    });
   }
 
   // ---- batches --------------------------------------------------------------------------------
+  /** Does what is due next: connect, send a batch, or wait for the batch interval. */
   function pump(): void {
     if (stopped() || !token || inFlight || waitingToRetry()) return;
+    if (mode == 'ws' && !wsOpen) return void (ws || connectWs());
     if (!buffer.size) {
       due = false;
       return clear('batch');
     }
-    if (mode == 'ws' && !wsOpen) return void (ws || connectWs());
     if (due || buffer.size >= MAX_BATCH_ITEMS) sendBatch(mode);
     else if (!('batch' in pending))
       later('batch', batchIntervalMs, () => {
@@ -353,27 +328,24 @@ export function createTransport(o: CreateTransportOptions): Transport {
       });
   }
 
-  function sendBatch(via: 'ws' | 'http', trial?: boolean): void {
-    if (!token || inFlight) return;
+  function sendBatch(via: 'ws' | 'http'): void {
     const items = buffer.takeBatch(batchLimit, MAX_ITEMS_BYTES);
-    if (!items.length) return;
     const id = ++batchId;
     const batch = `"sid":${JSON.stringify(sid)},"items":[${items.map((b) => serialized(b).json).join()}]}`;
-    const flight: InFlight = (inFlight = { id, items, via, trial });
+    const flight: InFlight = (inFlight = { id, items, via });
     if (via == 'ws') {
-      if (!ws?.send(`{"type":"batch","id":${id},${batch}`)) {
-        ws?.close(4000);
-        return onWsClosed(1006, 'send failed', wsOpen);
+      if (!ws!.send(`{"type":"batch","id":${id},${batch}`)) {
+        ws!.close(4000);
+        return onWsClosed(1006, 'send failed', true);
       }
       flight.timer = timers.setTimeout(() => {
-        if (inFlight != flight || !ws) return;
-        ws.close(4000, 'ack timeout');
+        ws!.close(4000, 'ack timeout');
         onWsClosed(4000, `no acknowledgement within ${timeoutMs} ms`, true);
       }, timeoutMs);
-    } else if (http) {
-      void post(http, ingestURL, `{${batch}`, `Bearer ${token.token}`).then(({ status, json, message }) => {
-        if (closed || inFlight != flight) return;
-        if (status == 200 && Array.isArray(json.acked)) return onAck(id, trial ? 'trial' : 'http');
+    } else {
+      void post(http!, ingestURL, `{${batch}`, `Bearer ${token!.token}`).then(({ status, json, message }) => {
+        if (inFlight != flight) return;
+        if (status == 200 && Array.isArray(json.acked)) return onAck(id, 'http');
         if (status == 400 || status == 413) return onBatchRefused(message);
         releaseInFlight();
         if (status == 401) onTokenRefused(message);
@@ -388,7 +360,7 @@ export function createTransport(o: CreateTransportOptions): Transport {
   }
 
   /** The collector committed the batch (it validates a batch whole: every item of it). */
-  function onAck(id: number, via: 'ws' | 'http' | 'trial'): void {
+  function onAck(id: number, via: 'ws' | 'http'): void {
     const flight = inFlight;
     if (flight?.id !== id) return;
     releaseInFlight();
@@ -398,7 +370,16 @@ export function createTransport(o: CreateTransportOptions): Transport {
     if (via == 'ws') {
       ackedOnThisWs = true;
       wsFailures = 0;
-    } else if (via == 'trial' && mode == 'ws' && !wsOpen) switchToHttp();
+    } else if (mode == 'ws' && !wsOpen) {
+      // An HTTP trial worked while the WebSocket does not: switch to HTTP.
+      mode = 'http';
+      wsFailures = 0;
+      closeWs();
+      const message = `The WebSocket fails but HTTP works: ${HTTP_MODE} Retrying the WebSocket every ${wsProbeMs / 1000} s.`;
+      warn(`wsChannelFailure: ${message}`);
+      setStatus('disconnected', 'wsChannelFailure', message);
+      probeLater();
+    }
     setStatus('connected', undefined, mode == 'http' ? HTTP_MODE : undefined);
     resolveFlushWaiters();
     pump();
@@ -406,12 +387,10 @@ export function createTransport(o: CreateTransportOptions): Transport {
 
   /** The collector refused the batch as a whole (bad item or too big): halve it until the culprit is alone. */
   function onBatchRefused(why: string): void {
-    const flight = inFlight;
-    if (!flight) return;
+    const { items } = inFlight!;
     releaseInFlight();
-    const { items } = flight;
     batchLimit = Math.ceil(items.length / 2);
-    if (items.length > 1) log.warn(`The collector refused a batch (${why}); retrying in halves.`);
+    if (items.length > 1) warn(`The collector refused a batch (${why}); retrying in halves.`);
     else {
       const { n, item } = items[0]!;
       buffer.discard(n);
@@ -447,7 +426,7 @@ export function createTransport(o: CreateTransportOptions): Transport {
   const win = (globalThis as { window?: Partial<EventTarget> }).window;
   const onPageHide = (): void => {
     try {
-      if (closed || !token || !buffer.size) return;
+      if (closed || !token) return;
       for (const b of sendFinal(buffer.all(), sid, endpoint(collectorURL, '/v1/ingest', token.token), fetchImpl, MAX_BATCH_ITEMS)) buffer.markTransmitted(b);
     } catch (e) {
       log.error('The pagehide flush failed', e);
@@ -456,6 +435,7 @@ export function createTransport(o: CreateTransportOptions): Transport {
   win?.addEventListener?.('pagehide', onPageHide);
 
   function stopActivity(): void {
+    resolveFlushWaiters(true);
     for (const name in pending) clear(name as TimerName);
     releaseInFlight();
     for (const abort of [...aborts]) abort();
@@ -467,31 +447,26 @@ export function createTransport(o: CreateTransportOptions): Transport {
     try {
       if (closed) return log.debug('transport closed: item ignored', input);
       const kind = input?.kind;
-      const conferenceID = input?.conferenceID;
-      if (!isItemKind(kind) || typeof conferenceID != 'string' || !conferenceID || conferenceID.length > 256)
-        return log.warn('transport.send: unknown kind or bad conferenceID; ignored', input);
+      if (!isItemKind(kind) || !isConferenceID(input.conferenceID) || (kind == 'stats' && (!isString(input.fabricID) || !input.fabricID)))
+        return log.warn('transport.send: unknown kind, bad conferenceID or stats without fabricID; ignored', input);
       const t = typeof input.t == 'number' && isFinite(input.t) ? input.t : now();
-      const rest = sanitizer.topLevel(kind, input);
+      const item = sanitizer.item(kind, input);
       if (kind == 'stats') {
-        if (typeof input.fabricID != 'string' || !input.fabricID) return log.warn('transport.send: stats without fabricID; ignored', input);
         const connection = isPlainObject(input.connection) ? sanitizer.connection(input.connection) : undefined;
-        const enc = encoder.encode(input.fabricID, streamEntries(input.streams).map(sanitizer.stream), connection);
-        rest.streams = enc.streams;
-        delete rest.connection;
-        if (enc.connection) rest.connection = enc.connection;
+        const enc = encoder.encode(input.fabricID as string, streamEntries(input.streams).map(sanitizer.stream), connection);
+        item.streams = enc.streams;
+        delete item.connection;
+        if (enc.connection) item.connection = enc.connection;
       }
-      const item: Json = { ...rest, n: nextN, t };
+      item.n = nextN;
+      item.t = t;
       // Serialized once here; the buffer keeps the JSON for batching until the item changes.
       const json = JSON.stringify(item);
       const bytes = utf8Length(json);
       if (bytes >= MAX_ITEMS_BYTES) return log.error(`transport.send: a ${kind} item over 1 MiB; ignored`);
       nextN++;
-      const dropped = buffer.dropped;
       buffer.push(item as WireItem, json, bytes);
-      if (buffer.dropped != dropped) {
-        status.droppedSamples = buffer.dropped;
-        emit();
-      }
+      setStatus(status.state, status.error, status.message); // droppedSamples
       pump();
     } catch (e) {
       log.error('transport.send failed', e);
@@ -501,12 +476,10 @@ export function createTransport(o: CreateTransportOptions): Transport {
   return {
     sid,
     start: () =>
-      (startPromise ??= closed
-        ? Promise.resolve<StartResult>({ ok: false, error: 'appConnectivityError', message: 'The transport is closed.' })
-        : authenticate(false).then(
-            (r): StartResult => (r.ok ? { ok: true } : { ok: false, error: r.error, message: r.message }),
-            (e: unknown): StartResult => ({ ok: false, error: 'httpError', message: errorMessage(e) }),
-          )),
+      (startPromise ??= (closed ? Promise.resolve(authFailure('appConnectivityError', 'The transport is closed.')) : authenticate(false)).then(
+        (r): StartResult => (r.ok ? { ok: true } : r),
+        (e: unknown): StartResult => ({ ok: false, error: 'httpError', message: errorMessage(e) }),
+      )),
     send,
     status: () => ({ ...status }),
     onStatus: (listener) => listeners.on('status', listener),
@@ -515,7 +488,6 @@ export function createTransport(o: CreateTransportOptions): Transport {
       (closePromise ??= flush().then(() => {
         closed = true;
         stopActivity();
-        resolveFlushWaiters(true);
         win?.removeEventListener?.('pagehide', onPageHide);
         if (!terminal) setStatus('disconnected', undefined, 'Closed.');
         listeners.clear();

@@ -50,7 +50,7 @@ export interface HttpAnswer {
   message: string;
 }
 
-/** POSTs JSON (or `text/plain` with no authorization). Never throws. */
+/** POSTs JSON, with an Authorization header when given. Never throws. */
 export async function post(c: HttpContext, url: string, body: string, authorization?: string): Promise<HttpAnswer> {
   const ctrl = new AbortController();
   const abort = (): void => ctrl.abort();

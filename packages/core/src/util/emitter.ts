@@ -2,12 +2,15 @@ import type { Logger, Unsubscribe } from '../types';
 
 type Listener = (...args: never[]) => void;
 
-/** Calls an app-supplied callback; its exceptions are logged, never propagated. */
-export function safeCall<A extends unknown[]>(log: Pick<Logger, 'error'>, what: string, fn: ((...args: A) => unknown) | undefined | null, ...args: A): void {
+/**
+ * Calls `fn` if it is a function (an app's callback, an adapter's handler); its exceptions are
+ * logged as `<failure>; the error was caught`, never propagated.
+ */
+export function safeCall<A extends unknown[]>(log: Pick<Logger, 'error'>, failure: string, fn: ((...args: A) => unknown) | undefined | null, ...args: A): void {
   try {
     if (typeof fn == 'function') fn(...args);
   } catch (error) {
-    log.error(`the app's ${what} threw; the error was caught`, error);
+    log.error(`${failure}; the error was caught`, error);
   }
 }
 
@@ -29,7 +32,7 @@ export function createEmitter<Events extends { [K in keyof Events]: Listener }>(
     },
     emit(event, ...args) {
       // Copy: a listener may unsubscribe itself while we iterate.
-      for (const listener of [...(listeners.get(event) ?? [])]) safeCall(log, `'${String(event)}' callback`, listener as (...a: typeof args) => void, ...args);
+      for (const listener of [...(listeners.get(event) ?? [])]) safeCall(log, `the app's '${String(event)}' callback threw`, listener as (...a: typeof args) => void, ...args);
     },
     clear: () => listeners.clear(),
   };

@@ -8,6 +8,9 @@ export const hasOwn = (o: object, key: PropertyKey): boolean => Object.prototype
 
 export const isString = (v: unknown): v is string => typeof v == 'string';
 
+/** A conferenceID as the protocol takes it: a string of 1..256 characters. */
+export const isConferenceID = (v: unknown): v is string => isString(v) && !!v && v.length <= 256;
+
 /** A copy without the undefined-valued fields (instead of `...(x ? {x} : {})` spreads). */
 export function defined<T extends object>(o: T): T {
   const out = {} as T;
