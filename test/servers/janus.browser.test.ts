@@ -2,26 +2,14 @@
 // echotest, then a three-party videoroom with multistream subscribers and a publisher leaving.
 // Facts this establishes for the Janus adapter are written down in test/servers/README-janus.md.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openPage, requireNamespace, startHttpServer, useBrowser, type HttpServer, type TestPage } from '../harness/browser';
-import { startJanus, type JanusServer } from '../harness/janus';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { TestPage } from '../harness/browser';
+import { startJanus } from '../harness/janus';
+import { useJanusPages } from '../harness/janusPages';
 import type { PcSummary, ProbeEvent } from './janus.page';
 
 const PAGE = new URL('./janus.page.ts', import.meta.url);
 const ROOM = 1234;
-
-/** The veth Janus gathers candidates on: set by test/run.mjs. Missing = a loud failure. */
-function janusIface(): string {
-  const iface = process.env.CALLMETRY_JANUS_IFACE;
-  if (!iface) {
-    throw new Error(
-      'CALLMETRY_JANUS_IFACE is not set. The Janus tests need the veth interface (127.0.0.2) that ' +
-        'test/run.mjs creates in the test network namespace: run them with `npm test` or ' +
-        '`node test/run.mjs test/servers/janus.browser.test.ts` as root.',
-    );
-  }
-  return iface;
-}
 
 /** Janus REST API call (plain HTTP transport) from Node. */
 async function rest(url: string, body: Record<string, unknown>): Promise<Record<string, any>> {
@@ -63,76 +51,56 @@ function expectLoopbackIce(s: PcSummary): void {
 const stateOf = (p: TestPage) => p.run(() => window.janusTest.state()) as unknown as Promise<PageState>;
 
 describe('Janus Gateway (real server) with janus.js 1.4 in Chromium', () => {
-  let iface: string;
-  beforeAll(() => {
-    iface = janusIface();
-    requireNamespace();
+  const { iface, janus, open } = useJanusPages({
+    page: PAGE,
+    tests: 'Janus tests',
+    run: 'them with `npm test` or `node test/run.mjs test/servers/janus.browser.test.ts`',
   });
-  const browser = useBrowser();
-  let janus: JanusServer;
-  let http: HttpServer;
-  const pages: TestPage[] = [];
   const dump: Record<string, unknown> = {};
-
-  beforeAll(async () => {
-    janus = await startJanus({ iface });
-    http = await startHttpServer();
-    // Chromium asks every new origin for /favicon.ico; a 404 would land in page.errors.
-    http.route('/favicon.ico', { body: new Uint8Array(0), type: 'image/x-icon' });
-  });
-  afterAll(async () => {
-    for (const p of pages.splice(0)) await p.close();
-    await http?.close();
-    await janus?.stop();
+  afterAll(() => {
     if (process.env.CALLMETRY_JANUS_DUMP) writeFileSync(process.env.CALLMETRY_JANUS_DUMP, JSON.stringify(dump, null, 2));
   });
 
-  const open = async (label: string): Promise<TestPage> => {
-    const p = await openPage(browser(), { scripts: [PAGE], server: http, label });
-    pages.push(p);
-    return p;
-  };
-
   it('starts Janus with only echotest + videoroom, http + websockets, and demo room 1234', async () => {
-    const info = (await (await fetch(`${janus.httpUrl}/info`)).json()) as Record<string, any>;
+    const info = (await (await fetch(`${janus().httpUrl}/info`)).json()) as Record<string, any>;
     expect(Object.keys(info.plugins).sort()).toEqual(['janus.plugin.echotest', 'janus.plugin.videoroom']);
     expect(Object.keys(info.transports).sort()).toEqual(['janus.transport.http', 'janus.transport.websockets']);
     expect(info.ipv6).toBe(false);
-    expect(janus.wsUrl).toMatch(/^ws:\/\/127\.0\.0\.1:\d+$/);
+    expect(janus().wsUrl).toMatch(/^ws:\/\/127\.0\.0\.1:\d+$/);
 
-    const session = await rest(janus.httpUrl, { janus: 'create' });
+    const session = await rest(janus().httpUrl, { janus: 'create' });
     const sid = session.data.id as number;
-    const handle = await rest(`${janus.httpUrl}/${sid}`, { janus: 'attach', plugin: 'janus.plugin.videoroom' });
+    const handle = await rest(`${janus().httpUrl}/${sid}`, { janus: 'attach', plugin: 'janus.plugin.videoroom' });
     const hid = handle.data.id as number;
-    const list = await rest(`${janus.httpUrl}/${sid}/${hid}`, { janus: 'message', body: { request: 'list' } });
+    const list = await rest(`${janus().httpUrl}/${sid}/${hid}`, { janus: 'message', body: { request: 'list' } });
     const rooms = list.plugindata.data.list as { room: number; description: string; max_publishers: number }[];
     const demo = rooms.find((r) => r.room === ROOM);
     expect(demo?.description).toBe('Demo Room');
     expect(demo?.max_publishers).toBeGreaterThanOrEqual(3);
-    await rest(`${janus.httpUrl}/${sid}`, { janus: 'destroy' });
+    await rest(`${janus().httpUrl}/${sid}`, { janus: 'destroy' });
   });
 
   it('startJanus fails loudly without a binary; stop() ends only its PID and removes its folder', async () => {
-    await expect(startJanus({ iface, binary: '/nonexistent/janus' })).rejects.toThrow(/Janus Gateway binary not found.*apt-get install -y janus/s);
+    await expect(startJanus({ iface: iface(), binary: '/nonexistent/janus' })).rejects.toThrow(/Janus Gateway binary not found.*apt-get install -y janus/s);
     await expect(startJanus({ iface: 'lo' })).rejects.toThrow(/libnice skips loopback/);
 
-    const extra = await startJanus({ iface });
-    expect(extra.wsPort).not.toBe(janus.wsPort);
+    const extra = await startJanus({ iface: iface() });
+    expect(extra.wsPort).not.toBe(janus().wsPort);
     expect(existsSync(extra.configDir)).toBe(true);
-    expect(readFileSync(`${extra.configDir}/janus.jcfg`, 'utf8')).toContain(`ice_enforce_list = "${iface}"`);
+    expect(readFileSync(`${extra.configDir}/janus.jcfg`, 'utf8')).toContain(`ice_enforce_list = "${iface()}"`);
     expect(() => process.kill(extra.pid, 0)).not.toThrow();
     await extra.stop();
     expect(() => process.kill(extra.pid, 0)).toThrow();
     expect(existsSync(extra.configDir)).toBe(false);
     expect(extra.logs()).toMatch(/Bye!/);
     // The shared instance is untouched.
-    expect(() => process.kill(janus.pid, 0)).not.toThrow();
-    expect((await fetch(`${janus.httpUrl}/info`)).ok).toBe(true);
+    expect(() => process.kill(janus().pid, 0)).not.toThrow();
+    expect((await fetch(`${janus().httpUrl}/info`)).ok).toBe(true);
   });
 
   it('echotest reaches webrtcState(true) with media both ways on 127.0.0.1 <-> 127.0.0.2', async () => {
     const page = await open('echotest');
-    const r = await page.run((url) => window.janusTest.echotest(url), janus.wsUrl);
+    const r = await page.run((url) => window.janusTest.echotest(url), janus().wsUrl);
     dump.echotest = r;
     expect(r.webrtcUp).toBe(true);
     expect(r.pcSetAtAttach).toBe(false);
@@ -178,7 +146,7 @@ describe('Janus Gateway (real server) with janus.js 1.4 in Chromium', () => {
     const ids: Record<string, number> = {};
     const joinedLists: Record<string, { id: number; display: string }[]> = {};
     for (const n of names) {
-      const r = await ps[n].run((arg) => window.janusTest.joinRoom(arg), { server: janus.wsUrl, room: ROOM, display: n });
+      const r = await ps[n].run((arg) => window.janusTest.joinRoom(arg), { server: janus().wsUrl, room: ROOM, display: n });
       ids[n] = r.myId;
       joinedLists[n] = r.publishersAtJoin;
     }

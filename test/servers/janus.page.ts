@@ -2,72 +2,22 @@
 // Drives npm janus-gateway (janus.js 1.4.x, ESM npm/dist/janus.es.js) + webrtc-adapter against the
 // real Janus started by test/harness/janus.ts, and exposes `window.janusTest` returning plain data.
 //
-// Besides the app-style code (echotest, videoroom publisher + one multistream subscriber), the page
-// installs a *probe* that hooks janus.js the way an adapter could without app code: it wraps
+// Besides the app-style code (echotest; the videoroom publisher + one multistream subscriber of
+// test/harness/pages/videoroom.ts, shared with the Janus adapter's page), the page installs a
+// *probe* that hooks janus.js the way an adapter could without app code: it wraps
 // `Janus.sessions.set` (called for every session right before the app's `success` callback) to wrap
 // that session's own `attach` (an instance property, not on a prototype), and wraps every plugin
 // callback in the options object. The test asserts on what the probe saw.
-import Janus from 'janus-gateway';
-import adapter from 'webrtc-adapter';
-
-// ---------------------------------------------------------------------------------------------
-// Local structural types (the package's d.ts misses `session`, `connectionState`, ...)
-// ---------------------------------------------------------------------------------------------
-
-type Json = Record<string, unknown>;
-interface Jsep {
-  type: string;
-  sdp: string;
-}
-interface Handle {
-  id: number;
-  plugin: string;
-  session: unknown;
-  detached: boolean;
-  webrtcStuff: { pc: RTCPeerConnection | null };
-  send(p: { message: Json; jsep?: Jsep; success?: (d?: unknown) => void; error?: (e: string) => void }): void;
-  createOffer(p: { tracks?: Json[]; success: (j: Jsep) => void; error: (e: unknown) => void }): void;
-  createAnswer(p: { jsep: Jsep; tracks?: Json[]; success: (j: Jsep) => void; error: (e: unknown) => void }): void;
-  handleRemoteJsep(p: { jsep: Jsep; success?: () => void; error?: (e: unknown) => void }): void;
-  hangup(sendRequest?: boolean): void;
-  detach(p?: { success?: () => void; error?: (e: string) => void }): void;
-}
-interface Session {
-  attach(o: Json): void;
-  destroy(o: Json): void;
-  getSessionId(): number;
-}
-type JanusCtor = {
-  new (o: Json): Session;
-  init(o: Json): void;
-  useDefaultDependencies(d: Json): unknown;
-  sessions: Map<number, Session>;
-};
-const J = Janus as unknown as JanusCtor;
+import { playTrack, waitFor } from '../harness/pages/common';
+import { attach, createSession, initJanus, J, startEchotest, type Handle, type Json, type Jsep, type Session } from '../harness/pages/janus';
+import { currentParticipant, feedInactive, joinVideoroom, leaveVideoroom, participant, type Participant, type StreamInfo } from '../harness/pages/videoroom';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------
 
-const DEADLINE_MS = 20_000;
 const t0 = performance.now();
 const now = (): number => Math.round(performance.now() - t0);
-
-function waitFor(cond: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  return new Promise((ok, ko) => {
-    const started = Date.now();
-    const tick = async (): Promise<void> => {
-      try {
-        if (await cond()) return ok();
-      } catch (e) {
-        return ko(e);
-      }
-      if (Date.now() - started > DEADLINE_MS) return ko(new Error(`timed out waiting for ${what}`));
-      setTimeout(() => void tick(), 50);
-    };
-    void tick();
-  });
-}
 
 /** JSON-safe copy of callback arguments (tracks and other objects summarized). */
 function plain(v: unknown): unknown {
@@ -145,15 +95,6 @@ async function summarize(pc: RTCPeerConnection): Promise<PcSummary> {
   s.localCandidateAddresses = [...new Set(s.localCandidateAddresses)].sort();
   s.remoteCandidateAddresses = [...new Set(s.remoteCandidateAddresses)].sort();
   return s;
-}
-
-function playRemote(track: MediaStreamTrack): void {
-  // Audio is only decoded once attached to a media element.
-  const el = document.createElement(track.kind === 'video' ? 'video' : 'audio');
-  el.autoplay = true;
-  el.muted = true;
-  el.srcObject = new MediaStream([track]);
-  document.body.append(el);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -253,35 +194,9 @@ function installProbe(): void {
 // App-style code
 // ---------------------------------------------------------------------------------------------
 
-let initDone: Promise<void> | null = null;
 function init(): Promise<void> {
   installProbe();
-  initDone ??= new Promise((ok) => J.init({ debug: ['warn', 'error'], dependencies: J.useDefaultDependencies({ adapter }), callback: ok }));
-  return initDone;
-}
-
-function createSession(server: string, onDestroyed?: () => void): Promise<Session> {
-  return new Promise((ok, ko) => {
-    const s: Session = new J({
-      server,
-      iceServers: [],
-      success: () => ok(s),
-      error: (e: unknown) => ko(new Error(`Janus session: ${String(e)}`)),
-      destroyed: () => onDestroyed?.(),
-    });
-  });
-}
-
-function attach(session: Session, opts: Json): Promise<Handle> {
-  return new Promise((ok, ko) => {
-    session.attach({ ...opts, success: (h: Handle) => ok(h), error: (e: string) => ko(new Error(`attach ${String(opts.plugin)}: ${e}`)) });
-  });
-}
-
-function sendAsync(handle: Handle, message: Json, jsep?: Jsep): Promise<void> {
-  return new Promise((ok, ko) =>
-    handle.send({ message, ...(jsep ? { jsep } : {}), success: () => ok(), error: (e) => ko(new Error(`${String(message.request)}: ${e}`)) }),
-  );
+  return initJanus(['warn', 'error']);
 }
 
 // ---- echotest -------------------------------------------------------------------------------
@@ -321,21 +236,14 @@ async function echotest(server: string): Promise<EchoResult> {
     onremotetrack: (track: MediaStreamTrack, _mid: string, on: boolean) => {
       if (on && !remoteTrackKinds.includes(track.kind)) {
         remoteTrackKinds.push(track.kind);
-        playRemote(track);
+        playTrack(track);
       }
     },
   });
   echo = { session, handle };
   const pcSetAtAttach = handle.webrtcStuff.pc !== null;
   const started = performance.now();
-  const offer = await new Promise<Jsep>((ok, ko) =>
-    handle.createOffer({ tracks: [{ type: 'audio', capture: true, recv: true }, { type: 'video', capture: true, recv: true }], success: ok, error: ko }),
-  );
-  await sendAsync(handle, { audio: true, video: true }, offer);
-  await waitFor(() => {
-    if (failure) throw failure instanceof Error ? failure : new Error(String(failure));
-    return up;
-  }, 'echotest webrtcState(true)');
+  await startEchotest(handle, () => up, () => failure);
   const webrtcUpAfterMs = Math.round(performance.now() - started);
   const pc = handle.webrtcStuff.pc!;
   await waitFor(async () => {
@@ -357,166 +265,9 @@ async function echoHangup(): Promise<{ pcAfterHangup: boolean }> {
 
 // ---- videoroom ------------------------------------------------------------------------------
 
-export interface StreamInfo {
-  mid: string;
-  type: string;
-  feed_id?: number;
-  feed_display?: string;
-  feed_mid?: string;
-  active?: boolean;
-}
-
-interface Participant {
-  room: number;
-  display: string;
-  session: Session;
-  pub: Handle;
-  sub: Handle | null;
-  myId: number | null;
-  privateId: number | null;
-  /** feed id -> display, from 'joined' / 'event' publishers lists. */
-  publishers: Map<number, string>;
-  /** Everything the publisher handle's onmessage got. */
-  pubMessages: Json[];
-  /** Everything the subscriber handle's onmessage got (plus the jsep type). */
-  subMessages: Json[];
-  /** The subscriber's current mid -> stream (from 'attached' / 'updated'). */
-  subStreams: Map<string, StreamInfo>;
-  subscribed: Set<number>;
-  /** Serializes subscription changes: one negotiation at a time. */
-  chain: Promise<void>;
-  pending: { resolve: () => void; reject: (e: Error) => void } | null;
-  remoteTracks: { mid: string; kind: string; on: boolean; reason?: string }[];
-  failure: Error | null;
-  published: boolean;
-  destroyed: boolean;
-}
-
-let me: Participant | null = null;
-
-function subscribeTo(p: Participant, feeds: number[]): void {
-  const todo = feeds.filter((f) => f !== p.myId && !p.subscribed.has(f));
-  if (todo.length === 0) return;
-  for (const f of todo) p.subscribed.add(f);
-  p.chain = p.chain
-    .then(async () => {
-      const streams = todo.map((feed) => ({ feed }));
-      const negotiated = new Promise<void>((resolve, reject) => (p.pending = { resolve, reject }));
-      if (!p.sub) {
-        p.sub = await attach(p.session, {
-          plugin: 'janus.plugin.videoroom',
-          onmessage: (msg: Json, jsep?: Jsep) => void onSubscriberMessage(p, msg, jsep),
-          onremotetrack: (track: MediaStreamTrack, mid: string, on: boolean, meta?: { reason?: string }) => {
-            p.remoteTracks.push({ mid, kind: track.kind, on, ...(meta?.reason ? { reason: meta.reason } : {}) });
-            if (on && meta?.reason === 'created') playRemote(track);
-          },
-        });
-        await sendAsync(p.sub, { request: 'join', ptype: 'subscriber', room: p.room, private_id: p.privateId, streams });
-      } else {
-        await sendAsync(p.sub, { request: 'subscribe', streams });
-      }
-      await negotiated;
-    })
-    .catch((e: unknown) => {
-      p.failure = e instanceof Error ? e : new Error(String(e));
-    });
-}
-
-function onSubscriberMessage(p: Participant, msg: Json, jsep?: Jsep): void {
-  p.subMessages.push({ ...msg, ...(jsep ? { jsep_type: jsep.type } : {}) });
-  const ev = msg.videoroom;
-  if (msg.error) {
-    p.pending?.reject(new Error(`subscriber: ${String(msg.error)}`));
-    return;
-  }
-  if ((ev === 'attached' || ev === 'updated') && Array.isArray(msg.streams)) {
-    p.subStreams.clear();
-    for (const s of msg.streams as StreamInfo[]) p.subStreams.set(String(s.mid), s);
-  }
-  if (jsep && p.sub) {
-    const sub = p.sub;
-    sub.createAnswer({
-      jsep,
-      // Only data mentioned: audio/video offered by Janus are accepted recvonly.
-      tracks: [{ type: 'data' }],
-      success: (answer) => {
-        sendAsync(sub, { request: 'start', room: p.room }, answer).catch((e: Error) => p.pending?.reject(e));
-      },
-      error: (e) => p.pending?.reject(new Error(`createAnswer: ${String(e)}`)),
-    });
-  }
-  if (ev === 'event' && msg.started === 'ok') {
-    const pend = p.pending;
-    p.pending = null;
-    pend?.resolve();
-  }
-}
-
-function onPublisherMessage(p: Participant, msg: Json, jsep?: Jsep): void {
-  p.pubMessages.push({ ...msg, ...(jsep ? { jsep_type: jsep.type } : {}) });
-  if (jsep) p.pub.handleRemoteJsep({ jsep, error: (e) => (p.failure = new Error(`handleRemoteJsep: ${String(e)}`)) });
-  const list = msg.publishers as { id: number; display?: string }[] | undefined;
-  if (Array.isArray(list)) {
-    for (const pub of list) p.publishers.set(pub.id, pub.display ?? '');
-    subscribeTo(p, list.map((x) => x.id));
-  }
-  if (msg.configured === 'ok') p.published = true;
-}
-
 async function joinRoom(arg: { server: string; room: number; display: string }): Promise<{ myId: number; privateId: number; publishersAtJoin: { id: number; display: string }[] }> {
   await init();
-  const session = await createSession(arg.server, () => {
-    if (me) me.destroyed = true;
-  });
-  const p: Participant = {
-    room: arg.room,
-    display: arg.display,
-    session,
-    pub: null as unknown as Handle,
-    sub: null,
-    myId: null,
-    privateId: null,
-    publishers: new Map(),
-    pubMessages: [],
-    subMessages: [],
-    subStreams: new Map(),
-    subscribed: new Set(),
-    chain: Promise.resolve(),
-    pending: null,
-    remoteTracks: [],
-    failure: null,
-    published: false,
-    destroyed: false,
-  };
-  me = p;
-  let joined: Json | null = null;
-  p.pub = await attach(session, {
-    plugin: 'janus.plugin.videoroom',
-    onmessage: (msg: Json, jsep?: Jsep) => {
-      if (msg.videoroom === 'joined') {
-        joined = msg;
-        p.myId = msg.id as number;
-        p.privateId = msg.private_id as number;
-      }
-      onPublisherMessage(p, msg, jsep);
-    },
-  });
-  await sendAsync(p.pub, { request: 'join', ptype: 'publisher', room: arg.room, display: arg.display });
-  await waitFor(() => {
-    const err = p.pubMessages.find((m) => m.error);
-    if (err) throw new Error(`join: ${String(err.error)}`);
-    return joined !== null;
-  }, 'videoroom joined');
-  const j = joined as unknown as { id: number; private_id: number; publishers: { id: number; display?: string }[] };
-  const offer = await new Promise<Jsep>((ok, ko) =>
-    p.pub.createOffer({ tracks: [{ type: 'audio', capture: true, recv: false }, { type: 'video', capture: true, recv: false }], success: ok, error: ko }),
-  );
-  await sendAsync(p.pub, { request: 'configure', audio: true, video: true }, offer);
-  await waitFor(() => {
-    if (p.failure) throw p.failure;
-    return p.published && p.pub.webrtcStuff.pc?.connectionState === 'connected';
-  }, 'published (configured ok + PC connected)');
-  return { myId: j.id, privateId: j.private_id, publishersAtJoin: j.publishers.map((x) => ({ id: x.id, display: x.display ?? '' })) };
+  return joinVideoroom(arg);
 }
 
 export interface FeedMedia {
@@ -547,15 +298,9 @@ async function feedMedia(p: Participant): Promise<FeedMedia[]> {
   return [...byFeed.values()].map((f) => ({ ...f, kinds: f.kinds.sort(), mids: f.mids.sort() })).sort((a, b) => a.feedId - b.feedId);
 }
 
-function need(): Participant {
-  if (!me) throw new Error('joinRoom() first');
-  if (me.failure) throw me.failure;
-  return me;
-}
-
 /** Wait until audio and video of every feed in `feeds` arrive on the subscriber PC. */
 async function waitForFeeds(feeds: number[]): Promise<{ media: FeedMedia[]; sub: PcSummary; pub: PcSummary; streams: StreamInfo[] }> {
-  const p = need();
+  const p = participant();
   await waitFor(async () => {
     if (p.failure) throw p.failure;
     const media = await feedMedia(p);
@@ -571,43 +316,16 @@ async function waitForFeeds(feeds: number[]): Promise<{ media: FeedMedia[]; sub:
 
 /** Wait until the publisher handle saw `feed` leave ('leaving'); reports whether 'unpublished' came too. */
 async function waitForLeave(feed: number): Promise<{ unpublished: number; leaving: number; subStreams: StreamInfo[] }> {
-  const p = need();
+  const p = participant();
   const seen = (key: string) => p.pubMessages.filter((m) => m.videoroom === 'event' && m[key] === feed).length;
   await waitFor(() => seen('leaving') > 0, `'leaving' for feed ${feed}`);
   // The subscriber gets an 'updated' (streams of that feed now inactive / gone).
-  await waitFor(
-    () => ![...p.subStreams.values()].some((s) => s.feed_id === feed && s.active !== false),
-    `subscriber streams of feed ${feed} inactive`,
-  );
+  await feedInactive(p, feed, `subscriber streams of feed ${feed} inactive`);
   return { unpublished: seen('unpublished'), leaving: seen('leaving'), subStreams: [...p.subStreams.values()] };
 }
 
-/**
- * Leave the room. 'destroy': janus.destroy() (what the demos' "Stop" and a closing app do);
- * 'destroy-cleanup': janus.destroy({cleanupHandles: true}); 'leave': a videoroom
- * {request: 'leave'} on the publisher handle, then detach both handles, then destroy;
- * 'unpublish': {request: 'unpublish'} (Janus closes the publisher PC), then destroy.
- */
-async function leaveRoom(mode: 'destroy' | 'destroy-cleanup' | 'leave' | 'unpublish' = 'destroy'): Promise<{ destroyedCallback: boolean; pcStates: string[] }> {
-  const p = need();
-  const pcs = [p.pub.webrtcStuff.pc, p.sub?.webrtcStuff.pc].filter((x): x is RTCPeerConnection => !!x);
-  if (mode === 'unpublish') {
-    await sendAsync(p.pub, { request: 'unpublish' });
-    await waitFor(() => p.pubMessages.some((m) => m.unpublished === 'ok'), "'unpublished: ok'");
-    await waitFor(() => p.pub.webrtcStuff.pc === null, 'publisher PC cleaned up');
-  }
-  if (mode === 'leave') {
-    await sendAsync(p.pub, { request: 'leave' });
-    await waitFor(() => p.pubMessages.some((m) => m.leaving === 'ok'), "'leaving: ok'");
-    for (const h of [p.sub, p.pub]) if (h) await new Promise<void>((ok) => h.detach({ success: ok, error: () => ok() }));
-  }
-  await new Promise<void>((ok) => p.session.destroy({ success: ok, error: ok, ...(mode === 'destroy-cleanup' ? { cleanupHandles: true } : {}) }));
-  await waitFor(() => p.destroyed, 'destroyed callback');
-  return { destroyedCallback: p.destroyed, pcStates: pcs.map((pc) => pc.connectionState) };
-}
-
 function state(): Json {
-  const p = me;
+  const p = currentParticipant();
   return {
     myId: p?.myId ?? null,
     publishers: p ? Object.fromEntries(p.publishers) : {},
@@ -626,7 +344,7 @@ function state(): Json {
   };
 }
 
-const janusTest = { init, echotest, echoHangup, joinRoom, waitForFeeds, waitForLeave, leaveRoom, state };
+const janusTest = { init, echotest, echoHangup, joinRoom, waitForFeeds, waitForLeave, leaveRoom: leaveVideoroom, state };
 
 declare global {
   interface Window {

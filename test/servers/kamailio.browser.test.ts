@@ -5,8 +5,9 @@
 // Run inside the test namespace: `node test/run.mjs test/servers/kamailio.browser.test.ts`.
 // CALLMETRY_SIP_TRACE=1 prints every call's event trail (what the adapters can observe, in order).
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { openPage, requireNamespace, useBrowser, type TestPage } from '../harness/browser';
+import type { TestPage } from '../harness/browser';
 import { startKamailio, type KamailioServer } from '../harness/kamailio';
+import { useKamailio } from '../harness/sipPages';
 import type { CallEvent, CallRecord, IncomingPolicy, Lib, MediaSnapshot, UserConfig } from './kamailio/sip-page';
 
 const PAGE = new URL('./kamailio/sip-page.ts', import.meta.url);
@@ -21,21 +22,7 @@ const TRACE = process.env.CALLMETRY_SIP_TRACE === '1';
 /** JsSIP 3.13 `cause` for a final status (its Constants.SIP_ERROR_CAUSES). */
 const JSSIP_CAUSE: Record<number, string> = { 404: 'Not Found', 408: 'Unavailable', 486: 'Busy', 603: 'Rejected' };
 
-let kam: KamailioServer | undefined;
-const getBrowser = useBrowser();
-
-beforeAll(async () => {
-  requireNamespace();
-  kam = await startKamailio();
-});
-afterAll(async () => {
-  await kam?.stop();
-});
-
-function server(): KamailioServer {
-  if (!kam) throw new Error('kamailio not started');
-  return kam;
-}
+const { kamailio: server, openUser } = useKamailio();
 
 class User {
   constructor(
@@ -46,10 +33,9 @@ class User {
   ) {}
 
   static async open(lib: Lib, name: string, kamailio: () => KamailioServer): Promise<User> {
-    const tp = await openPage(getBrowser(), { scripts: [PAGE], label: name });
+    const { tp, account } = await openUser(PAGE, name, kamailio);
     const u = new User(tp, name, lib, kamailio);
-    const k = kamailio();
-    const cfg: UserConfig = { lib, user: name, domain: k.domain, wsUrl: k.wsUrl };
+    const cfg: UserConfig = { lib, ...account };
     await tp.run((c) => window.sipTest.start(c), cfg);
     return u;
   }

@@ -3,21 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { SqliteStorage } from '../src/index';
-import {
-  APP_A,
-  WsClient,
-  eventItem,
-  fabricItem,
-  getToken,
-  ingestHttp,
-  postJson,
-  query,
-  rid,
-  signedRequest,
-  start,
-  statsItem,
-  thirdPartyToken,
-} from './helpers';
+import { APP_A, WsClient, eventItem, fabricItem, getToken, ingestHttp, postJson, query, rid, signedRequest, start, statsItem, thirdPartyToken } from './helpers';
 
 const dir = mkdtempSync(join(tmpdir(), 'callmetry-collector-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

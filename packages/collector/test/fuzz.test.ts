@@ -1,39 +1,15 @@
 // Bounded fuzz: 2000 malformed, oversized or wrong-typed messages over HTTP and WebSocket (seeded,
 // so a failure reproduces). Every one must be refused, nothing of them stored, and the collector
 // must still serve a good client afterwards.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SqliteStorage } from '../src/index';
-import {
-  APP_A,
-  WsClient,
-  eventItem,
-  fabricItem,
-  feedbackItem,
-  getToken,
-  ingestHttp,
-  postJson,
-  query,
-  start,
-  statsItem,
-  type TestCollector,
-} from './helpers';
+import { describe, expect, it } from 'vitest';
+import { APP_A, WsClient, countRows, eventItem, fabricItem, feedbackItem, getToken, ingestHttp, postJson, query, statsItem, useCollector } from './helpers';
+import { prng } from '../../../test/harness/prng';
 
 const SEED = 0x5eed;
 const HTTP_MESSAGES = 1000;
 const WS_MESSAGES = 1000;
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const rand = mulberry32(SEED);
+const rand = prng(SEED);
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
 const int = (max: number): number => Math.floor(rand() * max);
 
@@ -155,38 +131,31 @@ function garbage(): string {
   }
 }
 
-let c: TestCollector;
-beforeAll(async () => {
-  c = await start();
-});
-afterAll(async () => {
-  await c.close();
-});
+const c = useCollector();
 
 function storedRows(): Record<string, number> {
-  const db = (c.storage as SqliteStorage).db;
-  const n = (t: string): number => (db.prepare(`SELECT COUNT(*) AS n FROM ${t}`).get() as { n: number }).n;
+  const n = (table: string): number => countRows(c(), table);
   return { items: n('items'), sessions: n('sessions'), conferences: n('conferences'), fabrics: n('fabrics'), samples: n('samples'), participants: n('participants') };
 }
 
 describe('fuzz', () => {
   it(`refuses ${HTTP_MESSAGES} bad HTTP and ${WS_MESSAGES} bad WebSocket messages, stores none, then serves a good client`, async () => {
-    const token = await getToken(c, APP_A, 'fuzzer');
+    const token = await getToken(c(), APP_A, 'fuzzer');
     const statuses = new Map<number, number>();
     let oversized = 0;
 
     for (let i = 0; i < HTTP_MESSAGES; i++) {
       const r = rand();
       let res: { status: number; json: any };
-      if (r < 0.6) res = await ingestHttp(c, token, badBatch(i));
-      else if (r < 0.8) res = await ingestHttp(c, token, garbage());
+      if (r < 0.6) res = await ingestHttp(c(), token, badBatch(i));
+      else if (r < 0.8) res = await ingestHttp(c(), token, garbage());
       else if (r < 0.85 && oversized < 5) {
         oversized++;
         const b = badBatch(i);
-        res = await ingestHttp(c, token, { sid: 's', items: [{ ...fabricItem(1, CONF(i), 'f', 'a', 'b'), attributes: { pad: 'x'.repeat(1024 * 1024) } }], b });
-      } else if (r < 0.9) res = await ingestHttp(c, pick(['', 'x.y.z', token.slice(0, -2) + 'AA', token.split('.').reverse().join('.')]), badBatch(i));
-      else if (r < 0.95) res = await postJson(`${c.base}/v1/token`, pick([garbage(), { appID: 'app-a' }, { appID: 'app-a', userID: 'u', thirdPartyToken: garbage() || 'x' }]));
-      else res = await postJson(`${c.base}/v1/ingest?token=${encodeURIComponent(token)}`, garbage(), { 'Content-Type': 'text/plain' });
+        res = await ingestHttp(c(), token, { sid: 's', items: [{ ...fabricItem(1, CONF(i), 'f', 'a', 'b'), attributes: { pad: 'x'.repeat(1024 * 1024) } }], b });
+      } else if (r < 0.9) res = await ingestHttp(c(), pick(['', 'x.y.z', token.slice(0, -2) + 'AA', token.split('.').reverse().join('.')]), badBatch(i));
+      else if (r < 0.95) res = await postJson(`${c().base}/v1/token`, pick([garbage(), { appID: 'app-a' }, { appID: 'app-a', userID: 'u', thirdPartyToken: garbage() || 'x' }]));
+      else res = await postJson(`${c().base}/v1/ingest?token=${encodeURIComponent(token)}`, garbage(), { 'Content-Type': 'text/plain' });
       expect(res.status, `http message ${i}`).toBeGreaterThanOrEqual(400);
       expect(res.status, `http message ${i}`).toBeLessThan(500);
       expect(typeof res.json.error, `http message ${i}`).toBe('string');
@@ -196,14 +165,14 @@ describe('fuzz', () => {
     expect(statuses.get(401)).toBeGreaterThan(10);
     expect(statuses.get(413)).toBeGreaterThanOrEqual(1);
 
-    let ws = await WsClient.connect(c.base, token);
+    let ws = await WsClient.connect(c().base, token);
     const closes = new Map<number, number>();
     let errors = 0;
     for (let i = 0; i < WS_MESSAGES; i++) {
       if (ws.isClosed) {
         const { code } = await ws.closed;
         closes.set(code, (closes.get(code) ?? 0) + 1);
-        ws = await WsClient.connect(c.base, token);
+        ws = await WsClient.connect(c().base, token);
       }
       const r = rand();
       if (r < 0.7) {
@@ -230,18 +199,18 @@ describe('fuzz', () => {
 
     // Nothing of the fuzz was stored.
     expect(storedRows()).toEqual({ items: 0, sessions: 0, conferences: 0, fabrics: 0, samples: 0, participants: 0 });
-    expect((await query(c, APP_A)).conferences).toEqual([]);
-    const refusals = c.logs.filter((l) => l.level === 'warn').length;
+    expect((await query(c(), APP_A)).conferences).toEqual([]);
+    const refusals = c().logs.filter((l) => l.level === 'warn').length;
     expect(refusals).toBeGreaterThanOrEqual(HTTP_MESSAGES + WS_MESSAGES / 2);
 
     // A good client is still served, over both transports.
-    const good = await getToken(c, APP_A, 'alice');
-    const gws = await WsClient.connect(c.base, good);
+    const good = await getToken(c(), APP_A, 'alice');
+    const gws = await WsClient.connect(c().base, good);
     expect(await gws.batch(1, 'good-sid', [fabricItem(1, 'good-conf', 'f1', 'alice', 'bob')])).toEqual({ type: 'ack', id: 1, acked: [1] });
     await gws.close();
-    expect((await ingestHttp(c, good, { sid: 'good-sid', items: [eventItem(2, 'good-conf', 'f1', 'fabricSetup')] })).json).toEqual({ acked: [2] });
-    const d = await query(c, APP_A, 'good-conf');
+    expect((await ingestHttp(c(), good, { sid: 'good-sid', items: [eventItem(2, 'good-conf', 'f1', 'fabricSetup')] })).json).toEqual({ acked: [2] });
+    const d = await query(c(), APP_A, 'good-conf');
     expect(d.fabrics[0]).toMatchObject({ fabricID: 'f1', state: 'established' });
-    expect((await query(c, APP_A)).conferences.map((x: { conferenceID: string }) => x.conferenceID)).toEqual(['good-conf']);
+    expect((await query(c(), APP_A)).conferences.map((x: { conferenceID: string }) => x.conferenceID)).toEqual(['good-conf']);
   });
 });

@@ -1,8 +1,9 @@
 // Shared test helpers: start a collector on 127.0.0.1 with a random port, get tokens, send batches.
 import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll } from 'vitest';
 import { WebSocket } from 'ws';
 import { createMemoryLogger, hmacHex, signJwt, startCollector, tokenRequestSigningString } from '../src/index';
-import type { Collector, CollectorOptions, LogRecord } from '../src/index';
+import type { Collector, CollectorOptions, LogRecord, SqliteStorage } from '../src/index';
 
 export const APP_A = { appID: 'app-a', secret: 'secret-a-0123456789' };
 export const APP_B = { appID: 'app-b', secret: 'secret-b-9876543210' };
@@ -16,6 +17,30 @@ export async function start(options: Partial<CollectorOptions> = {}): Promise<Te
   const logger = createMemoryLogger();
   const c = await startCollector({ apps: [APP_A, APP_B], port: 0, host: '127.0.0.1', db: ':memory:', logger, ...options });
   return Object.assign(c, { logs: logger.records, base: c.url.replace(/\/$/, '') });
+}
+
+/**
+ * vitest: one collector for the file's tests, `start(options)` in beforeAll, closed in afterAll.
+ * Returns a getter (the collector exists once beforeAll ran).
+ */
+export function useCollector(options: Partial<CollectorOptions> = {}): () => TestCollector {
+  let c: TestCollector | undefined;
+  beforeAll(async () => {
+    c = await start(options);
+  });
+  afterAll(async () => {
+    await c?.close();
+  });
+  return () => {
+    if (!c) throw new Error('useCollector(): the collector is not started yet (use it inside tests and hooks)');
+    return c;
+  };
+}
+
+/** Rows of `table` in the collector's SQLite database that match the SQL condition `where`. */
+export function countRows(c: Collector, table: string, where = '1'): number {
+  const db = (c.storage as SqliteStorage).db;
+  return (db.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE ${where}`).get() as { n: number }).n;
 }
 
 export const rid = (): string => randomBytes(12).toString('hex');

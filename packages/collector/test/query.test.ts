@@ -1,35 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  APP_A,
-  APP_B,
-  T0,
-  WsClient,
-  basic,
-  errorItem,
-  eventItem,
-  fabricItem,
-  feedbackItem,
-  getJson,
-  getToken,
-  ingestHttp,
-  query,
-  rid,
-  start,
-  statsItem,
-  type TestCollector,
-} from './helpers';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { APP_A, APP_B, T0, WsClient, basic, errorItem, eventItem, fabricItem, feedbackItem, getJson, getToken, ingestHttp, query, rid, statsItem, useCollector } from './helpers';
 
-let c: TestCollector;
+// A long idle delay: no summary interferes with what this file checks.
+const c = useCollector({ summaryDelayMs: 3_600_000 });
 const conf = `room-${rid()}`;
 const aliceSid = rid();
 const bobSid = rid();
 
 beforeAll(async () => {
-  // A long idle delay: no summary interferes with what this file checks.
-  c = await start({ summaryDelayMs: 3_600_000 });
-  const alice = await getToken(c, APP_A, 'alice');
-  const bob = await getToken(c, APP_A, 'bob');
-  const ws = await WsClient.connect(c.base, alice);
+  const alice = await getToken(c(), APP_A, 'alice');
+  const bob = await getToken(c(), APP_A, 'bob');
+  const ws = await WsClient.connect(c().base, alice);
   const a = await ws.batch(1, aliceSid, [
     fabricItem(1, conf, 'fa', 'alice', 'bob', { attributes: { room: 'blue' } }),
     eventItem(2, conf, 'fa', 'fabricSetup', { setupDelay: 310, gatheringDelay: 100, connectivityDelay: 200 }),
@@ -66,7 +47,7 @@ beforeAll(async () => {
   ]);
   expect(b.type).toBe('ack');
   await ws.close();
-  const r = await ingestHttp(c, bob, {
+  const r = await ingestHttp(c(), bob, {
     sid: bobSid,
     items: [
       fabricItem(1, conf, 'fb', 'bob', 'alice'),
@@ -76,16 +57,13 @@ beforeAll(async () => {
   });
   expect(r.status).toBe(200);
   // Another app's conference with the same ID: never visible to app-a.
-  const eve = await getToken(c, APP_B, 'eve');
-  await ingestHttp(c, eve, { sid: rid(), items: [fabricItem(1, conf, 'fx', 'eve', 'mallory'), errorItem(2, conf, 'fx', 'createOffer', 'app-b secret error')] });
-});
-afterAll(async () => {
-  await c.close();
+  const eve = await getToken(c(), APP_B, 'eve');
+  await ingestHttp(c(), eve, { sid: rid(), items: [fabricItem(1, conf, 'fx', 'eve', 'mallory'), errorItem(2, conf, 'fx', 'createOffer', 'app-b secret error')] });
 });
 
 describe('query API authentication', () => {
   it('answers 401 to missing or bad credentials and 403 to another app', async () => {
-    const url = `${c.base}/v1/apps/app-a/conferences`;
+    const url = `${c().base}/v1/apps/app-a/conferences`;
     expect((await getJson(url)).status).toBe(401);
     expect((await getJson(url, basic({ appID: 'app-a', secret: 'wrong' }))).status).toBe(401);
     expect((await getJson(url, basic({ appID: 'ghost', secret: 'x' }))).status).toBe(401);
@@ -96,24 +74,24 @@ describe('query API authentication', () => {
     const crossDetail = await getJson(`${url}/${conf}`, basic(APP_B));
     expect(crossDetail.status).toBe(403);
     expect(JSON.stringify(crossDetail.json)).not.toContain('alice');
-    const logged = c.logs.filter((l) => l.level === 'warn' && l.fields.status === 403);
+    const logged = c().logs.filter((l) => l.level === 'warn' && l.fields.status === 403);
     expect(logged.length).toBeGreaterThanOrEqual(2);
   });
 
   it('answers 404 for an unknown conference and keeps the apps apart', async () => {
-    const r = await getJson(`${c.base}/v1/apps/app-a/conferences/nope`, basic(APP_A));
+    const r = await getJson(`${c().base}/v1/apps/app-a/conferences/nope`, basic(APP_A));
     expect(r.status).toBe(404);
-    const b = await query(c, APP_B, conf);
+    const b = await query(c(), APP_B, conf);
     expect(b.fabrics.map((f: { fabricID: string }) => f.fabricID)).toEqual(['fx']);
     expect(b.errors.map((e: { message: string }) => e.message)).toEqual(['app-b secret error']);
-    const a = await query(c, APP_A, conf);
+    const a = await query(c(), APP_A, conf);
     expect(JSON.stringify(a)).not.toContain('app-b secret error');
   });
 });
 
 describe('conference list and detail', () => {
   it('lists conferences with counts', async () => {
-    const list = await query(c, APP_A);
+    const list = await query(c(), APP_A);
     const entry = list.conferences.find((x: { conferenceID: string }) => x.conferenceID === conf);
     expect(entry).toEqual({
       conferenceID: conf,
@@ -127,7 +105,7 @@ describe('conference list and detail', () => {
   });
 
   it('gives participants, fabrics with state, setup delay and events in order', async () => {
-    const d = await query(c, APP_A, conf);
+    const d = await query(c(), APP_A, conf);
     expect(d.conferenceID).toBe(conf);
     expect(d.participants.map((p: { userID: string }) => p.userID).sort()).toEqual(['alice', 'bob']);
     const fa = d.fabrics.find((f: { fabricID: string }) => f.fabricID === 'fa');
@@ -158,7 +136,7 @@ describe('conference list and detail', () => {
   });
 
   it('gives errors, feedback, custom events and stats, dropped counts', async () => {
-    const d = await query(c, APP_A, conf);
+    const d = await query(c(), APP_A, conf);
     expect(d.errors).toEqual([
       {
         t: T0 + 10_000,
@@ -192,7 +170,7 @@ describe('conference list and detail', () => {
   });
 
   it('gives per-stream summaries and series', async () => {
-    const d = await query(c, APP_A, conf);
+    const d = await query(c(), APP_A, conf);
     expect(d.streams).toHaveLength(2);
     const out = d.streams.find((s: { key: string }) => s.key === 'outbound-rtp:11');
     const inb = d.streams.find((s: { key: string }) => s.key === 'inbound-rtp:22');
@@ -222,13 +200,13 @@ describe('conference list and detail', () => {
   });
 
   it('downsamples long series on request (maxPoints)', async () => {
-    const token = await getToken(c, APP_A, 'alice');
+    const token = await getToken(c(), APP_A, 'alice');
     const sid = rid();
     const long = `long-${rid()}`;
     const items = [fabricItem(1, long, 'f', 'alice', 'bob')];
     for (let i = 0; i < 300; i++) items.push(statsItem(i + 2, long, 'f', [{ key: 'outbound-rtp:1', bitrate: i }]) as any);
-    expect((await ingestHttp(c, token, { sid, items })).status).toBe(200);
-    const r = await getJson(`${c.base}/v1/apps/app-a/conferences/${long}?maxPoints=30`, basic(APP_A));
+    expect((await ingestHttp(c(), token, { sid, items })).status).toBe(200);
+    const r = await getJson(`${c().base}/v1/apps/app-a/conferences/${long}?maxPoints=30`, basic(APP_A));
     const s = r.json.streams[0];
     expect(s.series).toHaveLength(30);
     expect(s.summary.samples).toBe(300);

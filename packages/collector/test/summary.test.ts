@@ -1,46 +1,25 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  APP_A,
-  errorItem,
-  eventItem,
-  eventually,
-  fabricItem,
-  feedbackItem,
-  getToken,
-  ingestHttp,
-  query,
-  rid,
-  start,
-  statsItem,
-  type TestCollector,
-} from './helpers';
+import { describe, expect, it } from 'vitest';
+import { APP_A, errorItem, eventItem, eventually, fabricItem, feedbackItem, getToken, ingestHttp, query, rid, statsItem, useCollector } from './helpers';
 
 // The collector's clock is ours: the idle delay passes only when the test moves it.
 let now = Date.now();
-let c: TestCollector;
-
-beforeAll(async () => {
-  c = await start({ clock: () => now, summaryDelayMs: 30_000, summaryCheckIntervalMs: 10 });
-});
-afterAll(async () => {
-  await c.close();
-});
+const c = useCollector({ clock: () => now, summaryDelayMs: 30_000, summaryCheckIntervalMs: 10 });
 
 async function summarized(conf: string): Promise<any | undefined> {
-  const list = await query(c, APP_A);
+  const list = await query(c(), APP_A);
   const entry = list.conferences.find((x: { conferenceID: string }) => x.conferenceID === conf);
   if (!entry?.summarized) return undefined;
-  return (await query(c, APP_A, conf)).summary;
+  return (await query(c(), APP_A, conf)).summary;
 }
 
 describe('conference summary', () => {
   it('is computed once all fabrics are terminated (or failed)', async () => {
     const conf = `sum-term-${rid()}`;
-    const alice = await getToken(c, APP_A, 'alice');
-    const bob = await getToken(c, APP_A, 'bob');
+    const alice = await getToken(c(), APP_A, 'alice');
+    const bob = await getToken(c(), APP_A, 'bob');
     const aSid = rid();
     const bSid = rid();
-    await ingestHttp(c, alice, {
+    await ingestHttp(c(), alice, {
       sid: aSid,
       items: [
         fabricItem(1, conf, 'f1', 'alice', 'bob'),
@@ -54,7 +33,7 @@ describe('conference summary', () => {
         eventItem(9, conf, 'f1', 'fabricTerminated'),
       ],
     });
-    await ingestHttp(c, bob, {
+    await ingestHttp(c(), bob, {
       sid: bSid,
       items: [
         fabricItem(1, conf, 'f2', 'bob', 'alice'),
@@ -63,11 +42,11 @@ describe('conference summary', () => {
       ],
     });
     // One fabric still established: no summary, however often the summarizer runs.
-    await c.summarizeNow();
-    await c.summarizeNow();
-    expect((await query(c, APP_A, conf)).summary).toBeNull();
+    await c().summarizeNow();
+    await c().summarizeNow();
+    expect((await query(c(), APP_A, conf)).summary).toBeNull();
 
-    await ingestHttp(c, bob, { sid: bSid, items: [eventItem(4, conf, 'f2', 'fabricTerminated')] });
+    await ingestHttp(c(), bob, { sid: bSid, items: [eventItem(4, conf, 'f2', 'fabricTerminated')] });
     const s = await eventually(() => summarized(conf), 'summary after termination');
     expect(s).toMatchObject({
       reason: 'terminated',
@@ -90,27 +69,27 @@ describe('conference summary', () => {
 
   it('is computed after the idle delay, and recomputed when data arrives later', async () => {
     const conf = `sum-idle-${rid()}`;
-    const alice = await getToken(c, APP_A, 'alice');
+    const alice = await getToken(c(), APP_A, 'alice');
     const sid = rid();
-    await ingestHttp(c, alice, {
+    await ingestHttp(c(), alice, {
       sid,
       items: [fabricItem(1, conf, 'f1', 'alice', 'bob'), eventItem(2, conf, 'f1', 'fabricSetup', { setupDelay: 90 })],
     });
-    await c.summarizeNow();
-    expect((await query(c, APP_A, conf)).summary).toBeNull();
+    await c().summarizeNow();
+    expect((await query(c(), APP_A, conf)).summary).toBeNull();
     now += 29_999;
-    await c.summarizeNow();
-    expect((await query(c, APP_A, conf)).summary).toBeNull();
+    await c().summarizeNow();
+    expect((await query(c(), APP_A, conf)).summary).toBeNull();
 
     now += 2;
     const s = await eventually(() => summarized(conf), 'summary after the idle delay');
     expect(s).toMatchObject({ reason: 'idle', fabricCount: 1, fabricStates: { established: 1 }, setupDelay: { avg: 90, max: 90 } });
 
     // Late data: the summary is stale (null) until it is recomputed after another idle delay.
-    await ingestHttp(c, alice, { sid, items: [errorItem(3, conf, 'f1', 'createOffer', 'late')] });
-    const detail = await query(c, APP_A, conf);
+    await ingestHttp(c(), alice, { sid, items: [errorItem(3, conf, 'f1', 'createOffer', 'late')] });
+    const detail = await query(c(), APP_A, conf);
     expect(detail.summary).toBeNull();
-    expect((await query(c, APP_A)).conferences.find((x: { conferenceID: string }) => x.conferenceID === conf).summarized).toBe(false);
+    expect((await query(c(), APP_A)).conferences.find((x: { conferenceID: string }) => x.conferenceID === conf).summarized).toBe(false);
     now += 30_001;
     const again = await eventually(() => summarized(conf), 'recomputed summary');
     expect(again.errorCount).toBe(1);

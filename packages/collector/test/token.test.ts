@@ -1,30 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { signJwt } from '../src/index';
-import {
-  APP_A,
-  APP_B,
-  WsClient,
-  fabricItem,
-  ingestHttp,
-  postJson,
-  rid,
-  signedRequest,
-  start,
-  thirdPartyToken,
-  type TestCollector,
-} from './helpers';
+import { APP_A, APP_B, WsClient, fabricItem, ingestHttp, postJson, rid, signedRequest, thirdPartyToken, useCollector } from './helpers';
 
-let c: TestCollector;
 let now = Date.now();
+const c = useCollector({ clock: () => now });
 
-beforeAll(async () => {
-  c = await start({ clock: () => now });
-});
-afterAll(async () => {
-  await c.close();
-});
-
-const token = (body: unknown, headers: Record<string, string> = {}) => postJson(`${c.base}/v1/token`, body, headers);
+const token = (body: unknown, headers: Record<string, string> = {}) => postJson(`${c().base}/v1/token`, body, headers);
 
 function decodeClaims(jwt: string): Record<string, unknown> {
   return JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString('utf8'));
@@ -85,7 +66,7 @@ describe('POST /v1/token, signed request', () => {
   });
 
   it('answers 400 to malformed bodies and logs each', async () => {
-    const before = c.logs.length;
+    const before = c().logs.length;
     const bad: unknown[] = [
       '{not json',
       '[]',
@@ -104,12 +85,12 @@ describe('POST /v1/token, signed request', () => {
       expect(typeof r.json.error).toBe('string');
       expect(r.json.message.length).toBeGreaterThan(5);
     }
-    const refusals = c.logs.slice(before).filter((l) => l.level === 'warn' && l.fields.path === '/v1/token');
+    const refusals = c().logs.slice(before).filter((l) => l.level === 'warn' && l.fields.path === '/v1/token');
     expect(refusals).toHaveLength(bad.length);
   });
 
   it('answers CORS preflight and sets CORS headers on answers', async () => {
-    const pre = await fetch(`${c.base}/v1/token`, {
+    const pre = await fetch(`${c().base}/v1/token`, {
       method: 'OPTIONS',
       headers: { Origin: 'https://app.example', 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'content-type' },
     });
@@ -121,7 +102,7 @@ describe('POST /v1/token, signed request', () => {
     expect(r.headers.get('access-control-allow-origin')).toBe('https://app.example');
     const refused = await token(signedRequest(APP_A, 'alice', { ts: now, secret: 'bad' }), { Origin: 'https://app.example' });
     expect(refused.headers.get('access-control-allow-origin')).toBe('https://app.example');
-    const ingestPre = await fetch(`${c.base}/v1/ingest`, { method: 'OPTIONS', headers: { Origin: 'https://app.example' } });
+    const ingestPre = await fetch(`${c().base}/v1/ingest`, { method: 'OPTIONS', headers: { Origin: 'https://app.example' } });
     expect(ingestPre.status).toBe(204);
     expect(ingestPre.headers.get('access-control-allow-headers')).toContain('Authorization');
   });
@@ -180,34 +161,34 @@ describe('POST /v1/token, third-party token', () => {
 describe('session tokens at the ingest endpoints', () => {
   it('refuses a third-party token used directly, a token of an unknown app, and an expired session token', async () => {
     const batch = { sid: rid(), items: [fabricItem(1, 'conf-tok', 'f1', 'alice', 'bob')] };
-    const direct = await ingestHttp(c, thirdPartyToken(APP_A, 'alice'), batch);
+    const direct = await ingestHttp(c(), thirdPartyToken(APP_A, 'alice'), batch);
     expect(direct.status).toBe(401);
     expect(direct.json.error).toBe('bad_token');
-    const unknown = await ingestHttp(c, signJwt({ appID: 'zzz', userID: 'a', exp: 9e9, jti: rid(), iss: 'callmetry' }, 'k'), batch);
+    const unknown = await ingestHttp(c(), signJwt({ appID: 'zzz', userID: 'a', exp: 9e9, jti: rid(), iss: 'callmetry' }, 'k'), batch);
     expect(unknown.status).toBe(401);
     expect(unknown.json.error).toBe('unknown_app');
-    const missing = await postJson(`${c.base}/v1/ingest`, batch);
+    const missing = await postJson(`${c().base}/v1/ingest`, batch);
     expect(missing.status).toBe(401);
     expect(missing.json.error).toBe('missing_token');
 
     const r = await token(signedRequest(APP_A, 'alice', { ts: now }));
     const session = r.json.token as string;
-    const ws = await WsClient.connect(c.base, session);
+    const ws = await WsClient.connect(c().base, session);
     now += 61 * 60 * 1000; // the collector's clock moves past the token's expiry
     try {
-      const expired = await ingestHttp(c, session, batch);
+      const expired = await ingestHttp(c(), session, batch);
       expect(expired.status).toBe(401);
       expect(expired.json.error).toBe('expired');
       // An open WebSocket is closed with 4401 at its next message.
       ws.send({ type: 'ping' });
       expect(await ws.next()).toMatchObject({ type: 'error', error: 'expired' });
       expect((await ws.closed).code).toBe(4401);
-      const late = new WsClient(`${c.base.replace('http', 'ws')}/v1/ws?token=${session}`);
+      const late = new WsClient(`${c().base.replace('http', 'ws')}/v1/ws?token=${session}`);
       expect((await late.closed).code).toBe(4401);
     } finally {
       now -= 61 * 60 * 1000;
     }
-    const noToken = new WsClient(`${c.base.replace('http', 'ws')}/v1/ws`);
+    const noToken = new WsClient(`${c().base.replace('http', 'ws')}/v1/ws`);
     expect((await noToken.closed).code).toBe(4401);
   });
 });

@@ -11,9 +11,9 @@ import { createSocket, type Socket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as esbuild from 'esbuild';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openPage, REPO_ROOT, requireNamespace, startHttpServer, useBrowser, type HttpServer, type TestPage } from '../../../test/harness/browser';
-import { startJanus, type JanusServer } from '../../../test/harness/janus';
+import { describe, expect, it } from 'vitest';
+import { REPO_ROOT, requireNamespace, startHttpServer, type TestPage } from '../../../test/harness/browser';
+import { useJanusPages } from '../../../test/harness/janusPages';
 import type { Seen, SeenFabric, SeenStream } from './janus.page';
 
 const PAGE = new URL('./janus.page.ts', import.meta.url);
@@ -72,18 +72,6 @@ async function startRelay(host: string) {
   };
 }
 
-/** The veth Janus gathers candidates on: set by test/run.mjs. Missing = a loud failure. */
-function janusIface(): string {
-  const iface = process.env.CALLMETRY_JANUS_IFACE;
-  if (!iface) {
-    throw new Error(
-      'CALLMETRY_JANUS_IFACE is not set. The Janus adapter tests need the veth interface (127.0.0.2) that ' +
-        'test/run.mjs creates in the test network namespace: run `node test/run.mjs packages/janus` as root.',
-    );
-  }
-  return iface;
-}
-
 type State = Seen & { monitorFabrics: string[] };
 const stateOf = (p: TestPage) => p.run(() => window.jt.state()) as Promise<State>;
 
@@ -112,38 +100,23 @@ const inboundUsers = (f: SeenFabric) =>
   f.streams.filter((s) => s.statsType === 'inbound-rtp' && (s.bitrate ?? 0) > 0).map((s) => `${s.userID}/${s.mediaType}`).sort();
 
 describe('@callmetry/janus with janus.js 1.4.2 against Janus Gateway in Chromium', () => {
-  let iface: string;
-  beforeAll(() => {
-    iface = janusIface();
-    requireNamespace();
-  });
-  const browser = useBrowser();
-  let janus: JanusServer;
-  let http: HttpServer;
-  const pages: TestPage[] = [];
-
-  beforeAll(async () => {
+  const { browser, janus, open: openJanusPage } = useJanusPages({
+    page: PAGE,
+    tests: 'Janus adapter tests',
+    run: '`node test/run.mjs packages/janus`',
     // slowlink events from 4 lost packets per second (Janus' default 0 = never).
-    janus = await startJanus({ iface, slowlinkThreshold: 4 });
-    http = await startHttpServer();
-    http.route('/favicon.ico', { body: new Uint8Array(0), type: 'image/x-icon' });
-  });
-  afterAll(async () => {
-    for (const p of pages.splice(0)) await p.close();
-    await http?.close();
-    await janus?.stop();
+    janus: { slowlinkThreshold: 4 },
   });
 
   const open = async (label: string): Promise<TestPage> => {
-    const p = await openPage(browser(), { scripts: [PAGE], server: http, label });
-    pages.push(p);
+    const p = await openJanusPage(label);
     await p.run((user) => window.jt.setup(user), label);
     return p;
   };
 
   it('echotest: fabric to the server, real bitrate both ways, mutes, hangup reason, peer close, destroy restores janus.js', async () => {
     const page = await open('echo-user');
-    await page.run((url) => window.jt.echotest(url), janus.wsUrl);
+    await page.run((url) => window.jt.echotest(url), janus().wsUrl);
 
     // Stats flow with real bitrate: audio + video sent and echoed back.
     const s1 = await until(
@@ -208,7 +181,7 @@ describe('@callmetry/janus with janus.js 1.4.2 against Janus Gateway in Chromium
     });
     await page.page.exposeFunction('cmRelayTarget', (janusPort: number) => relays.at(-1)!.target(janusPort));
     try {
-      await page.run((url) => window.jt.relayedEchotest(url), janus.wsUrl);
+      await page.run((url) => window.jt.relayedEchotest(url), janus().wsUrl);
       expect(relays).toHaveLength(1);
       const relay = relays[0]!;
       const s0 = await until(() => stateOf(page), (s) => s.fabrics.length === 1 && flowing(s.fabrics[0]!.streams).length === 4, 'relayed media');
@@ -280,7 +253,7 @@ describe('@callmetry/janus with janus.js 1.4.2 against Janus Gateway in Chromium
         const page = await contexts[i]!.newPage();
         const errors: string[] = [];
         page.on('pageerror', (e) => errors.push(e.message));
-        const q = new URLSearchParams({ server: janus.wsUrl, room: '1234', display: name, collector: 'none', autojoin: '1' });
+        const q = new URLSearchParams({ server: janus().wsUrl, room: '1234', display: name, collector: 'none', autojoin: '1' });
         await page.goto(site.url(`/examples/janus/?${q}`));
         pagesByName[name] = page;
         await page.waitForFunction(() => /in room 1234/.test(document.getElementById('status')!.textContent ?? ''), undefined, { timeout: 20_000 });
@@ -314,7 +287,7 @@ describe('@callmetry/janus with janus.js 1.4.2 against Janus Gateway in Chromium
     const ps: Record<(typeof names)[number], TestPage> = { alice: await open('alice'), bob: await open('bob'), carol: await open('carol') };
     const ids: Record<string, number> = {};
     for (const n of names) {
-      const r = await ps[n].run((arg) => window.jt.joinRoom(arg), { server: janus.wsUrl, room: ROOM, display: n });
+      const r = await ps[n].run((arg) => window.jt.joinRoom(arg), { server: janus().wsUrl, room: ROOM, display: n });
       ids[n] = r.myId;
     }
     for (const n of names) {

@@ -1,72 +1,16 @@
 // Page entry for janus.browser.test.ts (bundled with esbuild by test/harness/browser.ts): the real
 // janus.js 1.4 (npm janus-gateway) + webrtc-adapter, @callmetry/core and @callmetry/janus from
 // source, against the real Janus Gateway started by test/harness/janus.ts. The app code here is
-// what a Janus app writes (echotest; videoroom publisher + one multistream subscriber) and knows
-// nothing about Callmetry except attachJanus / instrumentJanus. Exposes `window.jt` (plain data).
+// what a Janus app writes (echotest; the videoroom publisher + one multistream subscriber of
+// test/harness/pages/videoroom.ts) and knows nothing about Callmetry except attachJanus /
+// instrumentJanus. Exposes `window.jt` (plain data).
 import Janus from 'janus-gateway';
 import adapter from 'webrtc-adapter';
 import { createMonitor, type Monitor } from '@callmetry/core';
 import { attachJanus, instrumentJanus, type DetachJanus } from '@callmetry/janus';
-
-type Json = Record<string, unknown>;
-interface Jsep {
-  type: string;
-  sdp: string;
-}
-interface Handle {
-  id: number;
-  webrtcStuff: { pc: RTCPeerConnection | null };
-  send(p: { message: Json; jsep?: Jsep; success?: (d?: unknown) => void; error?: (e: string) => void }): void;
-  createOffer(p: Json): void;
-  createAnswer(p: Json): void;
-  handleRemoteJsep(p: Json): void;
-  hangup(sendRequest?: boolean): void;
-  detach(p?: Json): void;
-  muteAudio(mid?: string): boolean;
-  unmuteAudio(mid?: string): boolean;
-  muteVideo(mid?: string): boolean;
-  unmuteVideo(mid?: string): boolean;
-  [member: string]: unknown;
-}
-interface Session {
-  attach(o: Json): void;
-  destroy(o: Json): void;
-  getSessionId(): number;
-}
-type JanusCtor = {
-  new (o: Json): Session;
-  init(o: Json): void;
-  useDefaultDependencies(d: Json): unknown;
-  sessions: Map<number, Session>;
-};
-const J = Janus as unknown as JanusCtor;
-
-const DEADLINE_MS = 20_000;
-
-function waitFor(cond: () => boolean | Promise<boolean>, what: string, deadlineMs = DEADLINE_MS): Promise<void> {
-  return new Promise((ok, ko) => {
-    const started = Date.now();
-    const tick = async (): Promise<void> => {
-      try {
-        if (await cond()) return ok();
-      } catch (e) {
-        return ko(e);
-      }
-      if (Date.now() - started > deadlineMs) return ko(new Error(`timed out waiting for ${what}`));
-      setTimeout(() => void tick(), 50);
-    };
-    void tick();
-  });
-}
-
-function playRemote(track: MediaStreamTrack): void {
-  // Audio is only decoded once attached to a media element.
-  const el = document.createElement(track.kind === 'video' ? 'video' : 'audio');
-  el.autoplay = true;
-  el.muted = true;
-  el.srcObject = new MediaStream([track]);
-  document.body.append(el);
-}
+import { playTrack, waitFor } from '../../../test/harness/pages/common';
+import { attach, createSession, initJanus, J, sendAsync, startEchotest, type Handle, type Json, type Jsep, type Session } from '../../../test/harness/pages/janus';
+import { feedInactive, joinVideoroom, leaveVideoroom, participant } from '../../../test/harness/pages/videoroom';
 
 /** Where Janus must send this client's packets (set by relayedEchotest). */
 let ownCandidateRewrite: { host: string; port: number } | null = null;
@@ -92,35 +36,8 @@ class RelayCandidateWebSocket extends WebSocket {
   }
 }
 
-let initDone: Promise<void> | null = null;
 function init(options: { relayCandidate?: boolean } = {}): Promise<void> {
-  const deps = options.relayCandidate ? { adapter, WebSocket: RelayCandidateWebSocket } : { adapter };
-  initDone ??= new Promise((ok) => J.init({ debug: ['error'], dependencies: J.useDefaultDependencies(deps), callback: ok }));
-  return initDone;
-}
-
-function createSession(server: string, onDestroyed?: () => void): Promise<Session> {
-  return new Promise((ok, ko) => {
-    const s: Session = new J({
-      server,
-      iceServers: [],
-      success: () => ok(s),
-      error: (e: unknown) => ko(new Error(`Janus session: ${String(e)}`)),
-      destroyed: () => onDestroyed?.(),
-    });
-  });
-}
-
-function attach(session: Session, opts: Json): Promise<Handle> {
-  return new Promise((ok, ko) => {
-    session.attach({ ...opts, success: (h: Handle) => ok(h), error: (e: string) => ko(new Error(`attach ${String(opts.plugin)}: ${e}`)) });
-  });
-}
-
-function sendAsync(handle: Handle, message: Json, jsep?: Jsep): Promise<void> {
-  return new Promise((ok, ko) =>
-    handle.send({ message, ...(jsep ? { jsep } : {}), success: () => ok(), error: (e) => ko(new Error(`${String(message.request)}: ${e}`)) }),
-  );
+  return initJanus(['error'], options.relayCandidate ? { adapter, WebSocket: RelayCandidateWebSocket } : { adapter });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -263,21 +180,14 @@ async function echotest(server: string): Promise<{ pcCreated: boolean }> {
       if (jsep) e.handle.handleRemoteJsep({ jsep, error: (err: unknown) => (failure = err) });
     },
     onremotetrack: (track: MediaStreamTrack, _mid: string, on: boolean, meta?: { reason?: string }) => {
-      if (on && meta?.reason === 'created') playRemote(track);
+      if (on && meta?.reason === 'created') playTrack(track);
     },
     oncleanup: () => undefined,
   };
   e.callbacks = callbacks;
   e.handle = await attach(session, { plugin: 'janus.plugin.echotest', ...callbacks });
   echo = e;
-  const offer = await new Promise<Jsep>((ok, ko) =>
-    e.handle.createOffer({ tracks: [{ type: 'audio', capture: true, recv: true }, { type: 'video', capture: true, recv: true }], success: ok, error: ko }),
-  );
-  await sendAsync(e.handle, { audio: true, video: true }, offer);
-  await waitFor(() => {
-    if (failure) throw failure instanceof Error ? failure : new Error(String(failure));
-    return e.up;
-  }, 'echotest webrtcState(true)');
+  await startEchotest(e.handle, () => e.up, () => failure);
   return { pcCreated: true };
 }
 
@@ -332,148 +242,13 @@ async function echoDestroy(): Promise<Record<string, boolean>> {
 // ---------------------------------------------------------------------------------------------
 // videoroom (instrumentJanus: no Callmetry call on the session or its handles)
 
-interface StreamInfo {
-  mid: string;
-  type: string;
-  feed_id?: number;
-  feed_display?: string;
-  active?: boolean;
-}
-
-interface Participant {
-  room: number;
-  session: Session;
-  pub: Handle;
-  sub: Handle | null;
-  callbacks: Map<Handle, Json>;
-  myId: number | null;
-  privateId: number | null;
-  pubMessages: Json[];
-  subStreams: Map<string, StreamInfo>;
-  subscribed: Set<number>;
-  chain: Promise<void>;
-  pending: { resolve: () => void; reject: (e: Error) => void } | null;
-  failure: Error | null;
-  published: boolean;
-  destroyed: boolean;
-}
-
-let me: Participant | null = null;
 let instrumentDetach: DetachJanus | null = null;
-
-function subscribeTo(p: Participant, feeds: number[]): void {
-  const todo = feeds.filter((f) => f !== p.myId && !p.subscribed.has(f));
-  if (todo.length === 0) return;
-  for (const f of todo) p.subscribed.add(f);
-  p.chain = p.chain
-    .then(async () => {
-      const streams = todo.map((feed) => ({ feed }));
-      const negotiated = new Promise<void>((resolve, reject) => (p.pending = { resolve, reject }));
-      if (!p.sub) {
-        const callbacks: Json = {
-          onmessage: (msg: Json, jsep?: Jsep) => onSubscriberMessage(p, msg, jsep),
-          onremotetrack: (track: MediaStreamTrack, _mid: string, on: boolean, meta?: { reason?: string }) => {
-            if (on && meta?.reason === 'created') playRemote(track);
-          },
-        };
-        p.sub = await attach(p.session, { plugin: 'janus.plugin.videoroom', ...callbacks });
-        p.callbacks.set(p.sub, callbacks);
-        await sendAsync(p.sub, { request: 'join', ptype: 'subscriber', room: p.room, private_id: p.privateId, streams });
-      } else {
-        await sendAsync(p.sub, { request: 'subscribe', streams });
-      }
-      await negotiated;
-    })
-    .catch((e: unknown) => {
-      p.failure = e instanceof Error ? e : new Error(String(e));
-    });
-}
-
-function onSubscriberMessage(p: Participant, msg: Json, jsep?: Jsep): void {
-  if (msg.error) {
-    p.pending?.reject(new Error(`subscriber: ${String(msg.error)}`));
-    return;
-  }
-  if ((msg.videoroom === 'attached' || msg.videoroom === 'updated') && Array.isArray(msg.streams)) {
-    p.subStreams.clear();
-    for (const s of msg.streams as StreamInfo[]) p.subStreams.set(String(s.mid), s);
-  }
-  if (jsep && p.sub) {
-    const sub = p.sub;
-    sub.createAnswer({
-      jsep,
-      tracks: [{ type: 'data' }],
-      success: (answer: Jsep) => void sendAsync(sub, { request: 'start', room: p.room }, answer).catch((e: Error) => p.pending?.reject(e)),
-      error: (e: unknown) => p.pending?.reject(new Error(`createAnswer: ${String(e)}`)),
-    });
-  }
-  if (msg.videoroom === 'event' && msg.started === 'ok') {
-    const pend = p.pending;
-    p.pending = null;
-    pend?.resolve();
-  }
-}
 
 async function joinRoom(arg: { server: string; room: number; display: string }): Promise<{ myId: number }> {
   await init();
   instrumentDetach ??= instrumentJanus(Janus, need());
-  const session = await createSession(arg.server, () => {
-    if (me) me.destroyed = true;
-  });
-  const p: Participant = {
-    room: arg.room,
-    session,
-    pub: null as unknown as Handle,
-    sub: null,
-    callbacks: new Map(),
-    myId: null,
-    privateId: null,
-    pubMessages: [],
-    subStreams: new Map(),
-    subscribed: new Set(),
-    chain: Promise.resolve(),
-    pending: null,
-    failure: null,
-    published: false,
-    destroyed: false,
-  };
-  me = p;
-  const callbacks: Json = {
-    onmessage: (msg: Json, jsep?: Jsep) => {
-      p.pubMessages.push(msg);
-      if (msg.videoroom === 'joined') {
-        p.myId = msg.id as number;
-        p.privateId = msg.private_id as number;
-      }
-      if (jsep) p.pub.handleRemoteJsep({ jsep, error: (e: unknown) => (p.failure = new Error(`handleRemoteJsep: ${String(e)}`)) });
-      const list = msg.publishers as { id: number }[] | undefined;
-      if (Array.isArray(list)) subscribeTo(p, list.map((x) => x.id));
-      if (msg.configured === 'ok') p.published = true;
-    },
-  };
-  p.pub = await attach(session, { plugin: 'janus.plugin.videoroom', ...callbacks });
-  p.callbacks.set(p.pub, callbacks);
-  await sendAsync(p.pub, { request: 'join', ptype: 'publisher', room: arg.room, display: arg.display });
-  await waitFor(() => {
-    const err = p.pubMessages.find((m) => m.error);
-    if (err) throw new Error(`join: ${String(err.error)}`);
-    return p.myId !== null;
-  }, 'videoroom joined');
-  const offer = await new Promise<Jsep>((ok, ko) =>
-    p.pub.createOffer({ tracks: [{ type: 'audio', capture: true, recv: false }, { type: 'video', capture: true, recv: false }], success: ok, error: ko }),
-  );
-  await sendAsync(p.pub, { request: 'configure', audio: true, video: true }, offer);
-  await waitFor(() => {
-    if (p.failure) throw p.failure;
-    return p.published && p.pub.webrtcStuff.pc?.connectionState === 'connected';
-  }, 'published');
-  return { myId: p.myId as unknown as number };
-}
-
-function participant(): Participant {
-  if (!me) throw new Error('joinRoom() first');
-  if (me.failure) throw me.failure;
-  return me;
+  const { myId } = await joinVideoroom(arg);
+  return { myId };
 }
 
 /** The app's own view: the feeds whose audio and video arrive (mid -> feed_id from the plugin). */
@@ -498,15 +273,12 @@ async function waitForFeeds(feeds: number[]): Promise<void> {
 async function waitForLeave(feed: number): Promise<void> {
   const p = participant();
   await waitFor(() => p.pubMessages.some((m) => m.leaving === feed), `'leaving' for feed ${feed}`);
-  await waitFor(() => ![...p.subStreams.values()].some((s) => s.feed_id === feed && s.active !== false), `feed ${feed} inactive`);
+  await feedInactive(p, feed, `feed ${feed} inactive`);
 }
 
 async function leaveRoom(): Promise<{ pcStates: string[] }> {
-  const p = participant();
-  const pcs = [p.pub.webrtcStuff.pc, p.sub?.webrtcStuff.pc].filter((x): x is RTCPeerConnection => !!x);
-  await new Promise<void>((ok) => p.session.destroy({ success: ok, error: ok }));
-  await waitFor(() => p.destroyed, 'destroyed callback');
-  return { pcStates: pcs.map((pc) => pc.connectionState) };
+  const { pcStates } = await leaveVideoroom('destroy');
+  return { pcStates };
 }
 
 /** Detaches the instrumentation; reports whether janus.js's own functions are back. */
@@ -555,7 +327,7 @@ async function relayedEchotest(server: string): Promise<void> {
     webrtcState: (on: boolean) => void (on && (up = true)),
     slowLink: () => void slow++,
     onremotetrack: (track: MediaStreamTrack, _mid: string, on: boolean, meta?: { reason?: string }) => {
-      if (on && meta?.reason === 'created') playRemote(track);
+      if (on && meta?.reason === 'created') playTrack(track);
     },
     onmessage: (_m: Json, jsep?: Jsep) => {
       if (!jsep) return;
@@ -568,14 +340,7 @@ async function relayedEchotest(server: string): Promise<void> {
       })().catch((e: unknown) => (failure = e));
     },
   });
-  const offer = await new Promise<Jsep>((ok, ko) =>
-    h.createOffer({ tracks: [{ type: 'audio', capture: true, recv: true }, { type: 'video', capture: true, recv: true }], success: ok, error: ko }),
-  );
-  await sendAsync(h, { audio: true, video: true }, offer);
-  await waitFor(() => {
-    if (failure) throw failure instanceof Error ? failure : new Error(String(failure));
-    return up;
-  }, 'relayed echotest webrtcState(true)');
+  await startEchotest(h, () => up, () => failure, 'relayed echotest webrtcState(true)');
   relayedSlowLinkCalls = () => slow;
 }
 /** How often the app's own slowLink callback ran (the adapter passes every call on). */

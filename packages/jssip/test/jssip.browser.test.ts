@@ -8,28 +8,14 @@
 // fabricTerminated carries the end of the call (cause, originator, status or method).
 // Run: `node test/run.mjs packages/jssip` (root; it creates the network namespace).
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { openPage, requireNamespace, useBrowser, type TestPage } from '../../../test/harness/browser';
-import { startKamailio, type KamailioServer } from '../../../test/harness/kamailio';
+import type { TestPage } from '../../../test/harness/browser';
+import { useKamailio } from '../../../test/harness/sipPages';
 import type { EventRow, Media, PhoneConfig, Policy, Snapshot } from './pages/phone.page';
 
 const PAGE = new URL('./pages/phone.page.ts', import.meta.url);
 const WAIT_MS = 20_000;
 
-let kam: KamailioServer | undefined;
-const getBrowser = useBrowser();
-
-beforeAll(async () => {
-  requireNamespace();
-  kam = await startKamailio();
-});
-afterAll(async () => {
-  await kam?.stop();
-});
-
-function server(): KamailioServer {
-  if (!kam) throw new Error('kamailio not started');
-  return kam;
-}
+const { kamailio: server, openUser } = useKamailio();
 
 class Phone {
   private constructor(
@@ -38,9 +24,8 @@ class Phone {
   ) {}
 
   static async open(name: string, attach = true): Promise<{ phone: Phone; sameDetach: boolean }> {
-    const tp = await openPage(getBrowser(), { scripts: [PAGE], label: name });
-    const k = server();
-    const cfg: PhoneConfig = { user: name, domain: k.domain, wsUrl: k.wsUrl, attach };
+    const { tp, account } = await openUser(PAGE, name);
+    const cfg: PhoneConfig = { ...account, attach };
     const { sameDetach } = await tp.run((c) => window.phone.start(c), cfg);
     return { phone: new Phone(tp, name), sameDetach };
   }

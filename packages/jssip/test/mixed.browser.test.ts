@@ -4,8 +4,8 @@
 // terminated, in the conference named by the Call-ID (same on both ends), with every stream
 // attributed to the right SIP user.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { openPage, requireNamespace, useBrowser, type TestPage } from '../../../test/harness/browser';
-import { startKamailio, type KamailioServer } from '../../../test/harness/kamailio';
+import type { TestPage } from '../../../test/harness/browser';
+import { useKamailio } from '../../../test/harness/sipPages';
 import type { PhoneConfig } from './pages/phone.page';
 import type { Snapshot } from './pages/recorder';
 import type { SipJsUserConfig } from './pages/sipjs-user.page';
@@ -14,16 +14,7 @@ const JSSIP_PAGE = new URL('./pages/phone.page.ts', import.meta.url);
 const SIPJS_PAGE = new URL('./pages/sipjs-user.page.ts', import.meta.url);
 const WAIT_MS = 20_000;
 
-let kam: KamailioServer | undefined;
-const getBrowser = useBrowser();
-
-beforeAll(async () => {
-  requireNamespace();
-  kam = await startKamailio();
-});
-afterAll(async () => {
-  await kam?.stop();
-});
+const { kamailio, openUser } = useKamailio();
 
 interface User {
   name: string;
@@ -34,9 +25,8 @@ interface User {
 }
 
 async function jssipUser(name: string): Promise<User> {
-  const tp = await openPage(getBrowser(), { scripts: [JSSIP_PAGE], label: name });
-  const k = kam!;
-  const cfg: PhoneConfig = { user: name, domain: k.domain, wsUrl: k.wsUrl };
+  const { tp, account } = await openUser(JSSIP_PAGE, name);
+  const cfg: PhoneConfig = account;
   await tp.run((c) => window.phone.start(c), cfg);
   return {
     name,
@@ -48,9 +38,8 @@ async function jssipUser(name: string): Promise<User> {
 }
 
 async function sipjsUser(name: string): Promise<User> {
-  const tp = await openPage(getBrowser(), { scripts: [SIPJS_PAGE], label: name });
-  const k = kam!;
-  const cfg: SipJsUserConfig = { user: name, domain: k.domain, wsUrl: k.wsUrl };
+  const { tp, account } = await openUser(SIPJS_PAGE, name);
+  const cfg: SipJsUserConfig = account;
   await tp.run((c) => window.sipjsUser.start(c), cfg);
   return {
     name,
@@ -68,7 +57,7 @@ async function until(u: User, what: string, ok: (s: Snapshot) => boolean): Promi
     if (Date.now() > deadline) {
       throw new Error(
         `${u.name}: timed out waiting for ${what}\n${JSON.stringify(last, null, 1).slice(0, 6000)}\npage errors: ${JSON.stringify(u.tp.errors)}\n` +
-          `--- kamailio ---\n${kam?.logTail(30)}`,
+          `--- kamailio ---\n${kamailio().logTail(30)}`,
       );
     }
     await new Promise((r) => setTimeout(r, 100));

@@ -1,5 +1,6 @@
 // Page entry for test/harness/browser.smoke.browser.test.ts (bundled with esbuild by the harness).
 // Exposes `window.smoke` with plain-data results so the test can assert on them.
+import { playRemoteTracks, waitFor } from './common';
 
 export interface GatheredCandidate {
   pc: string;
@@ -26,25 +27,6 @@ export interface PeerResult {
   localTrackKinds: string[];
   remoteTrackKinds: string[];
   stats: StatsSummary;
-}
-
-const DEADLINE_MS = 20_000;
-
-/** Resolve when `cond()` is true (checked on each listed event and every 50 ms); reject after a deadline. */
-function waitFor(cond: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  return new Promise((ok, ko) => {
-    const started = Date.now();
-    const tick = async (): Promise<void> => {
-      try {
-        if (await cond()) return ok();
-      } catch (e) {
-        return ko(e);
-      }
-      if (Date.now() - started > DEADLINE_MS) return ko(new Error(`timed out waiting for ${what}`));
-      setTimeout(() => void tick(), 50);
-    };
-    void tick();
-  });
 }
 
 /** The address of a candidate: `.address`, or field 5 of the candidate line. */
@@ -107,15 +89,7 @@ async function mediaFlowing(pc: RTCPeerConnection): Promise<boolean> {
 }
 
 function attachRemote(pc: RTCPeerConnection, remoteKinds: string[]): void {
-  pc.addEventListener('track', (e) => {
-    remoteKinds.push(e.track.kind);
-    // Audio is only decoded (totalSamplesReceived) once attached to a media element.
-    const el = document.createElement(e.track.kind === 'video' ? 'video' : 'audio');
-    el.autoplay = true;
-    el.muted = true;
-    el.srcObject = e.streams[0] ?? new MediaStream([e.track]);
-    document.body.append(el);
-  });
+  playRemoteTracks(pc, (track) => remoteKinds.push(track.kind));
 }
 
 async function result(pc: RTCPeerConnection, local: MediaStream, remoteKinds: string[]): Promise<PeerResult> {

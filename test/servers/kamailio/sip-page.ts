@@ -4,17 +4,10 @@
 // Every library event is recorded in plain data (`calls[i].events`) for assertions and traces.
 import * as JsSIP from 'jssip';
 import type { RTCSession } from 'jssip/lib/RTCSession';
-import {
-  Invitation,
-  Inviter,
-  Registerer,
-  RegistererState,
-  Session,
-  SessionState,
-  UserAgent,
-  Web,
-  type Core,
-} from 'sip.js';
+import { Invitation, Inviter, Registerer, Session, SessionState, UserAgent, Web, type Core } from 'sip.js';
+import { playRemoteTracks } from '../../harness/pages/common';
+import { jssipUA, startRegistered } from '../../harness/pages/jssip';
+import { registered, sipjsUserAgent } from '../../harness/pages/sipjs';
 
 type IncomingResponse = Core.IncomingResponse;
 
@@ -147,13 +140,7 @@ function setPc(live: Live, pc: RTCPeerConnection | undefined, via: string): void
   live.pc = pc;
   push(live, 'pc', { via });
   // Play what arrives (inbound audio is only decoded once rendered; see field notes).
-  pc.addEventListener('track', (e) => {
-    const el = document.createElement(e.track.kind === 'video' ? 'video' : 'audio');
-    el.autoplay = true;
-    el.muted = true;
-    el.srcObject = e.streams[0] ?? new MediaStream([e.track]);
-    document.body.appendChild(el);
-  });
+  playRemoteTracks(pc);
 }
 
 /**
@@ -242,41 +229,22 @@ function responseFields(r: IncomingResponse): Partial<CallEvent> {
 }
 
 async function sipjsStart(cfg: UserConfig): Promise<void> {
-  const uri = UserAgent.makeURI(`sip:${cfg.user}@${cfg.domain}`);
-  if (!uri) throw new Error(`bad uri for ${cfg.user}`);
-  const ua = new UserAgent({
-    uri,
-    displayName: cfg.user,
-    transportOptions: { server: cfg.wsUrl },
-    logLevel: 'warn',
-    sessionDescriptionHandlerFactoryOptions: {
-      peerConnectionConfiguration: { iceServers: [] },
-      iceGatheringTimeout: 500,
-    },
-    delegate: {
-      onInvite: (invitation: Invitation) => {
-        const live = newLive('incoming');
-        live.rec.callId = invitation.request.callId;
-        live.rec.remoteUri = invitation.remoteIdentity.uri.toString();
-        live.rec.remoteDisplayName = invitation.remoteIdentity.displayName;
-        sipjsObserve(live, invitation);
-        push(live, 'incoming', { pc: pcState(sipjsPc(invitation)) });
-        applyPolicy();
-      },
+  const ua = sipjsUserAgent(cfg, {
+    onInvite: (invitation: Invitation) => {
+      const live = newLive('incoming');
+      live.rec.callId = invitation.request.callId;
+      live.rec.remoteUri = invitation.remoteIdentity.uri.toString();
+      live.rec.remoteDisplayName = invitation.remoteIdentity.displayName;
+      sipjsObserve(live, invitation);
+      push(live, 'incoming', { pc: pcState(sipjsPc(invitation)) });
+      applyPolicy();
     },
   });
   sipUa = ua;
   await ua.start();
   const registerer = new Registerer(ua, { expires: 300 });
   sipRegisterer = registerer;
-  await new Promise<void>((ok, ko) => {
-    registerer.stateChange.addListener((s) => {
-      if (s === RegistererState.Registered) ok();
-    });
-    registerer
-      .register({ requestDelegate: { onReject: (r) => ko(new Error(`REGISTER rejected ${r.message.statusCode}`)) } })
-      .catch(ko);
-  });
+  await registered(registerer);
 }
 
 function sipjsCall(target: string): number {
@@ -377,14 +345,7 @@ function jssipObserve(live: Live, session: RTCSession): void {
 }
 
 async function jssipStart(cfg: UserConfig): Promise<void> {
-  JsSIP.debug.disable();
-  const ua = new JsSIP.UA({
-    sockets: [new JsSIP.WebSocketInterface(cfg.wsUrl)],
-    uri: `sip:${cfg.user}@${cfg.domain}`,
-    display_name: cfg.user,
-    register: true,
-    register_expires: 300,
-  });
+  const ua = jssipUA(cfg);
   jsUa = ua;
   ua.on('newRTCSession', (data: unknown) => {
     const { originator, session, request } = data as {
@@ -409,11 +370,7 @@ async function jssipStart(cfg: UserConfig): Promise<void> {
     push(live, 'incoming');
     applyPolicy();
   });
-  await new Promise<void>((ok, ko) => {
-    ua.on('registered', () => ok());
-    ua.on('registrationFailed', (e) => ko(new Error(`REGISTER failed: ${String(e.cause)}`)));
-    ua.start();
-  });
+  await startRegistered(ua);
 }
 
 function jssipCall(target: string): number {

@@ -1,21 +1,15 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { TokenGenerator } from '../../src/types';
 import { signJwt, startFake, type FakeCollector } from './fakeCollector';
-import { APP, ev, eventually, makeTransport, type Harness } from './helpers';
+import { APP, closeAfterEach, ev, eventually, makeTransport } from './helpers';
 
 let fake: FakeCollector | undefined;
-const harnesses: Harness[] = [];
-afterEach(async () => {
-  for (const h of harnesses.splice(0)) await h.transport.close();
+const track = closeAfterEach(async () => {
   await fake?.stop();
   fake = undefined;
 });
-function track(h: Harness): Harness {
-  harnesses.push(h);
-  return h;
-}
 
 function generator(opts: { cacheUnlessForced?: boolean } = {}): TokenGenerator & { calls: boolean[] } {
   let cached: string | undefined;

@@ -4,23 +4,20 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { CONNECTION_KEY, signJwt, silentLogger, startCollector, type Collector } from '../../../collector/src/index';
-import { ev, eventually, expected, makeSamples, makeTransport, statsItem, type FullSample, type Harness } from './helpers';
+import { closeAfterEach, ev, eventually, expected, makeSamples, makeTransport, statsItem, type FullSample } from './helpers';
 
 const APP = { appID: 'app1', secret: 'app1-secret-0123456789' };
 const dir = mkdtempSync(join(tmpdir(), 'callmetry-transport-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 let collector: Collector | undefined;
-const harnesses: Harness[] = [];
-afterEach(async () => {
-  for (const h of harnesses.splice(0)) await h.transport.close();
+const track = closeAfterEach(async () => {
   await collector?.close();
   collector = undefined;
   vi.unstubAllGlobals();
 });
-const track = (h: Harness): Harness => (harnesses.push(h), h);
 const rid = (): string => randomBytes(8).toString('hex');
 
 async function startAt(db: string, port = 0): Promise<Collector> {

@@ -1,4 +1,6 @@
+import { afterEach } from 'vitest';
 import { WebSocket } from 'ws';
+import { prng } from '../../../../test/harness/prng';
 import type { Logger, TransportStatus } from '../../src/types';
 import { createTransport, type CreateTransportOptions, type Transport } from '../../src/transport/index';
 import type { Timers } from '../../src/transport/util';
@@ -64,6 +66,22 @@ export function makeTransport(url: string, over: Partial<CreateTransportOptions>
   return { transport, logger, statuses, timers };
 }
 
+/**
+ * vitest: after each test, closes every harness passed to the returned `track()` (in order), then
+ * runs `after` (stop the test's collector, unstub globals...).
+ */
+export function closeAfterEach(after: () => void | Promise<void>): (h: Harness) => Harness {
+  const harnesses: Harness[] = [];
+  afterEach(async () => {
+    for (const h of harnesses.splice(0)) await h.transport.close();
+    await after();
+  });
+  return (h) => {
+    harnesses.push(h);
+    return h;
+  };
+}
+
 /** Resolves when pred() holds, polling on a short interval (no assertion on how long it takes). */
 export async function eventually(pred: () => boolean, what: string, limitMs = 20_000): Promise<void> {
   const until = Date.now() + limitMs;
@@ -75,18 +93,6 @@ export async function eventually(pred: () => boolean, what: string, limitMs = 20
 
 export function ev(conferenceID: string, i: number): { kind: 'event'; conferenceID: string; event: string; fabricID: string; data: { i: number } } {
   return { kind: 'event', conferenceID, event: 'audioMute', fabricID: 'f1', data: { i } };
-}
-
-/** Deterministic PRNG (mulberry32). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export interface FullSample {

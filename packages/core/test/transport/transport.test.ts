@@ -1,19 +1,13 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { reconstruct, startFake, type FakeCollector } from './fakeCollector';
-import { ev, eventually, expected, makeSamples, makeTransport, statsItem, type FullSample, type Harness } from './helpers';
+import { closeAfterEach, ev, eventually, expected, makeSamples, makeTransport, statsItem, type FullSample } from './helpers';
 
 let fake: FakeCollector | undefined;
-const harnesses: Harness[] = [];
-afterEach(async () => {
-  for (const h of harnesses.splice(0)) await h.transport.close();
+const track = closeAfterEach(async () => {
   await fake?.stop();
   fake = undefined;
   vi.unstubAllGlobals();
 });
-function track(h: Harness): Harness {
-  harnesses.push(h);
-  return h;
-}
 
 /** Checks every stored stats sample of the session against the full samples (matched by t). */
 function expectExactReconstruction(f: FakeCollector, sid: string, samples: FullSample[]): number {

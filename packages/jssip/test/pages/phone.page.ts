@@ -2,8 +2,10 @@
 // user per page on the real JsSIP 3.13.8, monitored by a local-only core monitor with ONE line,
 // `attachJsSip(ua, monitor)`. The page drives calls (`window.phone`) and records, in plain data,
 // everything the monitor reports (fabric events, errors, samples, custom events).
-import * as JsSIP from 'jssip';
+import type * as JsSIP from 'jssip';
 import type { RTCSession } from 'jssip/lib/RTCSession';
+import { playRemoteTracks } from '../../../../test/harness/pages/common';
+import { jssipUA, startRegistered } from '../../../../test/harness/pages/jssip';
 import { attachJsSip } from '../../src/index';
 import { SESSION_EVENTS, UA_EVENTS } from '../events';
 import { recordedMonitor, type CallRow, type Recorder, type Snapshot } from './recorder';
@@ -94,23 +96,12 @@ function track(session: RTCSession, direction: 'outgoing' | 'incoming', callId: 
       });
     });
   }
-  pageOn(session, 'peerconnection', (d: { peerconnection: RTCPeerConnection }) => playRemote(d.peerconnection));
+  pageOn(session, 'peerconnection', (d: { peerconnection: RTCPeerConnection }) => playRemoteTracks(d.peerconnection));
   if (direction === 'outgoing') {
     // ua.call()'s eventHandlers.peerconnection (the page's too) is a session listener as well.
     const own = ownSessionListeners.get(session) ?? {};
     own.peerconnection = (own.peerconnection ?? 0) + 1;
   }
-}
-
-/** Inbound media is only decoded once rendered. */
-function playRemote(pc: RTCPeerConnection): void {
-  pc.addEventListener('track', (e) => {
-    const el = document.createElement(e.track.kind === 'video' ? 'video' : 'audio');
-    el.autoplay = true;
-    el.muted = true;
-    el.srcObject = e.streams[0] ?? new MediaStream([e.track]);
-    document.body.appendChild(el);
-  });
 }
 
 function applyPolicy(session: RTCSession): void {
@@ -128,19 +119,12 @@ function applyPolicy(session: RTCSession): void {
 
 const api: PhoneApi = {
   async start(cfg) {
-    JsSIP.debug.disable();
     domain = cfg.domain;
     const r = recordedMonitor(cfg.user);
     recorder = r;
     const m = r.monitor;
 
-    const u = new JsSIP.UA({
-      sockets: [new JsSIP.WebSocketInterface(cfg.wsUrl)],
-      uri: `sip:${cfg.user}@${cfg.domain}`,
-      display_name: cfg.user,
-      register: true,
-      register_expires: 300,
-    });
+    const u = jssipUA(cfg);
     ua = u;
     u.on('newRTCSession', (data: { originator: string; session: RTCSession; request: { call_id: string } }) => {
       if (data.originator === 'local') {
@@ -158,11 +142,7 @@ const api: PhoneApi = {
       sameDetach = attachJsSip(u, m) === detachFn;
     }
 
-    await new Promise<void>((ok, ko) => {
-      u.on('registered', () => ok());
-      u.on('registrationFailed', (e: { cause?: unknown }) => ko(new Error(`REGISTER failed: ${String(e.cause)}`)));
-      u.start();
-    });
+    await startRegistered(u);
     return { sameDetach };
   },
   setPolicy(p) {
@@ -175,7 +155,7 @@ const api: PhoneApi = {
       mediaConstraints: mediaConstraints(opts?.badCamera),
       pcConfig,
       eventHandlers: {
-        peerconnection: (d: { peerconnection: RTCPeerConnection }) => playRemote(d.peerconnection),
+        peerconnection: (d: { peerconnection: RTCPeerConnection }) => playRemoteTracks(d.peerconnection),
       },
     });
     // newRTCSession (local) fired inside ua.call(): the call is tracked.

@@ -1,7 +1,9 @@
 // Page entry for mixed.browser.test.ts: one SIP user on the real sip.js 0.21.1 (UserAgent +
 // Registerer + Inviter/Invitation, auto-answer), monitored with the SIP.js adapter's one line,
 // `attachSipJs(userAgent, monitor)`, and recorded like the JsSIP page (./recorder.ts).
-import { Invitation, Inviter, Registerer, RegistererState, SessionState, UserAgent, type Session } from 'sip.js';
+import { Invitation, Inviter, Registerer, SessionState, UserAgent, type Session } from 'sip.js';
+import { playTrack } from '../../../../test/harness/pages/common';
+import { registered, sipjsUserAgent } from '../../../../test/harness/pages/sipjs';
 import { attachSipJs } from '../../../sipjs/src/index';
 import { recordedMonitor, type CallRow, type Recorder, type Snapshot } from './recorder';
 
@@ -42,13 +44,7 @@ function track(session: Session, direction: 'outgoing' | 'incoming', callId: str
     if (state === SessionState.Established) {
       // Inbound media is only decoded once rendered.
       const pc = (session.sessionDescriptionHandler as { peerConnection?: RTCPeerConnection } | undefined)?.peerConnection;
-      pc?.getReceivers().forEach((r) => {
-        const el = document.createElement(r.track.kind === 'video' ? 'video' : 'audio');
-        el.autoplay = true;
-        el.muted = true;
-        el.srcObject = new MediaStream([r.track]);
-        document.body.appendChild(el);
-      });
+      pc?.getReceivers().forEach((r) => playTrack(r.track));
     }
   });
 }
@@ -58,19 +54,10 @@ const api: SipJsUserApi = {
     domain = cfg.domain;
     const r = recordedMonitor(cfg.user);
     recorder = r;
-    const uri = UserAgent.makeURI(`sip:${cfg.user}@${cfg.domain}`);
-    if (!uri) throw new Error(`bad uri for ${cfg.user}`);
-    const u = new UserAgent({
-      uri,
-      displayName: cfg.user,
-      transportOptions: { server: cfg.wsUrl },
-      logLevel: 'warn',
-      sessionDescriptionHandlerFactoryOptions: { peerConnectionConfiguration: { iceServers: [] }, iceGatheringTimeout: 500 },
-      delegate: {
-        onInvite: (invitation: Invitation) => {
-          track(invitation, 'incoming', invitation.request.callId);
-          void invitation.accept({ sessionDescriptionHandlerOptions: { constraints } });
-        },
+    const u = sipjsUserAgent(cfg, {
+      onInvite: (invitation: Invitation) => {
+        track(invitation, 'incoming', invitation.request.callId);
+        void invitation.accept({ sessionDescriptionHandlerOptions: { constraints } });
       },
     });
     ua = u;
@@ -78,12 +65,7 @@ const api: SipJsUserApi = {
     await u.start();
     const reg = new Registerer(u, { expires: 300 });
     registerer = reg;
-    await new Promise<void>((ok, ko) => {
-      reg.stateChange.addListener((s) => {
-        if (s === RegistererState.Registered) ok();
-      });
-      reg.register({ requestDelegate: { onReject: (x) => ko(new Error(`REGISTER rejected ${x.message.statusCode}`)) } }).catch(ko);
-    });
+    await registered(reg);
   },
   call(target) {
     if (!ua) throw new Error('not started');

@@ -1,0 +1,52 @@
+// vitest fixture for the browser tests that call through the real Kamailio (test/servers/
+// kamailio.browser.test.ts, the JsSIP adapter's browser tests): one Kamailio and one Chromium for
+// the file, and pages that each hold one SIP user of that Kamailio.
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
+import { openPage, requireNamespace, useBrowser, type TestPage } from './browser';
+import { startKamailio, type KamailioServer } from './kamailio';
+
+/** What a page needs to register SIP user `user` with the test's Kamailio. */
+export interface SipAccount {
+  user: string;
+  domain: string;
+  wsUrl: string;
+}
+
+export interface SipPages {
+  browser: () => Browser;
+  kamailio: () => KamailioServer;
+  /**
+   * Opens a page with the entry `page`, labelled `name`, and gives the account of SIP user `name`
+   * (for the page's start()) on `server` (default: the file's Kamailio).
+   */
+  openUser(page: URL, name: string, server?: () => KamailioServer): Promise<{ tp: TestPage; account: SipAccount }>;
+}
+
+/** vitest: Chromium, and Kamailio started in beforeAll (inside the test namespace only), stopped in afterAll. */
+export function useKamailio(): SipPages {
+  let kam: KamailioServer | undefined;
+  const browser = useBrowser();
+
+  beforeAll(async () => {
+    requireNamespace();
+    kam = await startKamailio();
+  });
+  afterAll(async () => {
+    await kam?.stop();
+  });
+
+  function kamailio(): KamailioServer {
+    if (!kam) throw new Error('kamailio not started');
+    return kam;
+  }
+  return {
+    browser,
+    kamailio,
+    async openUser(page, name, server = kamailio) {
+      const tp = await openPage(browser(), { scripts: [page], label: name });
+      const k = server();
+      return { tp, account: { user: name, domain: k.domain, wsUrl: k.wsUrl } };
+    },
+  };
+}
