@@ -50,8 +50,6 @@ export interface JanusPluginHandleLike {
   detached?: boolean;
   /** `webrtcStuff.pc`: null until the first createOffer/createAnswer, null again after cleanup. */
   webrtcStuff?: { pc?: MonitoredPeerConnection | null } | null;
-  getId?(): number | string;
-  getPlugin?(): string;
 
   createOffer?(params: JanusWebrtcParams): unknown;
   createAnswer?(params: JanusWebrtcParams): unknown;
@@ -94,7 +92,7 @@ export interface JanusHandleInfo {
   plugin: string;
   handleId?: string;
   sessionId?: string;
-  /** The room from the join request or the plugin's `joined`/`attached` event (as a string). */
+  /** The room from the last request or plugin event carrying one (join, `joined`, ...), as a string. */
   room?: string;
   /** VideoRoom role: `publisher` or `subscriber`. */
   ptype?: 'publisher' | 'subscriber';
