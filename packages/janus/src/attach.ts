@@ -6,7 +6,6 @@
 // handleRemoteJsep (`patch`). It relies on janus.js's own call patterns rather than re-checking
 // them (it calls oncleanup whenever it drops a pc, detach() after ondetached, and creates the pc
 // only inside createOffer/createAnswer).
-// Sizes matter (see README): internal objects use short property names, since minifiers keep them.
 import { attachAdapter, type AdapterScope, type Fabric, type FabricUsage, type Monitor, type MonitoredPeerConnection, type WebRTCFunction } from '@callmetry/core';
 import type { AttachJanusOptions, DetachJanus, JanusHandleInfo, JanusPluginHandleLike, JanusSessionLike } from './types';
 
@@ -18,25 +17,25 @@ type Args = any[];
 
 const NAME = 'janus';
 
-/** A known VideoRoom feed (publisher): d = display, p = still publishing. */
+/** A known VideoRoom feed (publisher). */
 interface Feed {
-  d?: string;
-  p: boolean;
+  display?: string;
+  publishing: boolean;
 }
-/** What a subscriber mid carries: k = feed id (the last one, when inactive), u = usage label, o = active. */
+/** What a subscriber mid carries. */
 interface MidFeed {
-  k?: unknown;
-  u: string;
-  o: boolean;
+  /** The feed it carries (the last one, when inactive). */
+  feedId?: unknown;
+  usageLabel: string;
+  active: boolean;
 }
 /** What the session needs from a watched handle. */
 interface HandleCtx {
-  /** mid -> feed */
-  m: Map<string, MidFeed>;
+  mids: Map<string, MidFeed>;
   /** Applies changed mappings to the fabric. */
-  a(): void;
+  applyMappings(): void;
   /** Sends a custom event for this handle's conference and pc. */
-  c(name: string, data: O): void;
+  sendCustomEvent(name: string, data: O): void;
 }
 
 /** Session attachment -> its handle watcher, for `handles` given to a second attachJanus. */
@@ -88,7 +87,7 @@ export function attachJanus(session: JanusSessionLike, monitor: Monitor, options
     const handles = new Set<HandleCtx>();
     const sid = () => str(session.getSessionId?.());
     const fallback = (id = sid()) => (id ? `janus-${id}` : NAME);
-    const userOf = (id: unknown, f: Feed) => o.userIdFromFeed?.(id as string, f.d) || f.d || String(id);
+    const userOf = (id: unknown, f: Feed) => o.userIdFromFeed?.(id as string, f.display) || f.display || String(id);
 
     /**
      * A publisher stopped publishing or left: its mids are unmapped everywhere, and it is reported
@@ -96,20 +95,20 @@ export function attachJanus(session: JanusSessionLike, monitor: Monitor, options
      */
     const left = (from: HandleCtx, id: unknown, reason: string) => {
       const f = feeds.get(id);
-      if (!f?.p) return;
-      f.p = false;
+      if (!f?.publishing) return;
+      f.publishing = false;
       let target = from;
       const mids: string[] = [];
       for (const h of handles) {
-        for (const [mid, e] of h.m) {
-          if (e.k === id) {
+        for (const [mid, e] of h.mids) {
+          if (e.feedId === id) {
             mids.push(mid);
             target = h;
           }
         }
-        h.a();
+        h.applyMappings();
       }
-      target.c('publisherLeft', { feedId: id, display: f.d, userID: userOf(id, f), reason, mids });
+      target.sendCustomEvent('publisherLeft', { feedId: id, display: f.display, userID: userOf(id, f), reason, mids });
     };
 
     hook(s, session, 'attach', (a) => {
@@ -160,12 +159,12 @@ export function attachJanus(session: JanusSessionLike, monitor: Monitor, options
             const f = alive();
             if (f) {
               for (const [mid, e] of mids) {
-                const feed = feeds.get(e.k);
-                const userID = e.o && feed?.p && userOf(e.k, feed);
+                const feed = feeds.get(e.feedId);
+                const userID = e.active && feed?.publishing && userOf(e.feedId, feed);
                 // '': not mapped (no "unmap" in core: a stream without feed goes back to the fabric's remote user).
-                const key = userID ? `${e.k} ${userID} ${e.u}` : '';
+                const key = userID ? `${e.feedId} ${userID} ${e.usageLabel}` : '';
                 if ((applied.get(mid) ?? '') != key) {
-                  f.mapStream({ mid }, userID ? { userID, usageLabel: e.u } : { userID: f.remoteUserID });
+                  f.mapStream({ mid }, userID ? { userID, usageLabel: e.usageLabel } : { userID: f.remoteUserID });
                   applied.set(mid, key);
                 }
               }
@@ -217,7 +216,7 @@ export function attachJanus(session: JanusSessionLike, monitor: Monitor, options
             if (m.ptype || m.videoroom == 'attached') ptype = m.ptype == 'publisher' ? m.ptype : 'subscriber';
           };
 
-          const ctx: HandleCtx = { m: mids, a: apply, c: custom };
+          const ctx: HandleCtx = { mids, applyMappings: apply, sendCustomEvent: custom };
           handles.add(ctx);
           hs.onDetach(() => {
             handles.delete(ctx);
@@ -228,17 +227,17 @@ export function attachJanus(session: JanusSessionLike, monitor: Monitor, options
             const m: O = Object(message);
             learn(m);
             // Publisher handles: who publishes (feed id -> display).
-            for (const p of m.publishers ?? []) if (p?.id != null) feeds.set(p.id, { d: p.display, p: true });
+            for (const p of m.publishers ?? []) if (p?.id != null) feeds.set(p.id, { display: p.display, publishing: true });
             // Subscriber handles (attached, updated, switched): which feed each mid carries. (A
             // publisher's own `streams` have no feed: nothing to map.)
             for (const x of m.streams ?? []) {
               const mid = x?.mid;
               const k = x?.feed_id;
               // A feed first seen here (a session without publisher handle).
-              if (k != null && !feeds.has(k)) feeds.set(k, { d: x.feed_display, p: true });
+              if (k != null && !feeds.has(k)) feeds.set(k, { display: x.feed_display, publishing: true });
               // An inactive mid (no feed_id) still names the feed it carried: Janus may send the
               // subscriber's `updated` before the publisher handle's `unpublished`.
-              if (mid && x.type != 'data') mids.set(mid, { k: k ?? mids.get(mid)?.k, u: x.feed_description || x.type, o: k != null && x.active !== false });
+              if (mid && x.type != 'data') mids.set(mid, { feedId: k ?? mids.get(mid)?.feedId, usageLabel: x.feed_description || x.type, active: k != null && x.active !== false });
             }
             apply();
             // ('ok' when this handle left: not a feed id.)

@@ -163,7 +163,12 @@ function makeMonitor(options: MonitorOptions, disabled?: string): Monitor {
     // A listener that is not a function is never called (the emitter checks).
     on: emitter.on,
 
-    addFabric: (pc, fabricOptions) => monitor.tryAddFabric(pc, fabricOptions).fabric,
+    addFabric(pc, fabricOptions) {
+      const { fabric, result } = monitor.tryAddFabric(pc, fabricOptions);
+      // The caller (often an adapter) only gets undefined: say why here.
+      if (!fabric) log.warn(`addFabric refused: ${result.message}`);
+      return fabric;
+    },
 
     tryAddFabric(pc, fabricOptions) {
       const existing = !disabled && !closed && byPc.get(pc);

@@ -145,4 +145,12 @@ describe('createMonitor options', () => {
     expect(monitor.tryAddFabric({} as never, { remoteUserID: 'b', conferenceID: 'c' }).result.message).toContain('PeerConnection');
     void monitor.close();
   });
+
+  it('addFabric logs why it refused (its caller, often an adapter, only gets undefined)', () => {
+    const warn = vi.fn();
+    const monitor = createMonitor({ appID: 'a', localUserID: 'u', logger: { ...silent, warn } });
+    expect(monitor.addFabric(new FakePeerConnection(), { remoteUserID: 'b', conferenceID: '' })).toBeUndefined();
+    expect(warn).toHaveBeenCalledWith('addFabric refused: conferenceID must be a string of 1..256 characters');
+    void monitor.close();
+  });
 });
