@@ -369,6 +369,27 @@ describe('attachJanus: VideoRoom', () => {
     expect(await statsUsers(pc, report)).toEqual({ '0': 'alice', '1': 'alice', '2': 'janus', '3': 'janus' });
   });
 
+  it("the subscriber's 'updated' (leaver's mids inactive) before the publisher's 'unpublished': the leaver's mids are still named", async () => {
+    const session = new FakeSession();
+    attachJanus(session, monitor);
+    const pub = await attachHandle(session, { plugin: VIDEOROOM });
+    pub.send({ message: { request: 'join', ptype: 'publisher', room: ROOM, display: 'me' } });
+    session.event(pub, { videoroom: 'joined', room: ROOM, id: 1, publishers: [{ id: 2, display: 'alice' }, { id: 3, display: 'bob' }] });
+    await offer(pub);
+    const sub = await subscriber(session, [[2, 'alice'], [3, 'bob']]);
+    const pc = sub.webrtcStuff.pc!;
+    const report = [inbound(11, 'audio', '0', 10), inbound(12, 'video', '1', 10), inbound(13, 'audio', '2', 10), inbound(14, 'video', '3', 10)];
+    // As Janus may order them: the subscriber is renegotiated first (bob's mids lose their feed)...
+    session.event(sub, { videoroom: 'updated', room: ROOM, streams: streams([['0', 'audio', 2, 'alice'], ['1', 'video', 2, 'alice'], ['2', 'audio'], ['3', 'video']]) }, { type: 'offer', sdp: sdp(['audio', 'video', 'audio', 'video']) });
+    await tick();
+    expect(await statsUsers(pc, report)).toEqual({ '0': 'alice', '1': 'alice', '2': 'janus', '3': 'janus' });
+    // ...then the publisher handle hears that bob unpublished: his event still lists his mids.
+    session.event(pub, { videoroom: 'event', room: ROOM, unpublished: 3 });
+    expect(custom).toEqual([
+      { conferenceID: '1234', name: 'publisherLeft', data: { feedId: 3, display: 'bob', userID: 'bob', reason: 'unpublished', mids: ['2', '3'] }, fabricID: monitor.getFabric(pc)!.id },
+    ]);
+  });
+
   it('userIdFromFeed names feeds; app mapStream overrides survive renegotiations that do not change the feed', async () => {
     const session = new FakeSession();
     attachJanus(session, monitor, { userIdFromFeed: (id, display) => (id === 3 ? undefined : `user-${String(id)}-${display ?? ''}`) });
