@@ -49,7 +49,8 @@ export function streamEntries(streams: unknown): StreamEntry[] {
     if (!isPlainObject(s)) continue;
     const key =
       (typeof s.key == 'string' && s.key) || objKey || (s.statsType !== undefined && s.ssrc !== undefined ? `${String(s.statsType)}:${String(s.ssrc)}` : '');
-    if (key) out.push({ ...s, key });
+    // (The monitor's own entries carry their key: no copy.)
+    if (key) out.push(s.key === key ? (s as StreamEntry) : { ...s, key });
   }
   return out;
 }

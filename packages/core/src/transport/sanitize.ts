@@ -95,17 +95,21 @@ export function createSanitizer(warn: (message: string) => void, collectIP: bool
     const out: Json = {};
     for (const k of Object.keys(o)) {
       let v = o[k];
-      if (v == null || k == 'key' || (!collectIP && /Address$/.test(k))) continue;
+      if (v == null || k == 'key' || (!collectIP && k.endsWith('Address'))) continue;
       if (!hasOwn(rules, k)) once(`${what}.${k}`, `${what} field '${k}' is not in the protocol: not sent.`);
       else if ((v = valid(rules[k]!, v)) === undefined) once(`${what}.${k}=`, `${what} field '${k}' is invalid (${JSON.stringify(o[k])}): not sent.`);
-      else out[k] = !collectIP && /SDP$/.test(k) && isString(v) ? redactSdpAddresses(v) : v;
+      else out[k] = !collectIP && k.endsWith('SDP') && isString(v) ? redactSdpAddresses(v) : v;
     }
     return out;
   };
   return {
     item: (kind, item) =>
       copy(item, kind, (topLevelRules[kind] ??= Object.fromEntries(`n t kind conferenceID ${KIND_FIELDS[kind]}`.split(' ').map((f) => [f, null])))),
-    stream: (entry) => ({ ...copy(entry, 'stream', STREAM_RULES), key: entry.key }) as typeof entry,
+    stream: (entry) => {
+      const out = copy(entry, 'stream', STREAM_RULES);
+      out.key = entry.key;
+      return out as typeof entry;
+    },
     connection: (c) => copy(c, 'connection', CONNECTION_RULES),
   };
 }
