@@ -106,6 +106,20 @@ async function subscriber(session: FakeSession, feeds: Array<[number, string]>):
   return sub;
 }
 
+/** A publisher in ROOM with alice (feed 2) and bob (feed 3), a subscriber to both, and a report of its 4 mids. */
+async function roomWithAliceAndBob(): Promise<{ session: FakeSession; pub: FakeHandle; sub: FakeHandle; pc: NonNullable<FakeHandle['webrtcStuff']['pc']>; report: StatsEntry[] }> {
+  const session = new FakeSession();
+  attachJanus(session, monitor);
+  const pub = await attachHandle(session, { plugin: VIDEOROOM });
+  pub.send({ message: { request: 'join', ptype: 'publisher', room: ROOM, display: 'me' } });
+  session.event(pub, { videoroom: 'joined', room: ROOM, id: 1, publishers: [{ id: 2, display: 'alice' }, { id: 3, display: 'bob' }] });
+  await offer(pub);
+  const sub = await subscriber(session, [[2, 'alice'], [3, 'bob']]);
+  const report = [inbound(11, 'audio', '0', 10), inbound(12, 'video', '1', 10), inbound(13, 'audio', '2', 10), inbound(14, 'video', '3', 10)];
+  return { session, pub, sub, pc: sub.webrtcStuff.pc!, report };
+}
+
+
 async function statsUsers(pc: FakePeerConnection, entries: StatsEntry[]): Promise<Record<string, string>> {
   pc.nextReport = entries;
   const stats = await monitor.getFabric(pc)!.pollNow();
@@ -331,15 +345,7 @@ describe('attachJanus: VideoRoom', () => {
   });
 
   it("a publisher leaving: one 'publisherLeft' event, its mids no longer attributed to it; a new feed on a reused mid is", async () => {
-    const session = new FakeSession();
-    attachJanus(session, monitor);
-    const pub = await attachHandle(session, { plugin: VIDEOROOM });
-    pub.send({ message: { request: 'join', ptype: 'publisher', room: ROOM, display: 'me' } });
-    session.event(pub, { videoroom: 'joined', room: ROOM, id: 1, publishers: [{ id: 2, display: 'alice' }, { id: 3, display: 'bob' }] });
-    await offer(pub);
-    const sub = await subscriber(session, [[2, 'alice'], [3, 'bob']]);
-    const pc = sub.webrtcStuff.pc!;
-    const report = [inbound(11, 'audio', '0', 10), inbound(12, 'video', '1', 10), inbound(13, 'audio', '2', 10), inbound(14, 'video', '3', 10)];
+    const { session, pub, sub, pc, report } = await roomWithAliceAndBob();
 
     // As observed with Janus 1.1.2 for a destroyed session: unpublished twice, then leaving.
     session.event(pub, { videoroom: 'event', room: ROOM, unpublished: 3 });
@@ -370,15 +376,7 @@ describe('attachJanus: VideoRoom', () => {
   });
 
   it("the subscriber's 'updated' (leaver's mids inactive) before the publisher's 'unpublished': the leaver's mids are still named", async () => {
-    const session = new FakeSession();
-    attachJanus(session, monitor);
-    const pub = await attachHandle(session, { plugin: VIDEOROOM });
-    pub.send({ message: { request: 'join', ptype: 'publisher', room: ROOM, display: 'me' } });
-    session.event(pub, { videoroom: 'joined', room: ROOM, id: 1, publishers: [{ id: 2, display: 'alice' }, { id: 3, display: 'bob' }] });
-    await offer(pub);
-    const sub = await subscriber(session, [[2, 'alice'], [3, 'bob']]);
-    const pc = sub.webrtcStuff.pc!;
-    const report = [inbound(11, 'audio', '0', 10), inbound(12, 'video', '1', 10), inbound(13, 'audio', '2', 10), inbound(14, 'video', '3', 10)];
+    const { session, pub, sub, pc, report } = await roomWithAliceAndBob();
     // As Janus may order them: the subscriber is renegotiated first (bob's mids lose their feed)...
     session.event(sub, { videoroom: 'updated', room: ROOM, streams: streams([['0', 'audio', 2, 'alice'], ['1', 'video', 2, 'alice'], ['2', 'audio'], ['3', 'video']]) }, { type: 'offer', sdp: sdp(['audio', 'video', 'audio', 'video']) });
     await tick();
