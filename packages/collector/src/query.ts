@@ -1,5 +1,5 @@
 // Builds the query API's conference view (docs/protocol.md "Query API") from stored data.
-import { QUALITY_ORDER, type JsonObject, type Quality, type StatsFields } from './protocol';
+import { QUALITY_ORDER, STREAM_NUMBER_FIELDS, type JsonObject, type Quality, type StatsFields } from './protocol';
 import { CONNECTION_KEY, type ConferenceData, type FabricRecord, type ParticipantRecord, type SampleRecord } from './storage/types';
 import type { ConferenceSummary } from './summary';
 
@@ -60,6 +60,18 @@ export interface FabricView extends Omit<FabricRecord, 'attributes'> {
   events: FabricEventView[];
 }
 
+/** The columns the per-fabric rows of the detail (errors, custom events, custom stats) start with. */
+export interface DetailRow {
+  t: number;
+  sid: string;
+  userID: string;
+  fabricID: string | null;
+}
+
+function detailRow({ sid, userID, item }: { sid: string; userID: string; item: { t: number; fabricID?: string } }): DetailRow {
+  return { t: item.t, sid, userID, fabricID: item.fabricID ?? null };
+}
+
 export interface ConferenceDetail {
   conferenceID: string;
   firstSeen: number;
@@ -68,21 +80,17 @@ export interface ConferenceDetail {
   fabrics: FabricView[];
   /** Events without a fabricID. */
   events: { t: number; sid: string; userID: string; event: string; data: JsonObject | null }[];
-  errors: {
-    t: number;
-    sid: string;
-    userID: string;
-    fabricID: string | null;
+  errors: (DetailRow & {
     fn: string;
     category: string;
     name: string | null;
     message: string;
     localSDP?: string;
     remoteSDP?: string;
-  }[];
+  })[];
   feedback: { t: number; sid: string; userID: string; rating: { overall: number; audio?: number; video?: number }; comment: string | null }[];
-  customEvents: { t: number; sid: string; userID: string; fabricID: string | null; name: string; data: JsonObject | null }[];
-  customStats: { t: number; sid: string; userID: string; fabricID: string | null; data: Record<string, number> }[];
+  customEvents: (DetailRow & { name: string; data: JsonObject | null })[];
+  customStats: (DetailRow & { data: Record<string, number> })[];
   dropped: { t: number; sid: string; count: number; reason: string }[];
   streams: StreamView[];
   summary: ConferenceSummary | null;
@@ -149,18 +157,10 @@ function point(t: number, f: StatsFields, connection: StatsFields | undefined): 
   };
 }
 
-const NUMERIC_POINT_KEYS = [
-  'bitrate',
-  'fractionLoss',
-  'rtt',
-  'jitter',
-  'packetRate',
-  'audioLevel',
-  'frameRate',
-  'frameWidth',
-  'frameHeight',
-  'mos',
-] as const;
+/** A point's numbers: every stream number field but packetLossPercentage (point() folds it into fractionLoss). */
+const NUMERIC_POINT_KEYS = STREAM_NUMBER_FIELDS.filter(
+  (k): k is Exclude<(typeof STREAM_NUMBER_FIELDS)[number], 'packetLossPercentage'> => k !== 'packetLossPercentage',
+);
 
 /** Averages consecutive points into at most `max` buckets (quality: the worst of the bucket). */
 export function downsample(points: SeriesPoint[], max: number): SeriesPoint[] {
@@ -268,12 +268,10 @@ export function buildConferenceDetail(data: ConferenceData, maxPoints = MAX_SERI
     participants: participantsOf(data),
     fabrics: data.fabrics.map((f) => ({ ...f, events: fabricEvents.get(`${f.sid}\u0000${f.fabricID}`) ?? [] })),
     events: conferenceEvents,
-    errors: data.errors.map(({ sid, userID, item }) => {
+    errors: data.errors.map((row) => {
+      const { item } = row;
       const e: ConferenceDetail['errors'][number] = {
-        t: item.t,
-        sid,
-        userID,
-        fabricID: item.fabricID ?? null,
+        ...detailRow(row),
         fn: item.fn,
         category: item.category,
         name: item.name ?? null,
@@ -290,21 +288,8 @@ export function buildConferenceDetail(data: ConferenceData, maxPoints = MAX_SERI
       rating: item.rating,
       comment: item.comment ?? null,
     })),
-    customEvents: data.customEvents.map(({ sid, userID, item }) => ({
-      t: item.t,
-      sid,
-      userID,
-      fabricID: item.fabricID ?? null,
-      name: item.name,
-      data: item.data ?? null,
-    })),
-    customStats: data.customStats.map(({ sid, userID, item }) => ({
-      t: item.t,
-      sid,
-      userID,
-      fabricID: item.fabricID ?? null,
-      data: item.data,
-    })),
+    customEvents: data.customEvents.map((row) => ({ ...detailRow(row), name: row.item.name, data: row.item.data ?? null })),
+    customStats: data.customStats.map((row) => ({ ...detailRow(row), data: row.item.data })),
     dropped: data.dropped.map(({ sid, item }) => ({ t: item.t, sid, count: item.count, reason: item.reason })),
     streams: buildStreams(data.samples, maxPoints),
     summary: data.conference.summaryStale ? null : data.conference.summary,

@@ -203,12 +203,12 @@ export async function eventually<T>(f: () => Promise<T | undefined>, what: strin
 
 export const T0 = 1_700_000_000_000;
 
+/** What every item starts with: its number n, its time (n seconds after T0), its kind and conference. */
+const itemHead = (n: number, kind: string, conferenceID: string) => ({ n, t: T0 + n * 1000, kind, conferenceID });
+
 export function fabricItem(n: number, conferenceID: string, fabricID: string, local: string, remote: string, extra: Record<string, unknown> = {}) {
   return {
-    n,
-    t: T0 + n * 1000,
-    kind: 'fabric',
-    conferenceID,
+    ...itemHead(n, 'fabric', conferenceID),
     fabricID,
     localUserID: local,
     remoteUserID: remote,
@@ -221,10 +221,7 @@ export function fabricItem(n: number, conferenceID: string, fabricID: string, lo
 
 export function eventItem(n: number, conferenceID: string, fabricID: string | undefined, event: string, data?: Record<string, unknown>) {
   return {
-    n,
-    t: T0 + n * 1000,
-    kind: 'event',
-    conferenceID,
+    ...itemHead(n, 'event', conferenceID),
     ...(fabricID === undefined ? {} : { fabricID }),
     event,
     ...(data === undefined ? {} : { data }),
@@ -233,10 +230,7 @@ export function eventItem(n: number, conferenceID: string, fabricID: string | un
 
 export function statsItem(n: number, conferenceID: string, fabricID: string, streams: Record<string, unknown>[], connection?: Record<string, unknown>) {
   return {
-    n,
-    t: T0 + n * 1000,
-    kind: 'stats',
-    conferenceID,
+    ...itemHead(n, 'stats', conferenceID),
     fabricID,
     streams,
     ...(connection === undefined ? {} : { connection }),
@@ -245,10 +239,7 @@ export function statsItem(n: number, conferenceID: string, fabricID: string, str
 
 export function errorItem(n: number, conferenceID: string, fabricID: string | undefined, fn: string, message: string) {
   return {
-    n,
-    t: T0 + n * 1000,
-    kind: 'error',
-    conferenceID,
+    ...itemHead(n, 'error', conferenceID),
     ...(fabricID === undefined ? {} : { fabricID }),
     fn,
     category: 'negotiationFailure',
@@ -259,10 +250,7 @@ export function errorItem(n: number, conferenceID: string, fabricID: string | un
 
 export function feedbackItem(n: number, conferenceID: string, userID: string, overall: number, comment?: string) {
   return {
-    n,
-    t: T0 + n * 1000,
-    kind: 'feedback',
-    conferenceID,
+    ...itemHead(n, 'feedback', conferenceID),
     userID,
     rating: { overall, audio: overall },
     ...(comment === undefined ? {} : { comment }),

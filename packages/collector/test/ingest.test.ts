@@ -3,13 +3,15 @@ import { APP_A, APP_B, WsClient, countRows, eventItem, fabricItem, getToken, ing
 
 const c = useCollector();
 const count = (table: string, where?: string): number => countRows(c(), table, where);
+/** alice's token, a new session id and a new conference `<prefix>-<random>`. */
+async function aliceSession(prefix: string): Promise<{ token: string; sid: string; conf: string }> {
+  return { token: await getToken(c(), APP_A, 'alice'), sid: rid(), conf: `${prefix}-${rid()}` };
+}
 
 describe('ingest over WebSocket', () => {
   it('acknowledges a batch after storing it, answers ping', async () => {
-    const token = await getToken(c(), APP_A, 'alice');
+    const { token, sid, conf } = await aliceSession('ws');
     const ws = await WsClient.connect(c().base, token);
-    const sid = rid();
-    const conf = `ws-${rid()}`;
     ws.send({ type: 'ping' });
     expect(await ws.next()).toEqual({ type: 'pong' });
     const ack = await ws.batch(7, sid, [fabricItem(1, conf, 'f1', 'alice', 'bob'), eventItem(2, conf, 'f1', 'fabricSetup', { setupDelay: 120 })]);
@@ -22,10 +24,8 @@ describe('ingest over WebSocket', () => {
   });
 
   it('keeps the connection open after a bad batch, storing nothing of it', async () => {
-    const token = await getToken(c(), APP_A, 'alice');
+    const { token, sid, conf } = await aliceSession('ws-bad');
     const ws = await WsClient.connect(c().base, token);
-    const sid = rid();
-    const conf = `ws-bad-${rid()}`;
     const err = await ws.batch(1, sid, [fabricItem(1, conf, 'f1', 'alice', 'bob'), { ...fabricItem(2, conf, 'f2', 'a', 'b'), direction: 'sideways' }]);
     expect(err).toMatchObject({ type: 'error', id: 1, error: 'invalid_batch' });
     expect(err.message).toContain('items[1].direction');
@@ -60,9 +60,7 @@ describe('ingest over WebSocket', () => {
 
 describe('ingest over HTTP', () => {
   it('acknowledges with Bearer, with ?token= and a text/plain body (sendBeacon)', async () => {
-    const token = await getToken(c(), APP_A, 'alice');
-    const sid = rid();
-    const conf = `http-${rid()}`;
+    const { token, sid, conf } = await aliceSession('http');
     const r = await ingestHttp(c(), token, { sid, items: [fabricItem(1, conf, 'f1', 'alice', 'bob')] });
     expect(r.status).toBe(200);
     expect(r.json).toEqual({ acked: [1] });
@@ -79,9 +77,7 @@ describe('ingest over HTTP', () => {
   });
 
   it('answers 400 (malformed, wrong types), 413 (too big), storing nothing', async () => {
-    const token = await getToken(c(), APP_A, 'alice');
-    const sid = rid();
-    const conf = `http-bad-${rid()}`;
+    const { token, sid, conf } = await aliceSession('http-bad');
     const bad = await ingestHttp(c(), token, '{"sid": "x", "items": [');
     expect(bad.status).toBe(400);
     expect(bad.json.error).toBe('bad_json');
@@ -107,9 +103,7 @@ describe('ingest over HTTP', () => {
 
 describe('idempotency and ownership', () => {
   it('stores a resent batch once and acknowledges it again (WS then HTTP)', async () => {
-    const token = await getToken(c(), APP_A, 'alice');
-    const sid = rid();
-    const conf = `dup-${rid()}`;
+    const { token, sid, conf } = await aliceSession('dup');
     const items = [
       fabricItem(1, conf, 'f1', 'alice', 'bob'),
       eventItem(2, conf, 'f1', 'fabricSetup', { setupDelay: 50 }),
@@ -150,9 +144,7 @@ describe('idempotency and ownership', () => {
 
 describe('delta-coded stats', () => {
   it('reconstructs full samples by carrying fields forward per (sid, fabricID, key); null removes', async () => {
-    const token = await getToken(c(), APP_A, 'alice');
-    const sid = rid();
-    const conf = `delta-${rid()}`;
+    const { token, sid, conf } = await aliceSession('delta');
     const key = 'inbound-rtp:1111';
     const first = {
       key,
@@ -205,9 +197,7 @@ describe('delta-coded stats', () => {
   });
 
   it('re-derives later samples when an earlier delta arrives late', async () => {
-    const token = await getToken(c(), APP_A, 'alice');
-    const sid = rid();
-    const conf = `late-${rid()}`;
+    const { token, sid, conf } = await aliceSession('late');
     const key = 'outbound-rtp:9';
     await ingestHttp(c(), token, { sid, items: [fabricItem(1, conf, 'f1', 'alice', 'bob'), statsItem(2, conf, 'f1', [{ key, bitrate: 100, rtt: 10 }])] });
     // n=4 arrives before n=3.

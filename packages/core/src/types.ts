@@ -238,6 +238,7 @@ export interface ConnectionStats {
 export interface FabricStats {
   fabricID: string;
   conferenceID: string;
+  /** The peer connection's connectionState (or iceConnectionState where there is none). */
   connectionState: string;
   fabricState: FabricState;
   conferenceURL: string;

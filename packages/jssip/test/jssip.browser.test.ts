@@ -104,6 +104,13 @@ function sequence(rows: EventRow[], fabricID?: string): Array<string | [string, 
 }
 const has = (s: Snapshot, event: string, n = 1): boolean => s.events.filter((e) => e.event === event).length >= n;
 const stateChange = (prevState: string, newState: string): [string, Record<string, unknown>] => ['fabricStateChange', { prevState, newState }];
+/** `originator` holds and resumes: the two events and their state changes. */
+const holdAndResume = (originator: string): Array<[string, Record<string, unknown>]> => [
+  ['fabricHold', { originator }],
+  stateChange('established', 'hold'),
+  ['fabricResume', { originator }],
+  stateChange('hold', 'established'),
+];
 /** fabricTerminated with the end of the call (JsSIP's ended/failed): cause, originator, ... */
 const terminated = (cause: string, originator: string, more: Record<string, unknown> = {}): [string, Record<string, unknown>] => [
   'fabricTerminated',
@@ -184,10 +191,7 @@ describe('attachJsSip: JsSIP 3.13.8 through Kamailio', () => {
     expect(sequence(sa.events)).toEqual([
       'fabricSetup',
       stateChange('initializing', 'established'),
-      ['fabricHold', { originator: 'local' }],
-      stateChange('established', 'hold'),
-      ['fabricResume', { originator: 'local' }],
-      stateChange('hold', 'established'),
+      ...holdAndResume('local'),
       'audioMute',
       'videoPause',
       'audioUnmute',
@@ -198,10 +202,7 @@ describe('attachJsSip: JsSIP 3.13.8 through Kamailio', () => {
     expect(sequence(sb.events)).toEqual([
       'fabricSetup',
       stateChange('initializing', 'established'),
-      ['fabricHold', { originator: 'remote' }],
-      stateChange('established', 'hold'),
-      ['fabricResume', { originator: 'remote' }],
-      stateChange('hold', 'established'),
+      ...holdAndResume('remote'),
       terminated('Terminated', 'remote', { method: 'BYE' }),
       stateChange('established', 'terminated'),
     ]);
@@ -333,13 +334,25 @@ describe('attachJsSip: JsSIP 3.13.8 through Kamailio', () => {
   });
 });
 
+/**
+ * Opens `caller` and `callee` (pages of their own), lets the callee answer a call from the caller,
+ * and runs `body` once the call is set up on both monitors; closes both pages after.
+ */
+async function inCall(caller: string, callee: string, body: (a: Phone, b: Phone) => Promise<void>): Promise<void> {
+  const [{ phone: a }, { phone: b }] = await Promise.all([Phone.open(caller), Phone.open(callee)]);
+  try {
+    await b.setPolicy({ action: 'answer' });
+    await a.call(callee);
+    await Promise.all([a.until('fabricSetup', (s) => has(s, 'fabricSetup')), b.until('fabricSetup', (s) => has(s, 'fabricSetup'))]);
+    await body(a, b);
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+  }
+}
+
 describe('attachJsSip: detach and ua.stop() in the middle of a call', () => {
   test('detach: fabric terminated, every listener and the stop wrapper gone, the call goes on unmonitored', async () => {
-    const [{ phone: carol }, { phone: dave }] = await Promise.all([Phone.open('carol'), Phone.open('dave')]);
-    try {
-      await dave.setPolicy({ action: 'answer' });
-      await carol.call('dave');
-      await Promise.all([carol.until('fabricSetup', (s) => has(s, 'fabricSetup')), dave.until('fabricSetup', (s) => has(s, 'fabricSetup'))]);
+    await inCall('carol', 'dave', async (carol, dave) => {
       const live = await carol.listeners();
       expect(live.ua).toBe(2);
       expect(live.sessions).toBeGreaterThan(0);
@@ -362,17 +375,11 @@ describe('attachJsSip: detach and ua.stop() in the middle of a call', () => {
       await dave.until('fabricTerminated', (s) => has(s, 'fabricTerminated'));
       expect((await carol.snapshot()).events).toEqual(sc.events);
       expect((await carol.snapshot()).calls[0]!.jssip.at(-1)).toMatchObject({ type: 'ended', originator: 'local' });
-    } finally {
-      await Promise.all([carol.close(), dave.close()]);
-    }
+    });
   });
 
   test('ua.stop(): the call ends (reported on both ends), then the adapter detaches itself', async () => {
-    const [{ phone: erin }, { phone: frank }] = await Promise.all([Phone.open('erin'), Phone.open('frank')]);
-    try {
-      await frank.setPolicy({ action: 'answer' });
-      await erin.call('frank');
-      await Promise.all([erin.until('fabricSetup', (s) => has(s, 'fabricSetup')), frank.until('fabricSetup', (s) => has(s, 'fabricSetup'))]);
+    await inCall('erin', 'frank', async (erin, frank) => {
       await erin.stopUa();
       const [se, sf] = await Promise.all([
         erin.until('fabricTerminated', (s) => has(s, 'fabricTerminated')),
@@ -388,8 +395,6 @@ describe('attachJsSip: detach and ua.stop() in the middle of a call', () => {
       expect(se.calls[0]!.jssip.at(-1)).toEqual({ type: 'ended', originator: 'local', cause: 'Terminated' });
       expect(sf.calls[0]!.jssip.at(-1)).toEqual({ type: 'ended', originator: 'remote', cause: 'Terminated' });
       expect(await erin.listeners()).toEqual({ ua: 0, sessions: 0, ownStop: false });
-    } finally {
-      await Promise.all([erin.close(), frank.close()]);
-    }
+    });
   });
 });

@@ -24,31 +24,24 @@ interface User {
   hangup(): Promise<void>;
 }
 
-async function jssipUser(name: string): Promise<User> {
-  const { tp, account } = await openUser(JSSIP_PAGE, name);
-  const cfg: PhoneConfig = account;
-  await tp.run((c) => window.phone.start(c), cfg);
+/** Opens SIP user `name` on `page`, started on the test's Kamailio, driven through the page's global `window[api]`. */
+async function sipUser(page: URL, api: 'phone' | 'sipjsUser', name: string): Promise<User> {
+  const { tp, account } = await openUser(page, name);
+  const cfg: PhoneConfig & SipJsUserConfig = account;
+  await tp.run(async (x) => {
+    await window[x.api].start(x.cfg);
+  }, { api, cfg });
   return {
     name,
     tp,
-    snapshot: () => tp.run(() => window.phone.snapshot()),
-    call: (t) => tp.run((x) => window.phone.call(x), t),
-    hangup: () => tp.run(() => window.phone.hangup()),
+    snapshot: () => tp.run((a) => window[a].snapshot(), api),
+    call: (t) => tp.run((x) => window[x.api].call(x.t), { api, t }),
+    hangup: () => tp.run((a) => window[a].hangup(), api),
   };
 }
-
-async function sipjsUser(name: string): Promise<User> {
-  const { tp, account } = await openUser(SIPJS_PAGE, name);
-  const cfg: SipJsUserConfig = account;
-  await tp.run((c) => window.sipjsUser.start(c), cfg);
-  return {
-    name,
-    tp,
-    snapshot: () => tp.run(() => window.sipjsUser.snapshot()),
-    call: (t) => tp.run((x) => window.sipjsUser.call(x), t),
-    hangup: () => tp.run(() => window.sipjsUser.hangup()),
-  };
-}
+/** A JsSIP user (pages/phone.page.ts, window.phone) and a SIP.js user (pages/sipjs-user.page.ts, window.sipjsUser). */
+const jssipUser = (name: string): Promise<User> => sipUser(JSSIP_PAGE, 'phone', name);
+const sipjsUser = (name: string): Promise<User> => sipUser(SIPJS_PAGE, 'sipjsUser', name);
 
 async function until(u: User, what: string, ok: (s: Snapshot) => boolean): Promise<Snapshot> {
   const deadline = Date.now() + WAIT_MS;

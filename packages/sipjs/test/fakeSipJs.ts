@@ -72,17 +72,18 @@ export class FakeSdh {
     return Promise.resolve({ type: pc.signalingState === 'stable' ? 'offer' : 'answer', sdp: OFFER });
   }
   setLocalSessionDescription(d: { type: string; sdp: string }): Promise<void> {
-    if (this.fail.setLocal) return Promise.reject(this.fail.setLocal);
-    const pc = this.peerConnection!;
-    pc.localDescription = { type: d.type, sdp: d.sdp };
-    pc.signalingState = d.type === 'offer' ? 'have-local-offer' : 'stable';
-    return Promise.resolve();
+    return this.setSessionDescription('local', d);
   }
   setRemoteSessionDescription(d: { type: string; sdp: string }): Promise<void> {
-    if (this.fail.setRemote) return Promise.reject(this.fail.setRemote);
+    return this.setSessionDescription('remote', d);
+  }
+  /** What the real SDH's pc.setLocalDescription/setRemoteDescription do to the fake pc (or the scripted failure). */
+  private setSessionDescription(side: 'local' | 'remote', d: { type: string; sdp: string }): Promise<void> {
+    const fail = side === 'local' ? this.fail.setLocal : this.fail.setRemote;
+    if (fail) return Promise.reject(fail);
     const pc = this.peerConnection!;
-    pc.remoteDescription = { type: d.type, sdp: d.sdp };
-    pc.signalingState = d.type === 'offer' ? 'have-remote-offer' : 'stable';
+    pc[`${side}Description`] = { type: d.type, sdp: d.sdp };
+    pc.signalingState = d.type === 'offer' ? `have-${side}-offer` : 'stable';
     return Promise.resolve();
   }
 }

@@ -8,20 +8,14 @@
 // Run: `node test/run.mjs packages/sipjs` (root; it creates the network namespace).
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { ErrorRecord } from '@callmetry/core';
-import { openPage, requireNamespace, useBrowser, type TestPage } from '../../../test/harness/browser';
-import { startKamailio, type KamailioServer } from '../../../test/harness/kamailio';
+import type { TestPage } from '../../../test/harness/browser';
+import { useKamailio } from '../../../test/harness/sipPages';
 import type { CallInfo, CallOptions, HookState, LogEntry, Mode, PhoneConfig, Policy } from './pages/phone.page';
 
 const PAGE = new URL('./pages/phone.page.ts', import.meta.url);
 const WAIT_MS = 20_000;
 
-let kam: KamailioServer | undefined;
-const getBrowser = useBrowser();
-
-function server(): KamailioServer {
-  if (!kam) throw new Error('kamailio not started');
-  return kam;
-}
+const { kamailio: server, openUser } = useKamailio();
 
 /** One fabric event as a compact token: `fabricHold:local`, `state:hold>established`, `callUnAnswered:busy:486`. */
 function token(e: Extract<LogEntry, { kind: 'event' }>): string {
@@ -39,9 +33,8 @@ class Phone {
   ) {}
 
   static async open(mode: Mode, name: string, attachTimes = 1): Promise<Phone> {
-    const tp = await openPage(getBrowser(), { scripts: [PAGE], label: name });
-    const k = server();
-    const cfg: PhoneConfig = { mode, user: name, domain: k.domain, wsUrl: k.wsUrl, attachTimes };
+    const { tp, account } = await openUser(PAGE, name);
+    const cfg: PhoneConfig = { mode, ...account, attachTimes };
     await tp.run((c) => window.sipjsPhone.start(c), cfg);
     return new Phone(tp, name);
   }
@@ -99,6 +92,10 @@ class Phone {
   async waitErrors(from: number, n: number): Promise<ErrorRecord[]> {
     return until(`${this.name}: ${n} error(s)`, () => this.errors(from), (er) => er.length >= n);
   }
+  /** waitErrors, each error as [webRTCFunction, message]. */
+  async waitErrorLines(from: number, n: number): Promise<string[][]> {
+    return (await this.waitErrors(from, n)).map((e) => [e.webRTCFunction, e.message]);
+  }
 
   async close(): Promise<void> {
     await this.tp.run(() => window.sipjsPhone.stop()).catch(() => undefined);
@@ -112,13 +109,21 @@ async function until<T>(what: string, get: () => Promise<T>, ok: (v: T) => boole
   let last = await get();
   while (!ok(last)) {
     if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)}\n--- kamailio ---\n${kam?.logTail(20) ?? ''}`);
+      throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)}\n--- kamailio ---\n${server().logTail(20)}`);
     }
     await new Promise((r) => setTimeout(r, 100));
     last = await get();
   }
   return last;
 }
+
+/** `originator` holds and resumes: the two events and their state changes, as tokens. */
+const holdAndResume = (originator: string): string[] => [
+  `fabricHold:${originator}`,
+  'state:established>hold',
+  `fabricResume:${originator}`,
+  'state:hold>established',
+];
 
 /** The last sample since `from` has inbound and outbound audio and video. */
 function fullSample(log: LogEntry[]): Extract<LogEntry, { kind: 'sample' }> | undefined {
@@ -147,14 +152,11 @@ describe('attachSipJs: real SIP.js 0.21.1 calls through Kamailio in Chromium', (
   let domain: string;
 
   beforeAll(async () => {
-    requireNamespace();
-    kam = await startKamailio();
-    domain = kam.domain;
+    domain = server().domain;
     [alice, bob, carol] = await Promise.all([Phone.open('core', 'alice', 2), Phone.open('simple', 'bob', 2), Phone.open('core', 'carol')]);
   });
   afterAll(async () => {
     await Promise.all([alice?.close(), bob?.close(), carol?.close()]);
-    await kam?.stop();
   });
 
   test('attaching twice gives one attachment; the session registry and SDH factory are hooked', async () => {
@@ -178,21 +180,16 @@ describe('attachSipJs: real SIP.js 0.21.1 calls through Kamailio in Chromium', (
     expect(streams(sa)).toEqual(['inbound-rtp/audio/bob/bob', 'inbound-rtp/video/bob/bob', 'outbound-rtp/audio/alice/bob', 'outbound-rtp/video/alice/bob']);
     expect(streams(sb)).toEqual(['inbound-rtp/audio/alice/alice', 'inbound-rtp/video/alice/alice', 'outbound-rtp/audio/bob/alice', 'outbound-rtp/video/bob/alice']);
 
-    // alice holds and unholds (core API re-INVITE with hold: true/false).
-    expect(await alice.hold(true)).toBe(true);
-    await alice.waitEvent(a0, 'fabricHold:local');
-    await bob.waitEvent(b0, 'fabricHold:remote');
-    expect(await alice.hold(false)).toBe(true);
-    await alice.waitEvent(a0, 'fabricResume:local');
-    await bob.waitEvent(b0, 'fabricResume:remote');
-
-    // bob holds and unholds through SimpleUser (which also disables his sender tracks: not a mute).
-    expect(await bob.hold(true)).toBe(true);
-    await bob.waitEvent(b0, 'fabricHold:local');
-    await alice.waitEvent(a0, 'fabricHold:remote');
-    expect(await bob.hold(false)).toBe(true);
-    await bob.waitEvent(b0, 'fabricResume:local');
-    await alice.waitEvent(a0, 'fabricResume:remote');
+    // alice holds and unholds (core API re-INVITE with hold: true/false), then bob through
+    // SimpleUser (which also disables his sender tracks: not a mute).
+    for (const [holder, h0, other, o0] of [[alice, a0, bob, b0], [bob, b0, alice, a0]] as const) {
+      expect(await holder.hold(true), `${holder.name}: hold`).toBe(true);
+      await holder.waitEvent(h0, 'fabricHold:local');
+      await other.waitEvent(o0, 'fabricHold:remote');
+      expect(await holder.hold(false), `${holder.name}: unhold`).toBe(true);
+      await holder.waitEvent(h0, 'fabricResume:local');
+      await other.waitEvent(o0, 'fabricResume:remote');
+    }
 
     // Mute: SimpleUser.mute() on bob, sdh.enableSenderTracks(false) on alice.
     await bob.mute(true);
@@ -205,42 +202,21 @@ describe('attachSipJs: real SIP.js 0.21.1 calls through Kamailio in Chromium', (
     await bob.waitEvent(b0, 'fabricTerminated');
 
     const [la, lb] = [await alice.log(a0), await bob.log(b0)];
-    expect(await alice.events(a0)).toEqual([
+    // Each side: alice's hold round then bob's (local on the holder, remote on the other), its own mute/unmute, BYE.
+    const answeredCall = (first: string, second: string): string[] => [
       'fabricSetup',
       'state:initializing>established',
-      'fabricHold:local',
-      'state:established>hold',
-      'fabricResume:local',
-      'state:hold>established',
-      'fabricHold:remote',
-      'state:established>hold',
-      'fabricResume:remote',
-      'state:hold>established',
+      ...holdAndResume(first),
+      ...holdAndResume(second),
       'audioMute',
       'videoPause',
       'audioUnmute',
       'videoResume',
       'fabricTerminated',
       'state:established>terminated',
-    ]);
-    expect(await bob.events(b0)).toEqual([
-      'fabricSetup',
-      'state:initializing>established',
-      'fabricHold:remote',
-      'state:established>hold',
-      'fabricResume:remote',
-      'state:hold>established',
-      'fabricHold:local',
-      'state:established>hold',
-      'fabricResume:local',
-      'state:hold>established',
-      'audioMute',
-      'videoPause',
-      'audioUnmute',
-      'videoResume',
-      'fabricTerminated',
-      'state:established>terminated',
-    ]);
+    ];
+    expect(await alice.events(a0)).toEqual(answeredCall('local', 'remote'));
+    expect(await bob.events(b0)).toEqual(answeredCall('remote', 'local'));
     expect(await alice.errors(a0)).toEqual([]);
     expect(await bob.errors(b0)).toEqual([]);
 
@@ -310,12 +286,8 @@ describe('attachSipJs: real SIP.js 0.21.1 calls through Kamailio in Chromium', (
     await alice.waitEvent(a0, 'fabricTerminated');
     expect((await alice.callInfo(ai)).status).toBe(480);
     expect(await alice.events(a0)).toEqual(['callUnAnswered:noAnswer:480', 'fabricTerminated', 'state:initializing>terminated']);
-    expect((await alice.waitErrors(a0, 1)).map((e) => [e.webRTCFunction, e.message])).toEqual([
-      ['applicationLog', `480 Temporarily Unavailable (INVITE to sip:bob@${domain})`],
-    ]);
-    expect((await bob.waitErrors(b0, 1)).map((e) => [e.webRTCFunction, e.message])).toEqual([
-      ['applicationLog', `incoming call from sip:alice@${domain} rejected here: 480 Temporarily Unavailable`],
-    ]);
+    expect(await alice.waitErrorLines(a0, 1)).toEqual([['applicationLog', `480 Temporarily Unavailable (INVITE to sip:bob@${domain})`]]);
+    expect(await bob.waitErrorLines(b0, 1)).toEqual([['applicationLog', `incoming call from sip:alice@${domain} rejected here: 480 Temporarily Unavailable`]]);
     expect(await bob.events(b0)).toEqual([]);
   });
 
@@ -341,10 +313,8 @@ describe('attachSipJs: real SIP.js 0.21.1 calls through Kamailio in Chromium', (
     await alice.waitEvent(a0, 'fabricTerminated');
     expect((await alice.callInfo(ai)).status).toBe(487);
     expect(await alice.events(a0)).toEqual(['callUnAnswered:cancelled:487', 'fabricTerminated', 'state:initializing>terminated']);
-    expect((await alice.waitErrors(a0, 1)).map((e) => [e.webRTCFunction, e.message])).toEqual([
-      ['applicationLog', `487 Request Terminated (INVITE to sip:carol@${domain})`],
-    ]);
-    expect((await carol.waitErrors(c0, 1)).map((e) => [e.webRTCFunction, e.message])).toEqual([
+    expect(await alice.waitErrorLines(a0, 1)).toEqual([['applicationLog', `487 Request Terminated (INVITE to sip:carol@${domain})`]]);
+    expect(await carol.waitErrorLines(c0, 1)).toEqual([
       ['applicationLog', `incoming call from sip:alice@${domain} cancelled by the caller before it was answered (487 Request Terminated)`],
     ]);
     expect((await carol.custom(c0)).map((e) => e.data)).toEqual([

@@ -160,7 +160,14 @@ export async function joinVideoroom(arg: { server: string; room: number; display
   };
   me = p;
   let joined: Json | null = null;
+  // Janus lists a publisher to later joiners only after its plugin's setup_media, which runs just
+  // before Janus sends 'webrtcup' (janus.js: webrtcState(true)); the browser's PC can be
+  // 'connected' before that, so a join right after would miss this publisher.
+  let webrtcUp = false;
   const callbacks: Json = {
+    webrtcState: (up: boolean) => {
+      if (up) webrtcUp = true;
+    },
     onmessage: (msg: Json, jsep?: Jsep) => {
       if (msg.videoroom === 'joined') {
         joined = msg;
@@ -183,8 +190,8 @@ export async function joinVideoroom(arg: { server: string; room: number; display
   await sendAsync(p.pub, { request: 'configure', audio: true, video: true }, offer);
   await waitFor(() => {
     if (p.failure) throw p.failure;
-    return p.published && p.pub.webrtcStuff.pc?.connectionState === 'connected';
-  }, 'published (configured ok + PC connected)');
+    return p.published && webrtcUp && p.pub.webrtcStuff.pc?.connectionState === 'connected';
+  }, 'published (configured ok + webrtcup + PC connected)');
   return { myId: j.id, privateId: j.private_id, publishersAtJoin: j.publishers.map((x) => ({ id: x.id, display: x.display ?? '' })) };
 }
 

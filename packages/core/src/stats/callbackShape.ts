@@ -3,18 +3,11 @@
  * streams: {[ssrc]: record}, mediaStreamTracks: record[]}` plus Callmetry's fabric/conference ids,
  * timestamp and connection values (FabricStats in types.ts).
  */
-import type { ConnectionStats, EpochMilliseconds, FabricState, FabricStats, StreamStats } from '../types';
+import type { FabricStats, StreamStats } from '../types';
 
-export interface FabricStatsInput {
-  fabricID: string;
-  conferenceID: string;
-  /** The peer connection's connectionState (or iceConnectionState where there is none). */
-  connectionState: string;
-  fabricState: FabricState;
-  conferenceURL: string;
-  timestamp: EpochMilliseconds;
+/** FabricStats with its streams as one list (toFabricStats keys them and lists them again). */
+export interface FabricStatsInput extends Omit<FabricStats, 'streams' | 'mediaStreamTracks'> {
   streams: readonly StreamStats[];
-  connection: ConnectionStats;
 }
 
 /**

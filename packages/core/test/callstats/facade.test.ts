@@ -15,6 +15,15 @@ function init(cs: CallStats, logger = quietLogger(), extra: Record<string, unkno
   return { result, initCb, logger };
 }
 
+/** An initialized CallStats and a fake pc; with `fabric`, the pc is already bob's multiplex fabric in 'conf'. */
+function initWithPc(fabric: boolean): { cs: CallStats; pc: FakePeerConnection } {
+  const cs = new CallStats();
+  init(cs);
+  const pc = new FakePeerConnection();
+  if (fabric) cs.addNewFabric(pc, 'bob', 'multiplex', 'conf');
+  return { cs, pc };
+}
+
 function fabricEvents(cs: CallStats): FabricEventRecord[] {
   const events: FabricEventRecord[] = [];
   cs.monitor?.on('fabricEvent', (e) => events.push(e));
@@ -88,9 +97,7 @@ describe('CallStats.addNewFabric', () => {
   let cs: CallStats;
   let pc: FakePeerConnection;
   beforeEach(() => {
-    cs = new CallStats();
-    init(cs);
-    pc = new FakePeerConnection();
+    ({ cs, pc } = initWithPc(false));
   });
   afterEach(() => pc.close());
 
@@ -145,10 +152,7 @@ describe('CallStats.sendFabricEvent', () => {
   let cs: CallStats;
   let pc: FakePeerConnection;
   beforeEach(() => {
-    cs = new CallStats();
-    init(cs);
-    pc = new FakePeerConnection();
-    cs.addNewFabric(pc, 'bob', 'multiplex', 'conf');
+    ({ cs, pc } = initWithPc(true));
   });
 
   it('sends valid events in order', () => {
@@ -208,10 +212,7 @@ describe('CallStats.reportError', () => {
   let pc: FakePeerConnection;
   let errors: ErrorRecord[];
   beforeEach(() => {
-    cs = new CallStats();
-    init(cs);
-    pc = new FakePeerConnection();
-    cs.addNewFabric(pc, 'bob', 'multiplex', 'conf');
+    ({ cs, pc } = initWithPc(true));
     errors = [];
     cs.on('error', (e) => errors.push(e as ErrorRecord));
   });
