@@ -15,6 +15,8 @@ export interface LiveResult {
   /** One bare forEach over the live report (Chromium builds every entry object): spaced / hot. */
   readUs: Dist;
   warmReadUs: Dist;
+  /** The processor, hot, on plain copies of the same live reports' entries. */
+  copiesUs: Dist;
   entries: number;
   inbound: number;
   streams: number;
@@ -27,7 +29,7 @@ export async function measureLive(bench: Bench, scenario: LiveScenario): Promise
   const spacingMs = 250;
   const page = await bench.open('live.ts', { label: `live-getstats-${scenario}` });
   try {
-    const r = await page.call<{ getStatsMs: number[]; processUs: number[]; warmUs: number[]; readUs: number[]; warmReadUs: number[]; entries: number; inbound: number; streams: number }>(
+    const r = await page.call<{ getStatsMs: number[]; processUs: number[]; warmUs: number[]; readUs: number[]; warmReadUs: number[]; copiesUs: number[]; entries: number; inbound: number; streams: number }>(
       'run',
       { scenario, calls, spacingMs, warmupMs: 3000 },
     );
@@ -38,13 +40,14 @@ export async function measureLive(bench: Bench, scenario: LiveScenario): Promise
       warmUs: dist(r.warmUs),
       readUs: dist(r.readUs),
       warmReadUs: dist(r.warmReadUs),
+      copiesUs: dist(r.copiesUs),
       entries: r.entries,
       inbound: r.inbound,
       streams: r.streams,
       calls,
       spacingMs,
     };
-    log(`live ${scenario}: getStats median ${round(result.getStatsMs.median, 3)} ms (${r.entries} entries, ${r.inbound} inbound); processor on live reports ${round(result.processUs.median, 1)} us, hot ${round(result.warmUs.median, 1)} us; bare forEach ${round(result.readUs.median, 1)} us`);
+    log(`live ${scenario}: getStats median ${round(result.getStatsMs.median, 3)} ms (${r.entries} entries, ${r.inbound} inbound); processor on live reports ${round(result.processUs.median, 1)} us, hot ${round(result.warmUs.median, 1)} us (on plain copies ${round(result.copiesUs.median, 1)} us); bare forEach ${round(result.readUs.median, 1)} us, hot ${round(result.warmReadUs.median, 1)} us`);
     return result;
   } finally {
     await page.close();
