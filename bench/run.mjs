@@ -12,6 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureDebianPackages } from '../test/harness/debian.mjs';
 import { createNamespace, forwardSignals, requireExecutable, requireIproute2, requireRoot, runnerOutput, spawnInNamespace } from '../test/harness/netns.mjs';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
@@ -25,12 +26,13 @@ const { log, fail } = runnerOutput('bench/run', 2);
 // ---- preconditions ---------------------------------------------------------------------------
 requireRoot(fail, 'the benchmark must run as root: it creates a network namespace (ip netns add) so that Chromium\n' +
   'and the collector only use 127.0.0.1. Run it as root, e.g. sudo npm run bench.');
+ensureDebianPackages(['chromium', 'iproute2'], { log, fail });
 requireExecutable(CHROMIUM, fail, `${CHROMIUM} not found: apt-get update && apt-get install -y chromium`);
 requireIproute2(fail);
 for (const f of ['packages/core/dist/callstats.min.js', 'packages/collector/dist/index.mjs']) {
   if (!existsSync(join(root, f))) fail(`${f} is missing: build first (npm run bench builds core and collector).`);
 }
-if (!existsSync(join(root, 'node_modules', 'esbuild'))) fail('esbuild is not installed at the root: run npm ci first.');
+if (!existsSync(join(root, 'node_modules', 'esbuild'))) fail('esbuild is not installed at the root: run npm install first.');
 
 // ---- peer SDKs ---------------------------------------------------------------------------------
 if (!existsSync(join(benchDir, 'node_modules', 'callstats-js', 'package.json'))) {

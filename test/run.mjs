@@ -8,11 +8,13 @@
 //     (Janus/libnice ignores loopback interfaces and needs a real one: ice_enforce_list=cmjanus0).
 // Exported to tests: CALLMETRY_NETNS, CALLMETRY_JANUS_IFACE, CALLMETRY_JANUS_IP.
 // The namespace (and any process left in it) is removed on exit, SIGINT and SIGTERM; the exit
-// code is vitest's. Requires root and /usr/bin/chromium: missing either fails, never skips.
+// code is vitest's. Requires root; installs Chromium, Kamailio, Janus and iproute2 from Debian when
+// missing (apt-get); anything still missing fails, never skips.
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureDebianPackages } from './harness/debian.mjs';
 import { createNamespace, forwardSignals, requireExecutable, requireIproute2, requireRoot, runnerOutput, spawnInNamespace } from './harness/netns.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -27,11 +29,13 @@ const { log, fail } = runnerOutput('test/run', 1);
 // ---- preconditions: fail loudly -------------------------------------------------------------
 requireRoot(fail, 'the test suite must run as root: it creates a network namespace (ip netns add) so that\n' +
   'WebRTC, Janus and Kamailio only ever use 127.0.0.0/8. Run it as root (CI does), e.g. sudo npm test.');
+// The real servers and the browser the tests drive: installed here when missing (never skipped).
+ensureDebianPackages(['chromium', 'kamailio', 'kamailio-websocket-modules', 'janus', 'iproute2'], { log, fail });
 requireExecutable(CHROMIUM, fail, `${CHROMIUM} not found or not executable. Browser tests need Debian's Chromium:\n` +
-  '  apt-get update && apt-get install -y chromium\n(.ci/run installs it on CI.)');
+  '  apt-get update && apt-get install -y chromium');
 requireIproute2(fail);
 const vitestBin = join(root, 'node_modules', 'vitest', 'vitest.mjs');
-if (!existsSync(vitestBin)) fail(`vitest is not installed (${vitestBin} missing): run npm ci first.`);
+if (!existsSync(vitestBin)) fail(`vitest is not installed (${vitestBin} missing): run npm install first.`);
 
 // ---- namespace ------------------------------------------------------------------------------
 const { name: ns, cleanup } = createNamespace({
