@@ -111,6 +111,9 @@ async function main(): Promise<number> {
         status: budget(`size: @callmetry/${a.adapter} ≤ core + 2 KB gzip`, a.overCoreGzip <= BUDGET.adapterOverCoreGzipBytes, `+${a.overCoreGzip} B`),
       });
     }
+    for (const a of size.adapters) {
+      rows.push({ section: '1 size', measurement: `an app: createMonitor + ${a.adapter} adapter only (tree-shaken)`, callmetry: `${kb(a.appGzipBytes)} gz`, comparison: '', budget: '', status: 'info' });
+    }
     for (const m of size.missingAdapters) rows.push({ section: '1 size', measurement: `core + @callmetry/${m}`, callmetry: 'not measured', comparison: '', budget: '≤ core + 2 KB', status: 'info' });
     for (const p of size.peers) rows.push({ section: '1 size', measurement: p.name, callmetry: '', comparison: `${kb(p.gzipBytes)} gz (min ${kb(p.minBytes)})`, budget: '', status: 'info' });
     notes.push(...size.notes, ...size.breakdown.map((b) => `Size breakdown: ${b}.`));

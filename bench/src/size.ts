@@ -18,6 +18,8 @@ export interface AdapterSize extends SizeRow {
   adapter: string;
   /** gzip(core + adapter) - gzip(core), both re-bundled the same way. */
   overCoreGzip: number;
+  /** What an app ships that imports only createMonitor and the adapter's attach function (tree-shaken). */
+  appGzipBytes: number;
 }
 
 export interface SizeResult {
@@ -82,6 +84,14 @@ async function bundleMin(opts: {
 }
 
 const ADAPTERS = ['sipjs', 'jssip', 'janus', 'mediasoup', 'twilio'] as const;
+/** Each adapter's one-line entry point (what an app calls). */
+const ATTACH: Record<(typeof ADAPTERS)[number], string> = {
+  sipjs: 'attachSipJs',
+  jssip: 'attachJsSip',
+  janus: 'attachJanus',
+  mediasoup: 'attachMediasoup',
+  twilio: 'attachTwilio',
+};
 
 /** The peers' entries (package main/module, as a bundler resolves the package name). */
 const PEERS: Array<{ name: string; contents: string; what: string }> = [
@@ -136,12 +146,18 @@ export async function measureSize(): Promise<SizeResult> {
         externalBare: true,
       });
       const g = gz(text);
+      // The typed API only (no callstats.js facade): what tree-shaking leaves for such an app.
+      const { text: app } = await bundleMin({
+        contents: `export { createMonitor } from '@callmetry/core';\nexport { ${ATTACH[a]} } from ${JSON.stringify(entry)};`,
+        format: 'esm',
+        externalBare: true,
+      });
       const own = Object.entries(inputs)
         .filter(([p]) => p.startsWith(`packages/${a}/`))
         .sort((x, y) => y[1] - x[1])
         .map(([p, b]) => `${p.slice(`packages/${a}/src/`.length)} ${(b / 1024).toFixed(1)}`);
       breakdown.push(`@callmetry/${a} minified KB by file: ${own.join(', ')}`);
-      adapters.push({ adapter: a, name: `core + @callmetry/${a}`, what: 'core (all exports) + adapter; the wrapped library external', minBytes: text.length, gzipBytes: g, overCoreGzip: g - coreEsmGzip });
+      adapters.push({ adapter: a, name: `core + @callmetry/${a}`, what: 'core (all exports) + adapter; the wrapped library external', minBytes: text.length, gzipBytes: g, overCoreGzip: g - coreEsmGzip, appGzipBytes: gz(app) });
     } catch (e) {
       log(`size: @callmetry/${a} does not bundle: ${String(e).split('\n')[0]}`);
       missingAdapters.push(`${a} (does not bundle)`);
@@ -156,6 +172,6 @@ export async function measureSize(): Promise<SizeResult> {
   }
 
   const coreGzip = Math.max(...ours.slice(0, 3).map((r) => r.gzipBytes));
-  notes.push('Size: esbuild (bundle, minify, platform browser, target es2020, NODE_ENV=production), gzip -9; adapters: gzip(core + adapter) minus gzip(core), both as ESM with every core export kept.');
+  notes.push('Size: esbuild (bundle, minify, platform browser, target es2020, NODE_ENV=production), gzip -9; adapters: gzip(core + adapter) minus gzip(core), both as ESM with every core export kept. Info, an app on the typed API: an ESM entry that re-exports only createMonitor and the adapter\'s attach function, bundled the same way (tree-shaking drops the callstats.js facade and the unused exports).');
   return { ours, adapters, missingAdapters, peers, coreGzip, notes, breakdown };
 }
