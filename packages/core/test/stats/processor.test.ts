@@ -59,8 +59,25 @@ function expectSaneNumbers(results: readonly ProcessedStats[]): void {
 }
 
 // ---------------------------------------------------------------------------------------------
-describe('Chromium (recorded 1:1 audio+video call)', () => {
-  const f = loadFixture('chromium/p2p-audio-video.json');
+/**
+ * The recorded 1:1 calls (record-chromium.mjs, record-firefox.mjs: the same scenario), and what
+ * each browser does not report: Firefox has no qualityLimitationReason, no
+ * availableOutgoingBitrate on the candidate pair and no audioLevel on an audio media-source.
+ */
+const RECORDED_CALLS = [
+  { browser: 'Chromium', dir: 'chromium', qualityLimitationReason: true, availableOutgoingBitrate: true },
+  { browser: 'Firefox', dir: 'firefox', qualityLimitationReason: false, availableOutgoingBitrate: false },
+] as const;
+
+/** The selected candidate pair of a poll (through the transport: Firefox lists every pair). */
+const selectedPair = (poll: readonly StatsEntry[]): StatsEntry | undefined => {
+  const transport = poll.find((x) => x.type === 'transport');
+  return poll.find((x) => x.id === transport?.selectedCandidatePairId);
+};
+
+for (const call of RECORDED_CALLS)
+describe(`${call.browser} (recorded 1:1 audio+video call)`, () => {
+  const f = loadFixture(`${call.dir}/p2p-audio-video.json`);
 
   for (const name of ['caller', 'callee'] as const) {
     const s = side(f, name);
@@ -75,7 +92,7 @@ describe('Chromium (recorded 1:1 audio+video call)', () => {
           ['inbound-rtp', 'bytesReceived', 'packetsReceived'],
         ] as const) {
           for (const kind of ['audio', 'video']) {
-            // Chromium has no inbound-rtp before the first packet arrived (poll 0 here).
+            // No inbound-rtp before the first packet arrived (poll 0 here).
             if (!prev.some((x) => x.type === type && x.kind === kind)) {
               expect(find(results[i], type, kind)?.bitrate).toBeUndefined();
               continue;
@@ -114,8 +131,12 @@ describe('Chromium (recorded 1:1 audio+video call)', () => {
         expect(st.cname).toBeTruthy();
         expect(st.msid).toMatch(/^\S+ \S+$/);
       }
-      const vin = find(last, 'inbound-rtp', 'video');
-      expect(vin?.associatedSsrcs).toEqual([String(rtp(poll, 'inbound-rtp', 'video').rtxSsrc)]);
+      // The RTX SSRC of the received video: the remote SDP's FID group (and Chromium's rtxSsrc).
+      const vinEntry = rtp(poll, 'inbound-rtp', 'video');
+      const fid = new RegExp(`a=ssrc-group:FID ${vinEntry.ssrc} (\\d+)`).exec(s.remoteSDP)?.[1];
+      expect(fid).toBeDefined();
+      expect(find(last, 'inbound-rtp', 'video')?.associatedSsrcs).toEqual([fid]);
+      if (vinEntry.rtxSsrc !== undefined) expect(String(vinEntry.rtxSsrc)).toBe(fid);
       expect(find(last, 'inbound-rtp', 'audio')?.trackIdentifier).toBe(rtp(poll, 'inbound-rtp', 'audio').trackIdentifier);
     });
 
@@ -137,11 +158,18 @@ describe('Chromium (recorded 1:1 audio+video call)', () => {
       expect(vout?.packetLossPercentage).toBe(n(riv, 'fractionLost') * 100);
       const ov = rtp(poll, 'outbound-rtp', 'video');
       expect(vout).toMatchObject({ frameWidth: ov.frameWidth, frameHeight: ov.frameHeight, frameRate: ov.framesPerSecond });
-      expect(vout?.qualityLimitationReason).toBe('none');
-      const pair = poll.find((x) => x.type === 'candidate-pair');
+      expect(vout?.qualityLimitationReason).toBe(call.qualityLimitationReason ? 'none' : undefined);
+      const pair = selectedPair(poll);
       expect(r?.connection.rtt).toBeCloseTo(n(pair, 'currentRoundTripTime') * 1000, 9);
-      expect(r?.connection.availableOutgoingBitrate).toBeCloseTo(n(pair, 'availableOutgoingBitrate') / 1000, 9);
-      expect(r?.connection).toMatchObject({ localCandidateType: 'host', remoteCandidateType: 'host', protocol: 'udp' });
+      if (call.availableOutgoingBitrate) {
+        expect(r?.connection.availableOutgoingBitrate).toBeCloseTo(n(pair, 'availableOutgoingBitrate') / 1000, 9);
+      } else {
+        expect(pair?.availableOutgoingBitrate).toBeUndefined();
+        expect(r?.connection.availableOutgoingBitrate).toBeUndefined();
+      }
+      // Firefox's answerer can learn the offerer's candidate as peer-reflexive first (trickle order).
+      expect(r?.connection).toMatchObject({ localCandidateType: 'host', protocol: 'udp' });
+      expect(['host', 'prflx']).toContain(r?.connection.remoteCandidateType);
       expect(r?.connection.localAddress).toBeUndefined(); // collectIP false
     });
 
@@ -168,6 +196,11 @@ describe('Chromium (recorded 1:1 audio+video call)', () => {
     });
   }
 
+});
+
+describe('Chromium (recorded 1:1 audio+video call): first polls and addresses', () => {
+  const f = loadFixture('chromium/p2p-audio-video.json');
+
   it('missing remote-inbound-rtp for the first polls: outbound RTT from the candidate pair, no loss/MOS yet', () => {
     const s = side(f, 'caller');
     expect(s.polls[0]?.some((x) => x.type === 'remote-inbound-rtp')).toBe(false);
@@ -190,6 +223,23 @@ describe('Chromium (recorded 1:1 audio+video call)', () => {
     const s = side(f, 'caller');
     const r = runAll(s, context(s, { collectIP: true }), s.polls.slice(0, 2));
     expect(r[1]?.connection).toMatchObject({ localAddress: '127.0.0.1', remoteAddress: '127.0.0.1' });
+  });
+});
+
+describe('Firefox (recorded 1:1 audio+video call): a receiver report without an RTT', () => {
+  it('before any sender report, Firefox leaves roundTripTime out: RTT from the selected pair, loss and jitter from the report', () => {
+    const s = side(loadFixture('firefox/p2p-audio-video.json'), 'caller');
+    const noRtt = (poll: readonly StatsEntry[]) =>
+      poll.some((x) => x.type === 'remote-inbound-rtp' && x.kind === 'audio' && x.roundTripTime === undefined);
+    const i = s.polls.findIndex(noRtt);
+    expect(i).toBeGreaterThan(0);
+    const poll = s.polls[i] ?? [];
+    const report = rtp(poll, 'remote-inbound-rtp', 'audio');
+    expect(report.roundTripTimeMeasurements).toBe(0);
+    const st = find(runAll(s)[i], 'outbound-rtp', 'audio');
+    expect(st?.rtt).toBeCloseTo(n(selectedPair(poll), 'currentRoundTripTime') * 1000, 9);
+    expect(st?.jitter).toBeCloseTo(n(report, 'jitter') * 1000, 9);
+    expect(st?.fractionLoss).toBe(report.fractionLost);
   });
 });
 
@@ -229,15 +279,17 @@ describe('Chromium (recorded replaceTrack + ICE restart)', () => {
 });
 
 // ---------------------------------------------------------------------------------------------
-describe('Chromium (recorded SFU-like PC, 20 inbound streams)', () => {
-  const f = loadFixture('chromium/sfu-20-inbound.json');
+for (const call of RECORDED_CALLS)
+describe(`${call.browser} (recorded SFU-like PC, 20 inbound streams)`, () => {
+  const f = loadFixture(`${call.dir}/sfu-20-inbound.json`);
   const s = side(f, 'receiver');
 
-  it('reports 20 inbound streams, RTX not as extra streams', () => {
+  it('reports 20 inbound streams with media, RTX not as extra streams', () => {
     const results = runAll(s);
     const last = results[results.length - 1];
     expect(last?.streams).toHaveLength(20);
     expect(last?.streams.filter((x) => x.mediaType === 'video').every((x) => x.associatedSsrcs?.length === 1)).toBe(true);
+    for (const st of last?.streams ?? []) expect(st.bitrate, `${st.mediaType} mid ${st.mid}`).toBeGreaterThan(0);
     expectSaneNumbers(results);
   });
 
