@@ -30,7 +30,7 @@ const { log, fail } = runnerOutput('test/run', 1);
 requireRoot(fail, 'the test suite must run as root: it creates a network namespace (ip netns add) so that\n' +
   'WebRTC, Janus and Kamailio only ever use 127.0.0.0/8. Run it as root (CI does), e.g. sudo npm test.');
 // The real servers and the browser the tests drive: installed here when missing (never skipped).
-ensureDebianPackages(['chromium', 'kamailio', 'kamailio-websocket-modules', 'janus', 'iproute2'], { log, fail });
+ensureDebianPackages(['chromium', 'firefox-esr', 'kamailio', 'kamailio-websocket-modules', 'janus', 'iproute2'], { log, fail });
 requireExecutable(CHROMIUM, fail, `${CHROMIUM} not found or not executable. Browser tests need Debian's Chromium:\n` +
   '  apt-get update && apt-get install -y chromium');
 requireIproute2(fail);

@@ -203,6 +203,9 @@ export interface OpenPageOptions {
   label?: string;
 }
 
+/** What a test needs of a page, in any browser (Chromium: openPage; Firefox: ./firefoxPage). */
+export type BrowserPage = Pick<TestPage, 'url' | 'errors' | 'run' | 'close'>;
+
 export interface TestPage {
   page: Page;
   context: BrowserContext;
@@ -218,21 +221,20 @@ export interface TestPage {
 }
 
 let pageCounter = 0;
+/** A new page path and label: `/p<n>/`, `page<n>` unless labelled. */
+export function nextPageSlot(label?: string): { base: string; label: string } {
+  const n = ++pageCounter;
+  return { base: `/p${n}/`, label: label ?? `page${n}` };
+}
 const escapeHtml = (s: string): string => s.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
 
-/**
- * Open a page served from http://127.0.0.1:<port>/ with the given bundles loaded (after `load`),
- * console errors and page errors forwarded to the test output and collected in `errors`.
- */
-export async function openPage(browser: Browser, options: OpenPageOptions = {}): Promise<TestPage> {
-  const n = ++pageCounter;
-  const label = options.label ?? `page${n}`;
-  const base = `/p${n}/`;
-  const ownServer = !options.server;
-  const server = options.server ?? (await startHttpServer());
-  const ownContext = !options.context;
-  const context = options.context ?? (await browser.newContext());
-
+/** Serves the page at `base` on `server`: its markup, then its bundled scripts and inline scripts, in order. */
+export async function mountPage(
+  server: HttpServer,
+  base: string,
+  label: string,
+  options: Pick<OpenPageOptions, 'scripts' | 'inlineScripts' | 'html' | 'bundleOptions'>,
+): Promise<void> {
   const scriptUrls: string[] = [];
   const codes = [
     ...(await Promise.all((options.scripts ?? []).map((s) => bundle(s, options.bundleOptions)))),
@@ -243,17 +245,28 @@ export async function openPage(browser: Browser, options: OpenPageOptions = {}):
     server.route(path, { body: code, type: MIME['.js'] });
     scriptUrls.push(path);
   });
-  server.route(
-    base,
-    {
-      body:
-        `<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>${escapeHtml(label)}</title></head><body>\n` +
-        `${options.html ?? ''}\n` +
-        scriptUrls.map((u) => `<script src="${u}"></script>`).join('\n') +
-        '\n</body></html>',
-      type: MIME['.html'],
-    },
-  );
+  server.route(base, {
+    body:
+      `<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>${escapeHtml(label)}</title></head><body>\n` +
+      `${options.html ?? ''}\n` +
+      scriptUrls.map((u) => `<script src="${u}"></script>`).join('\n') +
+      '\n</body></html>',
+    type: MIME['.html'],
+  });
+}
+
+/**
+ * Open a page served from http://127.0.0.1:<port>/ with the given bundles loaded (after `load`),
+ * console errors and page errors forwarded to the test output and collected in `errors`.
+ */
+export async function openPage(browser: Browser, options: OpenPageOptions = {}): Promise<TestPage> {
+  const { base, label } = nextPageSlot(options.label);
+  const ownServer = !options.server;
+  const server = options.server ?? (await startHttpServer());
+  const ownContext = !options.context;
+  const context = options.context ?? (await browser.newContext());
+
+  await mountPage(server, base, label, options);
 
   const errors: string[] = [];
   const mode = options.console ?? 'errors';

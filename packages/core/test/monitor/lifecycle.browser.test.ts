@@ -1,12 +1,14 @@
-// Real RTCPeerConnections in real headless Chromium: the fabric lifecycle observed from the
-// pc's own events, the stats polling, and the browser build as a drop-in for callstats.js.
+// Real RTCPeerConnections in real headless Chromium and Firefox: the fabric lifecycle observed
+// from the pc's own events, the stats polling, and the browser build as a drop-in for callstats.js.
 import { readFileSync, existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openPage, REPO_ROOT, useBrowser, type TestPage } from '../../../../test/harness/browser';
+import { REPO_ROOT, type BrowserPage } from '../../../../test/harness/browser';
+import { useEveryBrowser } from '../../../../test/harness/browsers';
 import { startUdpRelay } from '../../../../test/harness/udpRelay';
 
-const browser = useBrowser();
+/** Every test here runs in each browser: Chromium through playwright, Firefox (ESR) through WebDriver BiDi. */
+const BROWSERS = useEveryBrowser();
 const LAB = new URL('../pages/lab.page.ts', import.meta.url);
 
 interface SeenEvent {
@@ -16,7 +18,7 @@ interface SeenEvent {
 }
 
 /** Installs a monitor in the page that records every fabric event, error and sample. */
-async function installMonitor(page: TestPage): Promise<void> {
+async function installMonitor(page: BrowserPage): Promise<void> {
   await page.run(() => {
     const w = window as unknown as Record<string, unknown>;
     const seen = { events: [] as unknown[], errors: [] as unknown[], samples: [] as unknown[] };
@@ -29,7 +31,7 @@ async function installMonitor(page: TestPage): Promise<void> {
   });
 }
 
-const events = (page: TestPage) =>
+const events = (page: BrowserPage) =>
   page.run(() => ((window as unknown as { seen: { events: SeenEvent[] } }).seen.events));
 const names = (list: SeenEvent[]) =>
   list.map((e) => (e.event === 'fabricStateChange' ? `state:${String(e.data?.newState)}` : e.event));
@@ -44,10 +46,11 @@ async function until<T>(probe: () => Promise<T>, ok: (v: T) => boolean, timeoutM
   }
 }
 
-describe('fabric lifecycle in Chromium', () => {
-  let page: TestPage;
+for (const { name, open } of BROWSERS)
+describe(`fabric lifecycle in ${name}`, () => {
+  let page: BrowserPage;
   beforeAll(async () => {
-    page = await openPage(browser(), { scripts: [LAB] });
+    page = await open({ scripts: [LAB] });
   });
   afterAll(async () => page?.close());
 
@@ -191,7 +194,8 @@ describe('fabric lifecycle in Chromium', () => {
   });
 });
 
-describe('browser build (dist/callstats.min.js)', () => {
+for (const { name, open } of BROWSERS)
+describe(`browser build (dist/callstats.min.js) in ${name}`, () => {
   const bundlePath = resolve(REPO_ROOT, 'packages/core/dist/callstats.min.js');
 
   it('is built (npm test builds it first)', () => {
@@ -199,7 +203,7 @@ describe('browser build (dist/callstats.min.js)', () => {
   });
 
   it('works as a drop-in under the global callstats name', async () => {
-    const page = await openPage(browser(), {
+    const page = await open({
       inlineScripts: [
         readFileSync(bundlePath, 'utf8'),
         // The callstats.js idiom, verbatim, in a classic script: the global becomes the instance.

@@ -80,7 +80,8 @@ const lab = {
   async gatheredPort(id: number): Promise<number> {
     const { pc2 } = lab.pcs(id);
     await waitFor(pc2, () => pc2.iceGatheringState === 'complete', 'icegatheringstatechange', 10_000);
-    const match = /a=candidate:\S+ 1 udp \d+ 127\.0\.0\.1 (\d+) typ host/.exec(pc2.localDescription?.sdp ?? '');
+    // Transport in either case: Chromium writes `udp`, Firefox `UDP`.
+    const match = /a=candidate:\S+ 1 udp \d+ 127\.0\.0\.1 (\d+) typ host/i.exec(pc2.localDescription?.sdp ?? '');
     if (!match?.[1]) throw new Error(`pc2 gathered no 127.0.0.1 udp candidate:\n${pc2.localDescription?.sdp ?? ''}`);
     return Number(match[1]);
   },
