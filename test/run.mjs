@@ -8,7 +8,7 @@
 //     (Janus/libnice ignores loopback interfaces and needs a real one: ice_enforce_list=cmjanus0).
 // Exported to tests: CALLMETRY_NETNS, CALLMETRY_JANUS_IFACE, CALLMETRY_JANUS_IP.
 // The namespace (and any process left in it) is removed on exit, SIGINT and SIGTERM; the exit
-// code is vitest's. Requires root; installs Chromium, Kamailio, Janus and iproute2 from Debian when
+// code is vitest's. Requires root; installs Chromium, Firefox ESR, Kamailio, Janus and iproute2 from Debian when
 // missing (apt-get); anything still missing fails, never skips.
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -1,4 +1,4 @@
-// The Debian packages a runner needs (test/run.mjs: Chromium, Kamailio, Janus, iproute2;
+// The Debian packages a runner needs (test/run.mjs: Chromium, Firefox ESR, Kamailio, Janus, iproute2;
 // bench/run.mjs: Chromium, iproute2), installed with apt-get when missing, so that the README's
 // `npm install && npm test` works on a fresh machine. Packages already installed are never touched.
 // Plain ESM without dependencies: both runners run under plain `node`, as root.
