@@ -1,10 +1,10 @@
-// Mixed SIP stacks through Kamailio in real Chromium: a SIP.js 0.21.1 user monitored with
+// Mixed SIP stacks through Kamailio in real browsers: a SIP.js 0.21.1 user monitored with
 // `attachSipJs(userAgent, monitor)` (@callmetry/sipjs) and a JsSIP 3.13.8 user monitored with
-// `attachJsSip(ua, monitor)` call each other, both ways. Each monitor sees its fabric set up and
-// terminated, in the conference named by the Call-ID (same on both ends), with every stream
-// attributed to the right SIP user.
+// `attachJsSip(ua, monitor)` call each other, both ways; both in Chromium, then each of them in
+// Firefox ESR. Each monitor sees its fabric set up and terminated, in the conference named by the
+// Call-ID (same on both ends), with every stream attributed to the right SIP user.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { TestPage } from '../../../test/harness/browser';
+import type { BrowserPage } from '../../../test/harness/browser';
 import { useKamailio } from '../../../test/harness/sipPages';
 import type { PhoneConfig } from './pages/phone.page';
 import type { Snapshot } from './pages/recorder';
@@ -14,19 +14,22 @@ const JSSIP_PAGE = new URL('./pages/phone.page.ts', import.meta.url);
 const SIPJS_PAGE = new URL('./pages/sipjs-user.page.ts', import.meta.url);
 const WAIT_MS = 20_000;
 
-const { kamailio, openUser } = useKamailio();
+const { kamailio, openUser, openFirefoxUser } = useKamailio({ firefox: true });
 
 interface User {
   name: string;
-  tp: TestPage;
+  tp: BrowserPage;
   snapshot(): Promise<Snapshot>;
   call(target: string): Promise<number>;
   hangup(): Promise<void>;
 }
 
-/** Opens SIP user `name` on `page`, started on the test's Kamailio, driven through the page's global `window[api]`. */
-async function sipUser(page: URL, api: 'phone' | 'sipjsUser', name: string): Promise<User> {
-  const { tp, account } = await openUser(page, name);
+/**
+ * Opens SIP user `name` on `page` (in Chromium, or in Firefox), started on the test's Kamailio,
+ * driven through the page's global `window[api]`.
+ */
+async function sipUser(page: URL, api: 'phone' | 'sipjsUser', name: string, inFirefox = false): Promise<User> {
+  const { tp, account } = await (inFirefox ? openFirefoxUser : openUser)(page, name);
   const cfg: PhoneConfig & SipJsUserConfig = account;
   await tp.run(async (x) => {
     await window[x.api].start(x.cfg);
@@ -40,8 +43,8 @@ async function sipUser(page: URL, api: 'phone' | 'sipjsUser', name: string): Pro
   };
 }
 /** A JsSIP user (pages/phone.page.ts, window.phone) and a SIP.js user (pages/sipjs-user.page.ts, window.sipjsUser). */
-const jssipUser = (name: string): Promise<User> => sipUser(JSSIP_PAGE, 'phone', name);
-const sipjsUser = (name: string): Promise<User> => sipUser(SIPJS_PAGE, 'sipjsUser', name);
+const jssipUser = (name: string, inFirefox = false): Promise<User> => sipUser(JSSIP_PAGE, 'phone', name, inFirefox);
+const sipjsUser = (name: string, inFirefox = false): Promise<User> => sipUser(SIPJS_PAGE, 'sipjsUser', name, inFirefox);
 
 async function until(u: User, what: string, ok: (s: Snapshot) => boolean): Promise<Snapshot> {
   const deadline = Date.now() + WAIT_MS;
@@ -76,12 +79,13 @@ function mappedAndFlowing(me: string, peer: string, n: number) {
   };
 }
 
-describe('SIP.js <-> JsSIP, each monitored by its adapter', () => {
+/** The two calls between a SIP.js user and a JsSIP user (opened by `open`), one each way. */
+function callsBothWays(open: () => Promise<[sipjs: User, jssip: User]>): void {
   let sally: User; // SIP.js
   let jack: User; // JsSIP
 
   beforeAll(async () => {
-    [sally, jack] = await Promise.all([sipjsUser('sally'), jssipUser('jack')]);
+    [sally, jack] = await open();
   });
   afterAll(async () => {
     await sally?.tp.run(() => window.sipjsUser.stop()).catch(() => undefined);
@@ -126,4 +130,16 @@ describe('SIP.js <-> JsSIP, each monitored by its adapter', () => {
       expect(s.fabrics.find((f) => f.id === id)?.state).toBe('terminated');
     }
   });
+}
+
+describe('SIP.js <-> JsSIP, each monitored by its adapter (Chromium)', () => {
+  callsBothWays(() => Promise.all([sipjsUser('sally'), jssipUser('jack')]));
+});
+
+describe('SIP.js in Firefox <-> JsSIP in Chromium, each monitored by its adapter', () => {
+  callsBothWays(() => Promise.all([sipjsUser('fiona', true), jssipUser('carl')]));
+});
+
+describe('SIP.js in Chromium <-> JsSIP in Firefox, each monitored by its adapter', () => {
+  callsBothWays(() => Promise.all([sipjsUser('gina'), jssipUser('fred', true)]));
 });
