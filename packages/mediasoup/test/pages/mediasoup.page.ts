@@ -108,7 +108,8 @@ const msTest = {
     const standInSend = await LoopbackTransport.create('send-transport-1', { receive: ['audio', 'video'] });
     const standInRecv = await LoopbackTransport.create('recv-transport-1', { send: remoteMedia.getTracks() });
 
-    const device = new Device({ handlerName: 'Chrome111' });
+    // The handler mediasoup-client picks for this browser (Chrome111 in Chromium, Firefox120 in Firefox).
+    const device = new Device();
     await device.load({ routerRtpCapabilities: routerRtpCapabilities(standInRecv, standInSend) });
     const options: AttachMediasoupOptions = { conferenceID: (t) => String(t.appData.room), remoteUserID: 'sfu-1', peerConnection };
     const detach = attachMediasoup(device, monitor, options);
@@ -165,6 +166,7 @@ const msTest = {
       'fabricSetup of both fabrics',
     );
     return {
+      handlerName: device.handlerName,
       sameDetach: again === detach,
       fabrics: monitor.fabrics().length,
       send: {
@@ -241,10 +243,14 @@ const msTest = {
     st.videoConsumer.resume();
     st.audioConsumer.pause();
     st.audioConsumer.resume();
-    // A track ended by the browser (device unplugged, permission revoked) fires 'ended'.
+    // A track ended by the browser (device unplugged, permission revoked) fires 'ended'. Firefox
+    // (ESR 153) runs only `onended` for a dispatched one, not addEventListener's listeners (which
+    // mediasoup-client uses): the probe tells the test which happened.
+    let endedReachedListeners = false;
+    st.camTrack.addEventListener('ended', () => (endedReachedListeners = true), { once: true });
     st.camTrack.dispatchEvent(new Event('ended'));
     st.screen.close();
-    return { screenId: st.screen.id };
+    return { screenId: st.screen.id, endedReachedListeners };
   },
 
   /** Closes the send transport (the recv one stays). */
