@@ -1,9 +1,10 @@
 // vitest fixture for the browser tests against the real Janus Gateway (test/servers/janus.browser.test.ts,
-// packages/janus/test/janus.browser.test.ts): Janus on the veth test/run.mjs creates, Chromium,
-// and one HTTP server that serves every test page of the file.
+// packages/janus/test/janus.browser.test.ts): Janus on the veth test/run.mjs creates, Chromium
+// (and Firefox, when asked), and one HTTP server that serves every Chromium test page of the file.
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll } from 'vitest';
-import { openPage, requireNamespace, startHttpServer, useBrowser, type HttpServer, type TestPage } from './browser';
+import { openPage, requireNamespace, startHttpServer, useBrowser, type BrowserPage, type HttpServer, type TestPage } from './browser';
+import { openFirefoxPage, useFirefox } from './firefoxPage';
 import { startJanus, type JanusServer, type StartJanusOptions } from './janus';
 
 /**
@@ -29,6 +30,8 @@ export interface JanusPagesOptions {
   run: string;
   /** Options for startJanus besides the interface. */
   janus?: Omit<StartJanusOptions, 'iface'>;
+  /** Also launch Firefox ESR, for openInFirefox. */
+  firefox?: boolean;
 }
 
 export interface JanusPages {
@@ -38,6 +41,8 @@ export interface JanusPages {
   janus: () => JanusServer;
   /** Opens a page with the page entry, labelled `label` (closed after the file's tests). */
   open(label: string): Promise<TestPage>;
+  /** The same in Firefox (useJanusPages({ firefox: true }) only). */
+  openInFirefox(label: string): Promise<BrowserPage>;
 }
 
 /** vitest: Janus, Chromium and the page server for the file's tests (beforeAll), all stopped in afterAll. */
@@ -48,9 +53,12 @@ export function useJanusPages(o: JanusPagesOptions): JanusPages {
     requireNamespace();
   });
   const browser = useBrowser();
+  const firefox = o.firefox ? useFirefox() : () => {
+    throw new Error('useJanusPages(): pass { firefox: true } to open pages in Firefox');
+  };
   let janus: JanusServer | undefined;
   let http: HttpServer | undefined;
-  const pages: TestPage[] = [];
+  const pages: BrowserPage[] = [];
 
   beforeAll(async () => {
     janus = await startJanus({ ...o.janus, iface: iface! });
@@ -74,6 +82,11 @@ export function useJanusPages(o: JanusPagesOptions): JanusPages {
     janus: () => started(janus, 'Janus'),
     async open(label) {
       const p = await openPage(browser(), { scripts: [o.page], server: started(http, 'the page server'), label });
+      pages.push(p);
+      return p;
+    },
+    async openInFirefox(label) {
+      const p = await openFirefoxPage(firefox(), { scripts: [o.page], label });
       pages.push(p);
       return p;
     },

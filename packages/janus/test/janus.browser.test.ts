@@ -1,5 +1,6 @@
 // @callmetry/janus with the real janus.js 1.4.2 (npm janus-gateway) + webrtc-adapter in real
-// Chromium, against the real Janus Gateway 1.1 from Debian (test/harness/janus.ts), all on
+// Chromium (and, in the videoroom, one participant in Firefox ESR), against the real Janus
+// Gateway 1.1 from Debian (test/harness/janus.ts), all on
 // loopback inside the namespace test/run.mjs creates. The page (janus.page.ts) is plain Janus app
 // code plus one attachJanus / instrumentJanus call.
 //
@@ -12,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as esbuild from 'esbuild';
 import { describe, expect, it } from 'vitest';
-import { REPO_ROOT, requireNamespace, startHttpServer, type TestPage } from '../../../test/harness/browser';
+import { REPO_ROOT, requireNamespace, startHttpServer, type BrowserPage } from '../../../test/harness/browser';
 import { useJanusPages } from '../../../test/harness/janusPages';
 import type { Seen, SeenFabric, SeenStream } from './janus.page';
 
@@ -73,7 +74,7 @@ async function startRelay(host: string) {
 }
 
 type State = Seen & { monitorFabrics: string[] };
-const stateOf = (p: TestPage) => p.run(() => window.jt.state()) as Promise<State>;
+const stateOf = (p: BrowserPage) => p.run(() => window.jt.state()) as Promise<State>;
 
 async function until<T>(probe: () => Promise<T>, ok: (v: T) => boolean, what: string, timeoutMs = 20_000): Promise<T> {
   const end = Date.now() + timeoutMs;
@@ -100,19 +101,22 @@ const inboundUsers = (f: SeenFabric) =>
   f.streams.filter((s) => s.statsType === 'inbound-rtp' && (s.bitrate ?? 0) > 0).map((s) => `${s.userID}/${s.mediaType}`).sort();
 
 describe('@callmetry/janus with janus.js 1.4.2 against Janus Gateway in Chromium', () => {
-  const { browser, janus, open: openJanusPage } = useJanusPages({
+  const { browser, janus, open: openJanusPage, openInFirefox } = useJanusPages({
     page: PAGE,
     tests: 'Janus adapter tests',
     run: '`node test/run.mjs packages/janus`',
     // slowlink events from 4 lost packets per second (Janus' default 0 = never).
     janus: { slowlinkThreshold: 4 },
+    firefox: true,
   });
 
-  const open = async (label: string): Promise<TestPage> => {
-    const p = await openJanusPage(label);
+  /** A page with the adapter set up for `label`: in Chromium (playwright's page at hand), or in Firefox. */
+  const setUp = async <P extends BrowserPage>(p: P, label: string): Promise<P> => {
     await p.run((user) => window.jt.setup(user), label);
     return p;
   };
+  const open = async (label: string) => setUp(await openJanusPage(label), label);
+  const openIn = async (label: string, inFirefox: boolean): Promise<BrowserPage> => (inFirefox ? setUp(await openInFirefox(label), label) : open(label));
 
   it('echotest: fabric to the server, real bitrate both ways, mutes, hangup reason, peer close, destroy restores janus.js', async () => {
     const page = await open('echo-user');
@@ -282,9 +286,16 @@ describe('@callmetry/janus with janus.js 1.4.2 against Janus Gateway in Chromium
     }
   });
 
-  it('videoroom: three participants, each monitor attributes every remote stream to its publisher; a leaver; detach', async () => {
+  // Run twice: all in Chromium, then with alice in Firefox ESR (janus.js, the adapter and the
+  // monitor on Firefox's RTCPeerConnection, next to Chromium publishers). Each run closes its pages,
+  // which ends their Janus sessions, so the next run starts from an empty room.
+  it.each([
+    ['all in Chromium', false],
+    ['alice in Firefox', true],
+  ])('videoroom (%s): three participants, each monitor attributes every remote stream to its publisher; a leaver; detach', async (_title, aliceInFirefox) => {
     const names = ['alice', 'bob', 'carol'] as const;
-    const ps: Record<(typeof names)[number], TestPage> = { alice: await open('alice'), bob: await open('bob'), carol: await open('carol') };
+    const ps: Record<(typeof names)[number], BrowserPage> = { alice: await openIn('alice', aliceInFirefox), bob: await open('bob'), carol: await open('carol') };
+    try {
     const ids: Record<string, number> = {};
     for (const n of names) {
       const r = await ps[n].run((arg) => window.jt.joinRoom(arg), { server: janus().wsUrl, room: ROOM, display: n });
@@ -364,5 +375,8 @@ describe('@callmetry/janus with janus.js 1.4.2 against Janus Gateway in Chromium
     expect(after.errors).toEqual([]);
     expect(after.samplesTotal).toBe(frozen.samplesTotal);
     for (const p of Object.values(ps)) expect(p.errors).toEqual([]);
+    } finally {
+      for (const p of Object.values(ps)) await p.close();
+    }
   });
 });
