@@ -1,4 +1,4 @@
-// @callmetry/twilio against the REAL twilio-video SDK (pinned to 2.32.1) in real Chromium, talking
+// @callmetry/twilio against the REAL twilio-video SDK (pinned to 2.32.1) in real Chromium and Firefox ESR, talking
 // to a local STAND-IN for Twilio's signaling (./standin/standin.ts, a Node WebSocket server that
 // speaks twilio-video 2.32.1's private protocol) whose media side is a real RTCPeerConnection in
 // another page (./standin/sfu.page.ts) sending a real audio and video track for one remote
@@ -8,7 +8,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as esbuild from 'esbuild';
-import { bundle, openPage, REPO_ROOT, requireNamespace, startHttpServer, useBrowser, type HttpServer, type TestPage } from '../../../test/harness/browser';
+import { bundle, openPage, REPO_ROOT, requireNamespace, startHttpServer, useBrowser, type BrowserPage, type HttpServer, type TestPage } from '../../../test/harness/browser';
+import { openFirefoxPage, useFirefox } from '../../../test/harness/firefoxPage';
 import type { Snapshot } from './standin/client.page';
 import { fakeAccessToken, TwilioStandIn } from './standin/standin';
 
@@ -17,11 +18,16 @@ const SFU_PAGE = new URL('./standin/sfu.page.ts', import.meta.url);
 const LOCAL = 'alice';
 const REMOTE = 'bob';
 
-describe('attachTwilio with twilio-video 2.32.1 against a signaling stand-in', () => {
-  const browser = useBrowser();
+const browser = useBrowser();
+const firefox = useFirefox();
+
+// The client (twilio-video + the adapter) in Chromium, then in Firefox ESR; the stand-in's media
+// side stays a Chromium page.
+for (const clientIn of ['Chromium', 'Firefox'] as const)
+describe(`attachTwilio with twilio-video 2.32.1 in ${clientIn} against a signaling stand-in`, () => {
   let http: HttpServer;
   let sfu: TestPage;
-  let client: TestPage;
+  let client: BrowserPage;
   let standIn: TwilioStandIn;
 
   beforeAll(async () => {
@@ -29,7 +35,9 @@ describe('attachTwilio with twilio-video 2.32.1 against a signaling stand-in', (
     http = await startHttpServer();
     [sfu, client] = await Promise.all([
       openPage(browser(), { scripts: [SFU_PAGE], server: http, label: 'sfu' }),
-      openPage(browser(), { scripts: [CLIENT_PAGE], server: http, label: 'client' }),
+      clientIn === 'Firefox'
+        ? openFirefoxPage(firefox(), { scripts: [CLIENT_PAGE], label: 'client-firefox' })
+        : openPage(browser(), { scripts: [CLIENT_PAGE], server: http, label: 'client' }),
     ]);
     standIn = new TwilioStandIn({ http, sfu, remoteIdentity: REMOTE, verbose: !!process.env.STANDIN_VERBOSE });
     await standIn.start();
@@ -267,6 +275,8 @@ describe('attachTwilio with twilio-video 2.32.1 against a signaling stand-in', (
     standIn.setRemoteTrackEnabled('audio', true);
   });
 
+  // The example page is its own Chromium page (the stand-in's client is not involved): once.
+  if (clientIn === 'Chromium')
   it('examples/twilio: the page joins through the stand-in and monitors the Room with its one-line attach', async () => {
     // Serve what the collector would: the example, core's browser build and the adapter's ESM build
     // (both built from source here), and twilio-video's script-tag build instead of Twilio's CDN.
