@@ -8,14 +8,14 @@
 // Run: `node test/run.mjs packages/sipjs` (root; it creates the network namespace).
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { ErrorRecord } from '@callmetry/core';
-import type { TestPage } from '../../../test/harness/browser';
+import type { BrowserPage } from '../../../test/harness/browser';
 import { useKamailio } from '../../../test/harness/sipPages';
 import type { CallInfo, CallOptions, HookState, LogEntry, Mode, PhoneConfig, Policy } from './pages/phone.page';
 
 const PAGE = new URL('./pages/phone.page.ts', import.meta.url);
 const WAIT_MS = 20_000;
 
-const { kamailio: server, openUser } = useKamailio();
+const { kamailio: server, openUser, openFirefoxUser } = useKamailio({ firefox: true });
 
 /** One fabric event as a compact token: `fabricHold:local`, `state:hold>established`, `callUnAnswered:busy:486`. */
 function token(e: Extract<LogEntry, { kind: 'event' }>): string {
@@ -28,12 +28,12 @@ function token(e: Extract<LogEntry, { kind: 'event' }>): string {
 
 class Phone {
   constructor(
-    readonly tp: TestPage,
+    readonly tp: BrowserPage,
     readonly name: string,
   ) {}
 
-  static async open(mode: Mode, name: string, attachTimes = 1): Promise<Phone> {
-    const { tp, account } = await openUser(PAGE, name);
+  static async open(mode: Mode, name: string, attachTimes = 1, inFirefox = false): Promise<Phone> {
+    const { tp, account } = await (inFirefox ? openFirefoxUser : openUser)(PAGE, name);
     const cfg: PhoneConfig = { mode, ...account, attachTimes };
     await tp.run((c) => window.sipjsPhone.start(c), cfg);
     return new Phone(tp, name);
@@ -145,7 +145,13 @@ function finalPollBeforeTermination(log: LogEntry[], fabricID: string): boolean 
 const fabricIDs = (log: LogEntry[]): string[] => [...new Set(log.flatMap((e) => (e.kind === 'event' ? [e.fabricID] : [])))];
 const conferenceIDs = (log: LogEntry[]): string[] => [...new Set(log.flatMap((e) => (e.kind === 'event' ? [e.conferenceID] : [])))];
 
-describe('attachSipJs: real SIP.js 0.21.1 calls through Kamailio in Chromium', () => {
+// All in Chromium; then alice and carol (the core API) in Firefox ESR calling bob (SimpleUser) in
+// Chromium, so that hold, mute and the failures also go through Firefox's SDP and SDH.
+for (const { title, firefox } of [
+  { title: 'in Chromium', firefox: false },
+  { title: 'alice and carol in Firefox, bob in Chromium', firefox: true },
+])
+describe(`attachSipJs: real SIP.js 0.21.1 calls through Kamailio (${title})`, () => {
   let alice: Phone;
   let bob: Phone;
   let carol: Phone;
@@ -153,7 +159,11 @@ describe('attachSipJs: real SIP.js 0.21.1 calls through Kamailio in Chromium', (
 
   beforeAll(async () => {
     domain = server().domain;
-    [alice, bob, carol] = await Promise.all([Phone.open('core', 'alice', 2), Phone.open('simple', 'bob', 2), Phone.open('core', 'carol')]);
+    [alice, bob, carol] = await Promise.all([
+      Phone.open('core', 'alice', 2, firefox),
+      Phone.open('simple', 'bob', 2),
+      Phone.open('core', 'carol', 1, firefox),
+    ]);
   });
   afterAll(async () => {
     await Promise.all([alice?.close(), bob?.close(), carol?.close()]);
@@ -228,8 +238,11 @@ describe('attachSipJs: real SIP.js 0.21.1 calls through Kamailio in Chromium', (
     const [fb] = fabricIDs(lb);
     expect(fabricIDs(la)).toHaveLength(1);
     expect(fabricIDs(lb)).toHaveLength(1);
-    // A last stats poll was taken at Terminated, before SIP.js closed the peer connection.
-    expect(finalPollBeforeTermination(la, fa!)).toBe(true);
+    // A last stats poll was taken at Terminated, before SIP.js closed the peer connection. Not in
+    // Firefox: a getStats() still pending when its peer connection closes never settles there (core's
+    // lifecycle browser test pins it), so that poll is abandoned when the fabric terminates; the
+    // fabric and the session's attachment still end (the hooks below).
+    expect(finalPollBeforeTermination(la, fa!)).toBe(!firefox);
     expect(finalPollBeforeTermination(lb, fb!)).toBe(true);
     expect((await alice.hooks()).fabrics).toBe(0);
     expect((await bob.hooks()).fabrics).toBe(0);

@@ -104,6 +104,9 @@ export function createFabric(pc: MonitoredPeerConnection, options: FabricOptions
 
   const poller = createPoller({
     intervalMs: host.statsIntervalMs,
+    // close() fires no event: every tick looks, also while a poll hangs (Firefox never settles a
+    // getStats() pending at close; terminating stops the poller, which settles that poll).
+    onTick: () => lifecycle.check(),
     async poll() {
       lifecycle.check();
       // Hold stops getStats; the closed check above still runs because close() fires no event.

@@ -6,6 +6,8 @@
  *   running is skipped: polls of the same fabric never overlap and never queue up.
  * - A poll that has not settled after `timeoutMs` is abandoned: `onError` gets a
  *   `PollTimeoutError`, the next tick polls again, and the late result is ignored.
+ * - `onTick` runs at every tick, also a skipped one: a check that must not wait for a hanging
+ *   poll (Firefox never settles a getStats() pending when its peer connection closes).
  * - `stop()` clears every timer; nothing runs or is delivered afterwards.
  */
 import type { Milliseconds } from '../types';
@@ -38,6 +40,8 @@ export interface PollerOptions<T = unknown> {
   onError?: (error: unknown) => void;
   /** Poll once right away on start() (default false: the first poll comes after intervalMs). */
   immediate?: boolean;
+  /** Runs at every tick before it polls, also when the tick is skipped; may stop() the poller. Its errors are swallowed. */
+  onTick?: () => void;
 }
 
 export interface PollerState {
@@ -125,6 +129,12 @@ export function createPoller<T>(options: PollerOptions<T>): Poller<T> {
     nextTickAt = nextTickAt ? nextTickAt + intervalMs : now + intervalMs;
     if (nextTickAt <= now) nextTickAt = now + intervalMs - ((now - nextTickAt) % intervalMs);
     tickTimer = setTimeout(() => {
+      try {
+        options.onTick?.();
+      } catch {
+        // onTick must never break polling.
+      }
+      if (stopped) return;
       if (current) counters.skippedTicks++;
       else void runPoll();
       schedule();

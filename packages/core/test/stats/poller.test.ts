@@ -53,6 +53,36 @@ describe('createPoller', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
+  it('onTick runs at every tick, also while a poll hangs, and may stop the poller, which settles that poll', async () => {
+    const { poll } = controlledPoll(); // never settled, as Firefox's getStats() pending at close
+    const ticks: number[] = [];
+    let closed = false;
+    const p = createPoller({
+      intervalMs: 1000,
+      timeoutMs: 60_000,
+      poll,
+      onTick: () => {
+        ticks.push(Date.now());
+        if (closed) p.stop();
+        if (ticks.length === 1) throw new Error('an onTick error is swallowed');
+      },
+    });
+    p.start();
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(poll).toHaveBeenCalledTimes(1);
+    const hanging = p.pollNow(); // the poll in flight
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(ticks).toHaveLength(3);
+    expect(p.state()).toMatchObject({ inFlight: true, skippedTicks: 2 });
+    closed = true;
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(ticks).toHaveLength(4);
+    await expect(hanging).resolves.toBeUndefined();
+    expect(p.state()).toMatchObject({ stopped: true, inFlight: false, skippedTicks: 2 });
+    expect(poll).toHaveBeenCalledTimes(1);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
   it('immediate: polls on start too', async () => {
     const poll = vi.fn(async () => 1);
     const p = createPoller({ intervalMs: 1000, poll, immediate: true });
