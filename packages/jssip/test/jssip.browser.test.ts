@@ -8,23 +8,23 @@
 // fabricTerminated carries the end of the call (cause, originator, status or method).
 // Run: `node test/run.mjs packages/jssip` (root; it creates the network namespace).
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { TestPage } from '../../../test/harness/browser';
+import type { BrowserPage } from '../../../test/harness/browser';
 import { useKamailio } from '../../../test/harness/sipPages';
 import type { EventRow, Media, PhoneConfig, Policy, Snapshot } from './pages/phone.page';
 
 const PAGE = new URL('./pages/phone.page.ts', import.meta.url);
 const WAIT_MS = 20_000;
 
-const { kamailio: server, openUser } = useKamailio();
+const { kamailio: server, openUser, openFirefoxUser } = useKamailio({ firefox: true });
 
 class Phone {
   private constructor(
-    readonly tp: TestPage,
+    readonly tp: BrowserPage,
     readonly name: string,
   ) {}
 
-  static async open(name: string, attach = true): Promise<{ phone: Phone; sameDetach: boolean }> {
-    const { tp, account } = await openUser(PAGE, name);
+  static async open(name: string, attach = true, inFirefox = false): Promise<{ phone: Phone; sameDetach: boolean }> {
+    const { tp, account } = await (inFirefox ? openFirefoxUser : openUser)(PAGE, name);
     const cfg: PhoneConfig = { ...account, attach };
     const { sameDetach } = await tp.run((c) => window.phone.start(c), cfg);
     return { phone: new Phone(tp, name), sameDetach };
@@ -124,12 +124,18 @@ function lastFabric(s: Snapshot): string {
   return f.id;
 }
 
-describe('attachJsSip: JsSIP 3.13.8 through Kamailio', () => {
+// All in Chromium; then alice in Firefox ESR (her hold, mute and BYE through Firefox's SDP and
+// RTCPeerConnection), bob in Chromium.
+for (const { title, aliceInFirefox } of [
+  { title: 'in Chromium', aliceInFirefox: false },
+  { title: 'alice in Firefox, bob in Chromium', aliceInFirefox: true },
+])
+describe(`attachJsSip: JsSIP 3.13.8 through Kamailio (${title})`, () => {
   let alice: Phone;
   let bob: Phone;
 
   beforeAll(async () => {
-    const [a, b] = await Promise.all([Phone.open('alice'), Phone.open('bob')]);
+    const [a, b] = await Promise.all([Phone.open('alice', true, aliceInFirefox), Phone.open('bob')]);
     alice = a.phone;
     bob = b.phone;
     // attachJsSip(ua, monitor) twice: the same detach, one attachment.
