@@ -41,7 +41,24 @@ export async function openFirefoxPage(
 ): Promise<BrowserPage> {
   const { base, label } = nextPageSlot(options.label);
   const server = await startHttpServer();
-  await mountPage(server, base, label, options);
+  try {
+    await mountPage(server, base, label, options);
+    const page = await openFirefoxUrl(firefox, server.url(base), label);
+    return {
+      ...page,
+      close: async () => {
+        await page.close();
+        await server.close();
+      },
+    };
+  } catch (e) {
+    await server.close();
+    throw e;
+  }
+}
+
+/** Opens a tab on `url` (any page, e.g. one the collector serves), with the same page API. */
+export async function openFirefoxUrl(firefox: Firefox, url: string, label = nextPageSlot().label): Promise<BrowserPage> {
   const { context } = (await firefox.send('browsingContext.create', { type: 'tab' })) as { context: string };
   const errors: string[] = [];
   firefox.on('log.entryAdded', (e: { level: string; text: string; source: { context?: string } }) => {
@@ -49,10 +66,8 @@ export async function openFirefoxPage(
     errors.push(`console.error: ${e.text}`);
     console.error(`[${label} error] ${e.text}`);
   });
-  const url = server.url(base);
   const close = async (): Promise<void> => {
     await firefox.send('browsingContext.close', { context }).catch(() => undefined);
-    await server.close();
   };
   try {
     await firefox.send('browsingContext.navigate', { context, url, wait: 'complete' });
