@@ -5,9 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPage, REPO_ROOT, useBrowser, type TestPage } from '../../../test/harness/browser';
+import { openFirefoxUrl, useFirefox } from '../../../test/harness/firefoxPage';
 import { startCollector } from '../src/index';
 
 const browser = useBrowser();
+const firefox = useFirefox();
 const LAB = new URL('../../core/test/pages/lab.page.ts', import.meta.url);
 const APP = { appID: 'e2e-app', secret: 'e2e-secret' };
 const basic = `Basic ${Buffer.from(`${APP.appID}:${APP.secret}`).toString('base64')}`;
@@ -173,7 +175,7 @@ describe('collector end to end in Chromium', () => {
     }
   });
 
-  it('the dashboard shows the conference with its timeline and charts (screenshot)', async () => {
+  it('the dashboard shows the conference with its timeline and charts (screenshot; and in Firefox ESR)', async () => {
     const collector = await startCollector({ apps: [APP], port: 0, db: ':memory:', logger: silent });
     const page = await openPage(browser(), { scripts: [LAB] });
     const dashboard = await browser().newPage({ viewport: { width: 1280, height: 1400 } });
@@ -210,6 +212,33 @@ describe('collector end to end in Chromium', () => {
       expect(text).toContain('bob');
       mkdirSync(join(REPO_ROOT, '.test-artifacts'), { recursive: true });
       await dashboard.screenshot({ path: join(REPO_ROOT, '.test-artifacts', 'dashboard-conference.png'), fullPage: true });
+
+      // The same dashboard in Firefox ESR: sign in through the form, open the conference, charts drawn.
+      const ff = await openFirefoxUrl(firefox(), collector.url, 'dashboard-firefox');
+      try {
+        const shown = await ff.run(async (app) => {
+          const until = async (what: string, ok: () => boolean): Promise<void> => {
+            for (const end = Date.now() + 10_000; !ok(); await new Promise((r) => setTimeout(r, 100))) {
+              if (Date.now() > end) throw new Error(`dashboard in Firefox: no ${what} within 10 s`);
+            }
+          };
+          await until('login form', () => !!document.getElementById('login-secret'));
+          (document.getElementById('login-app') as HTMLInputElement).value = app.appID;
+          (document.getElementById('login-secret') as HTMLInputElement).value = app.secret;
+          document.querySelector<HTMLFormElement>('form.login')!.requestSubmit();
+          const row = () => [...document.querySelectorAll('tr.clickable')].find((r) => r.textContent?.includes('dashboard-call')) as HTMLElement | undefined;
+          await until('conference row', () => !!row());
+          row()!.click();
+          await until('four charts', () => document.querySelectorAll('canvas').length >= 4);
+          return { canvases: document.querySelectorAll('canvas').length, text: document.body.innerText };
+        }, APP);
+        expect(shown.canvases).toBeGreaterThanOrEqual(4);
+        expect(shown.text).toContain('alice');
+        expect(shown.text).toContain('bob');
+        expect(ff.errors).toEqual([]);
+      } finally {
+        await ff.close();
+      }
     } finally {
       await dashboard.close();
       await page.close();
