@@ -32,6 +32,8 @@ describe('processor memory over 20,000 polls', () => {
   for (const [file, name, streams] of [
     ['chromium/p2p-audio-video.json', 'caller', 4],
     ['chromium/sfu-20-inbound.json', 'receiver', 20],
+    ['firefox/p2p-audio-video.json', 'caller', 4],
+    ['firefox/sfu-20-inbound.json', 'receiver', 20],
   ] as const) {
     it(`${file}: state size stays at the number of live streams`, () => {
       const s = side(loadFixture(file), name);
