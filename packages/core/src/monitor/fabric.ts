@@ -104,12 +104,12 @@ export function createFabric(pc: MonitoredPeerConnection, options: FabricOptions
 
   const poller = createPoller({
     intervalMs: host.statsIntervalMs,
-    // close() fires no event: every tick looks, also while a poll hangs (Firefox never settles a
-    // getStats() pending at close; terminating stops the poller, which settles that poll).
+    // close() fires no event: every tick looks (before its poll, and also while a poll hangs:
+    // Firefox never settles a getStats() pending at close; terminating stops the poller, which
+    // settles that poll). An app's pollNow() looks first too (pollNow below).
     onTick: () => lifecycle.check(),
     async poll() {
-      lifecycle.check();
-      // Hold stops getStats; the closed check above still runs because close() fires no event.
+      // Hold stops getStats; the ticks' close check still runs.
       if (paused()) return;
       const report = await pc.getStats();
       // The state may have changed while getStats was pending.
@@ -143,6 +143,12 @@ export function createFabric(pc: MonitoredPeerConnection, options: FabricOptions
     },
     onError: (error: unknown) => log.warn(`getStats failed for fabric ${id}`, error),
   });
+
+  /** A poll now, not waiting for the tick; the closed check first, as a tick does. */
+  function pollNow(): Promise<void> {
+    lifecycle.check();
+    return poller.pollNow();
+  }
 
   function reportError(fn: WebRTCFunction, error: unknown, details?: ErrorDetails): Result {
     return host.reportError(conferenceID, fn, error, details, id, lifecycle.established);
@@ -187,7 +193,7 @@ export function createFabric(pc: MonitoredPeerConnection, options: FabricOptions
         setState('hold');
       } else if (event == 'fabricResume' && state == 'hold') {
         setState(stateBeforeHold == 'initializing' && lifecycle.established ? 'established' : stateBeforeHold);
-        void poller.pollNow();
+        void pollNow();
       }
       return SUCCESS;
     },
@@ -198,7 +204,7 @@ export function createFabric(pc: MonitoredPeerConnection, options: FabricOptions
     },
     latestStats: () => latest,
     async pollNow() {
-      await poller.pollNow();
+      await pollNow();
       return latest;
     },
     terminate,
