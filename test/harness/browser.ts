@@ -78,20 +78,28 @@ export async function launchBrowser(options: LaunchBrowserOptions = {}): Promise
   });
 }
 
-/** vitest helper: launches one browser in beforeAll, closes it in afterAll; returns a getter. */
-export function useBrowser(options?: LaunchBrowserOptions): () => Browser {
-  let browser: Browser | undefined;
+/**
+ * vitest helper: `launch()` in beforeAll (within `timeoutMs`, vitest's default when omitted),
+ * `close()` in afterAll; returns a getter that throws "`what` not launched yet" outside them.
+ */
+export function useLaunched<T>(what: string, launch: () => Promise<T>, close: (launched: T) => Promise<void>, timeoutMs?: number): () => T {
+  let launched: T | undefined;
   beforeAll(async () => {
-    browser = await launchBrowser(options);
-  });
+    launched = await launch();
+  }, timeoutMs);
   afterAll(async () => {
-    await browser?.close();
-    browser = undefined;
+    if (launched !== undefined) await close(launched);
+    launched = undefined;
   });
   return () => {
-    if (!browser) throw new Error('useBrowser(): browser not launched yet (use it inside tests/hooks)');
-    return browser;
+    if (launched === undefined) throw new Error(`${what} not launched yet (use it inside tests/hooks)`);
+    return launched;
   };
+}
+
+/** vitest helper: launches one browser in beforeAll, closes it in afterAll; returns a getter. */
+export function useBrowser(options?: LaunchBrowserOptions): () => Browser {
+  return useLaunched('useBrowser(): browser', () => launchBrowser(options), (browser) => browser.close());
 }
 
 // ---------------------------------------------------------------------------------------------

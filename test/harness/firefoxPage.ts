@@ -1,34 +1,29 @@
 // Browser tests in Firefox: the same page bundles and the same page API (`run`, `errors`) as
 // ./browser.ts's openPage() for Chromium, on Debian's firefox-esr driven over WebDriver BiDi
 // (./firefox.mjs). Inside the network namespace made by test/run.mjs only.
-import { afterAll, beforeAll } from 'vitest';
-import { mountPage, nextPageSlot, requireNamespace, startHttpServer, type BrowserPage, type OpenPageOptions } from './browser';
+import { mountPage, nextPageSlot, requireNamespace, startHttpServer, useLaunched, type BrowserPage, type OpenPageOptions } from './browser';
 import { launchFirefox, type Firefox } from './firefox.mjs';
 
 export type { Firefox };
 
 /** vitest helper: launches Firefox in beforeAll, closes it in afterAll; returns a getter. */
 export function useFirefox(): () => Firefox {
-  let firefox: Firefox | undefined;
-  beforeAll(async () => {
+  const launch = (): Promise<Firefox> => {
     requireNamespace();
-    firefox = await launchFirefox();
-  }, 60_000);
-  afterAll(async () => {
-    await firefox?.close();
-    firefox = undefined;
-  });
-  return () => {
-    if (!firefox) throw new Error('useFirefox(): Firefox not launched yet (use it inside tests/hooks)');
-    return firefox;
+    return launchFirefox();
   };
+  return useLaunched('useFirefox(): Firefox', launch, (firefox) => firefox.close(), 60_000);
 }
 
-/** BiDi's answer to script.evaluate. */
-interface EvaluateResult {
-  type: 'success' | 'exception';
-  result?: { type: string; value?: unknown };
-  exceptionDetails?: { text: string };
+/**
+ * For fixtures where Firefox is an option (`owner({ firefox: true })`): useFirefox() when
+ * `enabled`, else a getter that says how to enable it.
+ */
+export function useFirefoxIf(enabled: boolean | undefined, owner: string): () => Firefox {
+  if (enabled) return useFirefox();
+  return () => {
+    throw new Error(`${owner}(): pass { firefox: true } to open pages in Firefox`);
+  };
 }
 
 /**
@@ -59,36 +54,26 @@ export async function openFirefoxPage(
 
 /** Opens a tab on `url` (any page, e.g. one the collector serves), with the same page API. */
 export async function openFirefoxUrl(firefox: Firefox, url: string, label = nextPageSlot().label): Promise<BrowserPage> {
-  const { context } = (await firefox.send('browsingContext.create', { type: 'tab' })) as { context: string };
   const errors: string[] = [];
+  let context: string | undefined;
+  // The tab is known before it loads: errors while it loads are kept too.
   firefox.on('log.entryAdded', (e: { level: string; text: string; source: { context?: string } }) => {
-    if (e.source.context !== context || e.level !== 'error') return;
+    if (context === undefined || e.source.context !== context || e.level !== 'error') return;
     errors.push(`console.error: ${e.text}`);
     console.error(`[${label} error] ${e.text}`);
   });
-  const close = async (): Promise<void> => {
-    await firefox.send('browsingContext.close', { context }).catch(() => undefined);
-  };
-  try {
-    await firefox.send('browsingContext.navigate', { context, url, wait: 'complete' });
-  } catch (e) {
-    await close();
-    throw e;
-  }
+  const tab = await firefox.openTab(url, (created) => (context = created));
   return {
     url,
     errors,
-    close,
+    close: () => firefox.closeTab(tab),
     // As runInPage (./browser.ts): the function's source is evaluated in the page, the result
     // comes back through JSON.
     async run<R, A = undefined>(fn: (arg: A) => R | Promise<R>, arg?: A): Promise<Awaited<R>> {
       const expression =
         `(async () => { const f = (0, eval)(${JSON.stringify(`(${fn.toString()})`)}); ` +
         `const r = await f(${JSON.stringify(arg) ?? 'undefined'}); return r === undefined ? undefined : JSON.stringify(r); })()`;
-      const r = (await firefox.send('script.evaluate', { expression, target: { context }, awaitPromise: true })) as EvaluateResult;
-      if (r.type === 'exception') throw new Error(`in Firefox page ${label}: ${r.exceptionDetails?.text ?? 'exception'}`);
-      const json = r.result?.type === 'string' ? (r.result.value as string) : undefined;
-      return (json === undefined ? undefined : JSON.parse(json)) as Awaited<R>;
+      return (await firefox.evaluateJson(tab, expression, `page ${label}`)) as Awaited<R>;
     },
   };
 }

@@ -4,7 +4,7 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll } from 'vitest';
 import { openPage, requireNamespace, startHttpServer, useBrowser, type BrowserPage, type HttpServer, type TestPage } from './browser';
-import { openFirefoxPage, useFirefox } from './firefoxPage';
+import { openFirefoxPage, useFirefoxIf } from './firefoxPage';
 import { startJanus, type JanusServer, type StartJanusOptions } from './janus';
 
 /**
@@ -53,9 +53,7 @@ export function useJanusPages(o: JanusPagesOptions): JanusPages {
     requireNamespace();
   });
   const browser = useBrowser();
-  const firefox = o.firefox ? useFirefox() : () => {
-    throw new Error('useJanusPages(): pass { firefox: true } to open pages in Firefox');
-  };
+  const firefox = useFirefoxIf(o.firefox, 'useJanusPages');
   let janus: JanusServer | undefined;
   let http: HttpServer | undefined;
   const pages: BrowserPage[] = [];

@@ -4,7 +4,7 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll } from 'vitest';
 import { openPage, requireNamespace, useBrowser, type BrowserPage, type TestPage } from './browser';
-import { openFirefoxPage, useFirefox } from './firefoxPage';
+import { openFirefoxPage, useFirefoxIf } from './firefoxPage';
 import { startKamailio, type KamailioServer } from './kamailio';
 
 /** What a page needs to register SIP user `user` with the test's Kamailio. */
@@ -33,9 +33,7 @@ export interface SipPages {
 export function useKamailio(options: { firefox?: boolean } = {}): SipPages {
   let kam: KamailioServer | undefined;
   const browser = useBrowser();
-  const firefox = options.firefox ? useFirefox() : () => {
-    throw new Error('useKamailio(): pass { firefox: true } to open users in Firefox');
-  };
+  const firefox = useFirefoxIf(options.firefox, 'useKamailio');
 
   beforeAll(async () => {
     requireNamespace();
