@@ -93,10 +93,28 @@ export async function launchFirefox() {
   const on = (method, listener) => listeners.set(method, [...(listeners.get(method) ?? []), listener]);
   const { capabilities } = await send('session.new', { capabilities: {} });
   await send('session.subscribe', { events: ['log.entryAdded'] });
+  const closeTab = (context) => send('browsingContext.close', { context }).then(() => undefined, () => undefined);
   return {
     version: String(capabilities.browserVersion),
     send,
     on,
+    async openTab(url, onCreated) {
+      const { context } = await send('browsingContext.create', { type: 'tab' });
+      onCreated?.(context);
+      try {
+        await send('browsingContext.navigate', { context, url, wait: 'complete' });
+      } catch (e) {
+        await closeTab(context);
+        throw e;
+      }
+      return context;
+    },
+    closeTab,
+    async evaluateJson(context, expression, label = 'page') {
+      const r = await send('script.evaluate', { expression, target: { context }, awaitPromise: true });
+      if (r.type === 'exception') throw new Error(`in Firefox ${label}: ${r.exceptionDetails?.text ?? 'exception'}`);
+      return r.result?.type === 'string' ? JSON.parse(r.result.value) : undefined;
+    },
     async close() {
       await send('browser.close', {}).catch(() => undefined);
       ws.close();

@@ -260,11 +260,7 @@ describe('Chromium (recorded replaceTrack + ICE restart)', () => {
   });
 
   it('ICE restart: the connection follows the new selected pair; stream rates continue', () => {
-    const pairOf = (i: number) => {
-      const poll = s.polls[i] ?? [];
-      const t = poll.find((x) => x.type === 'transport');
-      return poll.find((x) => x.id === t?.selectedCandidatePairId);
-    };
+    const pairOf = (i: number) => selectedPair(s.polls[i] ?? []);
     expect(pairOf(9)?.id).not.toBe(pairOf(7)?.id);
     for (const i of [7, 9, 11]) {
       expect(results[i]?.connection.rtt).toBeCloseTo(n(pairOf(i), 'currentRoundTripTime') * 1000, 9);
