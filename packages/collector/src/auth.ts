@@ -116,20 +116,21 @@ export function randomId(bytes = 18): string {
   return randomBytes(bytes).toString('base64url');
 }
 
-export type BasicAuthResult = { ok: true; appID: string } | { ok: false; message: string };
+/** `wrong`: well-formed credentials that do not match (a guess); `missing`: anything else. */
+export type BasicAuthResult = { ok: true; appID: string } | { ok: false; code: 'missing' | 'wrong'; message: string };
 
 /** Authorization: Basic base64(appID:secret), checked against the registry. */
 export function checkBasicAuth(header: string | undefined, apps: AppRegistry): BasicAuthResult {
-  if (!header) return { ok: false, message: 'send Authorization: Basic base64(appID:appSecret)' };
+  if (!header) return { ok: false, code: 'missing', message: 'send Authorization: Basic base64(appID:appSecret)' };
   const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
-  if (!m?.[1]) return { ok: false, message: 'the Authorization header is not Basic credentials' };
+  if (!m?.[1]) return { ok: false, code: 'missing', message: 'the Authorization header is not Basic credentials' };
   const decoded = Buffer.from(m[1], 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
-  if (colon <= 0) return { ok: false, message: 'Basic credentials must be appID:appSecret' };
+  if (colon <= 0) return { ok: false, code: 'missing', message: 'Basic credentials must be appID:appSecret' };
   const appID = decoded.slice(0, colon);
   const secret = decoded.slice(colon + 1);
   const expected = apps.secretOf(appID);
   // Compare even for an unknown app so the answer time does not reveal which app IDs exist.
   const good = safeEqual(secret, expected ?? `\u0000unknown:${appID}`) && expected !== undefined;
-  return good ? { ok: true, appID } : { ok: false, message: 'unknown app or wrong secret' };
+  return good ? { ok: true, appID } : { ok: false, code: 'wrong', message: 'unknown app or wrong secret' };
 }

@@ -42,6 +42,8 @@ async function main(): Promise<number> {
     serveExamples: c.serveExamples,
     ...(c.repoRoot !== undefined ? { repoRoot: c.repoRoot } : {}),
     summaryDelayMs: c.summaryDelayMs,
+    authFailuresPerMinute: c.authFailuresPerMinute,
+    trustProxy: c.trustProxy,
     logger,
   });
   process.stdout.write(`Callmetry collector: dashboard at ${collector.url}\n`);

@@ -13,6 +13,9 @@ export interface CliConfig {
   serveExamples: boolean;
   repoRoot: string | undefined;
   summaryDelayMs: number;
+  /** Failed authentications per client address per minute before 429 (0: no limit). */
+  authFailuresPerMinute: number;
+  trustProxy: boolean;
   logLevel: LogLevel;
 }
 
@@ -41,6 +44,11 @@ Options (environment variable in brackets; flags win):
                                                                               [CALLMETRY_REPO_ROOT]
       --summary-delay <s>  summarize a conference this many seconds after its last data
                            (default 30)                                       [CALLMETRY_SUMMARY_DELAY]
+      --auth-failures <n>  failed authentications (wrong secret, forged signature, unknown
+                           app) per client address per minute before it gets 429 for the
+                           rest of the minute (default 20; 0 = no limit)      [CALLMETRY_AUTH_FAILURES]
+      --trust-proxy        client address = last X-Forwarded-For entry (behind a reverse
+                           proxy that always sets it)                         [CALLMETRY_TRUST_PROXY=1]
       --log-level <level>  debug, info, warn or error (default info)          [CALLMETRY_LOG_LEVEL]
   -h, --help               this help
       --version            print the version
@@ -70,6 +78,8 @@ export function parseCliArgs(argv: readonly string[], env: Readonly<Record<strin
     'serve-examples'?: boolean;
     'repo-root'?: string;
     'summary-delay'?: string;
+    'auth-failures'?: string;
+    'trust-proxy'?: boolean;
     'log-level'?: string;
     help?: boolean;
     version?: boolean;
@@ -87,6 +97,8 @@ export function parseCliArgs(argv: readonly string[], env: Readonly<Record<strin
         'serve-examples': { type: 'boolean' },
         'repo-root': { type: 'string' },
         'summary-delay': { type: 'string' },
+        'auth-failures': { type: 'string' },
+        'trust-proxy': { type: 'boolean' },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
@@ -129,6 +141,9 @@ export function parseCliArgs(argv: readonly string[], env: Readonly<Record<strin
   const delay = Number(delayText);
   if (!Number.isFinite(delay) || delay < 0) return { kind: 'error', message: `bad summary delay ${JSON.stringify(delayText)} (seconds)` };
 
+  const failuresText = values['auth-failures'] ?? env.CALLMETRY_AUTH_FAILURES ?? '20';
+  if (!/^\d+$/.test(failuresText.trim())) return { kind: 'error', message: `bad auth failure limit ${JSON.stringify(failuresText)} (a whole number; 0 = no limit)` };
+
   const level = (values['log-level'] ?? env.CALLMETRY_LOG_LEVEL ?? 'info').toLowerCase();
   if (!(LEVELS as readonly string[]).includes(level)) return { kind: 'error', message: `bad log level ${JSON.stringify(level)}` };
 
@@ -143,6 +158,8 @@ export function parseCliArgs(argv: readonly string[], env: Readonly<Record<strin
       serveExamples: values['serve-examples'] ?? truthy(env.CALLMETRY_SERVE_EXAMPLES),
       repoRoot: values['repo-root'] ?? env.CALLMETRY_REPO_ROOT,
       summaryDelayMs: Math.round(delay * 1000),
+      authFailuresPerMinute: Number(failuresText),
+      trustProxy: values['trust-proxy'] ?? truthy(env.CALLMETRY_TRUST_PROXY),
       logLevel: level as LogLevel,
     },
   };

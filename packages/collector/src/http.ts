@@ -109,6 +109,12 @@ export function preflightHeaders(req: IncomingMessage): Record<string, string> {
   };
 }
 
-export function clientAddress(req: IncomingMessage): string {
-  return req.socket.remoteAddress ?? 'unknown';
+/**
+ * The client's address: the socket's peer, or with `trustProxy` the last X-Forwarded-For entry
+ * (the one the proxy in front appended; earlier entries are whatever the client sent).
+ */
+export function clientAddress(req: IncomingMessage, trustProxy = false): string {
+  const forwarded = trustProxy ? req.headers['x-forwarded-for'] : undefined;
+  const last = (Array.isArray(forwarded) ? forwarded.join(',') : forwarded)?.split(',').pop()?.trim();
+  return last || (req.socket.remoteAddress ?? 'unknown');
 }

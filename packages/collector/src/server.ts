@@ -27,6 +27,7 @@ import {
   sendError,
   sendJson,
 } from './http';
+import { GUESS_CODES, createAuthLimiter } from './authLimiter';
 import { createConsoleLogger, type Logger } from './logger';
 import { chartJsUmdPath, dashboardDir, defaultRepoRoot } from './paths';
 import { isFinalState, stateAfterEvent, type Batch } from './protocol';
@@ -64,6 +65,17 @@ export interface CollectorOptions {
   maxBatchBytes?: number;
   /** Max items per batch. Default 500. */
   maxBatchItems?: number;
+  /**
+   * Failed authentications (wrong secret, forged signature, unknown app) per client address per
+   * minute before that address gets 429 for the rest of the minute. Default 20; 0 turns it off.
+   */
+  authFailuresPerMinute?: number;
+  /**
+   * Behind a reverse proxy: take the client address from the last X-Forwarded-For entry (the one
+   * the proxy added) for the auth limit and the logs. Only set it when a proxy always sets that
+   * header, or clients could pick their own address. Default false.
+   */
+  trustProxy?: boolean;
   logger?: Logger;
   /** Clock (ms since epoch); tests inject one. Default Date.now. */
   clock?: () => number;
@@ -120,6 +132,8 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
   const maxSkewMs = options.tokenRequestMaxSkewMs ?? 5 * 60 * 1000;
   const summaryDelayMs = options.summaryDelayMs ?? 30_000;
   const intervalMs = options.summaryCheckIntervalMs ?? Math.max(10, Math.min(1000, Math.floor(summaryDelayMs / 4)));
+  const addressOf = (req: IncomingMessage): string => clientAddress(req, options.trustProxy === true);
+  const authLimiter = createAuthLimiter({ maxFailures: options.authFailuresPerMinute ?? 20, windowMs: 60_000, clock });
   const ownStorage = !options.storage;
   const storage: Storage = options.storage ?? new SqliteStorage({ path: options.db ?? ':memory:' });
 
@@ -234,15 +248,35 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
   // ---------------------------------------------------------------- HTTP routes
 
   function refuse(req: IncomingMessage, res: ServerResponse, status: number, code: string, message: string, extra: Record<string, string> = {}): void {
-    logger.warn('request refused', { method: req.method, path: (req.url ?? '').split('?')[0], status, code, message, remote: clientAddress(req) });
+    logger.warn('request refused', { method: req.method, path: (req.url ?? '').split('?')[0], status, code, message, remote: addressOf(req) });
     sendError(res, status, code, message, extra);
   }
 
+  /** Seconds until the client's address may authenticate again (0: now). */
+  const blockedSeconds = (req: IncomingMessage): number => Math.ceil(authLimiter.blockedFor(addressOf(req)) / 1000);
+
+  /** Answers 429 (body unread) when the client's address is over its failed-auth limit; true if it did. */
+  function refuseIfBlocked(req: IncomingMessage, res: ServerResponse, extra: Record<string, string> = {}): boolean {
+    const seconds = blockedSeconds(req);
+    if (!seconds) return false;
+    req.resume();
+    const message = `too many failed authentications from this address: try again in ${seconds} s`;
+    refuse(req, res, 429, 'too_many_failures', message, { ...extra, 'Retry-After': String(seconds) });
+    return true;
+  }
+
+  /** Counts a failed token or ingest authentication when it guessed at a secret. */
+  const noteFailure = (req: IncomingMessage, code: string): void => {
+    if (GUESS_CODES.has(code)) authLimiter.fail(addressOf(req));
+  };
+
   async function handleToken(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const cors = corsHeaders(req);
+    if (refuseIfBlocked(req, res, cors)) return;
     const body = parseJsonBody(await readBody(req, TOKEN_BODY_LIMIT));
     const out = await issueToken(body);
     if (!out.ok) {
+      noteFailure(req, out.code);
       refuse(req, res, out.code === 'bad_request' ? 400 : 401, out.code, out.message, cors);
       return;
     }
@@ -252,8 +286,10 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
 
   async function handleIngest(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const cors = corsHeaders(req);
+    if (refuseIfBlocked(req, res, cors)) return;
     const auth = verifyIngestToken(bearer(req, url));
     if (!auth.ok) {
+      noteFailure(req, auth.code);
       req.resume();
       refuse(req, res, 401, auth.code, auth.message, cors);
       return;
@@ -273,8 +309,10 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
   }
 
   async function handleQuery(req: IncomingMessage, res: ServerResponse, url: URL, appID: string, conferenceID: string | null): Promise<void> {
+    if (refuseIfBlocked(req, res)) return;
     const auth = checkBasicAuth(req.headers.authorization, apps);
     if (!auth.ok) {
+      if (auth.code === 'wrong') authLimiter.fail(addressOf(req));
       refuse(req, res, 401, 'unauthorized', auth.message);
       return;
     }
@@ -394,15 +432,25 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path !== '/v1/ws') {
-      logger.warn('websocket upgrade refused', { path, remote: clientAddress(req) });
+      logger.warn('websocket upgrade refused', { path, remote: addressOf(req) });
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    const seconds = blockedSeconds(req);
+    if (seconds) {
+      logger.warn('websocket upgrade refused', { path, status: 429, code: 'too_many_failures', remote: addressOf(req) });
+      const body = JSON.stringify({ error: 'too_many_failures', message: `too many failed authentications from this address: try again in ${seconds} s` });
+      socket.end(
+        `HTTP/1.1 429 Too Many Requests\r\nRetry-After: ${seconds}\r\nContent-Type: application/json\r\n` +
+          `Connection: close\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      );
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, req));
   });
 
   function onConnection(ws: WebSocket, req: IncomingMessage): void {
-    const remote = clientAddress(req);
+    const remote = addressOf(req);
     const url = new URL(req.url ?? '/', 'http://collector.invalid');
     const send = (msg: unknown): void => {
       if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(msg));
@@ -414,6 +462,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     };
     const auth = verifyIngestToken(url.searchParams.get('token'));
     if (!auth.ok) {
+      noteFailure(req, auth.code);
       closeWith(4401, auth.code, auth.message);
       return;
     }

@@ -20,6 +20,8 @@ describe('parseCliArgs', () => {
         serveExamples: false,
         repoRoot: undefined,
         summaryDelayMs: 30_000,
+        authFailuresPerMinute: 20,
+        trustProxy: false,
         logLevel: 'info',
       },
     });
@@ -54,6 +56,8 @@ describe('parseCliArgs', () => {
       summaryDelayMs: 500,
     });
     expect(parseCliArgs([], { CALLMETRY_SERVE_EXAMPLES: 'true' })).toMatchObject({ config: { serveExamples: true } });
+    expect(parseCliArgs(['--auth-failures', '5', '--trust-proxy'], { CALLMETRY_AUTH_FAILURES: '9' })).toMatchObject({ config: { authFailuresPerMinute: 5, trustProxy: true } });
+    expect(parseCliArgs([], { CALLMETRY_AUTH_FAILURES: '0', CALLMETRY_TRUST_PROXY: '1' })).toMatchObject({ config: { authFailuresPerMinute: 0, trustProxy: true } });
   });
 
   it('explains bad input', () => {
@@ -61,7 +65,10 @@ describe('parseCliArgs', () => {
     expect(parseCliArgs(['--app', 'nosecret'], {})).toMatchObject({ kind: 'error', message: expect.stringContaining('appID:secret') });
     expect(parseCliArgs(['--app', 'a:1', '--app', 'a:2'], {})).toMatchObject({ kind: 'error', message: expect.stringContaining('twice') });
     expect(parseCliArgs(['--bogus'], {})).toMatchObject({ kind: 'error' });
+    expect(parseCliArgs(['--auth-failures=-1'], {})).toMatchObject({ kind: 'error', message: expect.stringContaining('auth failure limit') });
+    expect(parseCliArgs([], { CALLMETRY_AUTH_FAILURES: 'many' })).toMatchObject({ kind: 'error', message: expect.stringContaining('auth failure limit') });
     expect(parseCliArgs(['--help'], {})).toMatchObject({ kind: 'help', text: expect.stringContaining('--serve-examples') });
+    expect(parseCliArgs(['--help'], {})).toMatchObject({ kind: 'help', text: expect.stringContaining('--auth-failures') });
   });
 });
 

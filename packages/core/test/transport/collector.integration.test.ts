@@ -76,6 +76,29 @@ describe('transport + real collector', () => {
     expect(await unknown.transport.start()).toMatchObject({ ok: false, error: 'authError' });
   });
 
+  it("an address over the collector's failed-auth limit (429): start() reports a retryable httpError, the SDK retries with backoff and delivers once the limit lifts", async () => {
+    let now = Date.now();
+    collector = await startCollector({ apps: [APP], port: 0, host: '127.0.0.1', db: ':memory:', logger: silentLogger, clock: () => now, authFailuresPerMinute: 2 });
+    const bad = track(makeTransport(base(collector), { appSecret: 'wrong-secret' }));
+    expect(await bad.transport.start()).toMatchObject({ ok: false, error: 'authError' });
+    const worse = track(makeTransport(base(collector), { appSecret: 'wrong-secret' }));
+    expect(await worse.transport.start()).toMatchObject({ ok: false, error: 'authError' });
+    // This address is now blocked for a minute, right secret included.
+    const conf = `c-${rid()}`;
+    const h = track(makeTransport(base(collector)));
+    const started = await h.transport.start();
+    expect(started).toMatchObject({ ok: false, error: 'httpError', message: expect.stringMatching(/too many failed authentications/) });
+    h.transport.send({ kind: 'fabric', conferenceID: conf, fabricID: 'fA', localUserID: 'alice', remoteUserID: 'bob', fabricUsage: 'multiplex', remoteEndpointType: 'peer', direction: 'sendrecv' });
+    // Retries keep meeting 429 (not a fatal error) until the collector's clock passes the minute.
+    await eventually(() => h.logger.lines.filter((l) => /too many failed/.test(l.message)).length >= 3, 'three 429 retries');
+    expect(h.transport.status()).toMatchObject({ state: 'disconnected', error: 'httpError' });
+    now += 60_000;
+    await eventually(() => h.transport.status().state == 'connected', 'connected after the limit lifted');
+    await h.transport.flush();
+    const data = await collector.storage.getConference(APP.appID, conf);
+    expect(data?.fabrics.map((f) => f.fabricID)).toEqual(['fA']);
+  });
+
   it('restart on a file database mid-stream: every item stored exactly once, overflow drops reported', async () => {
     const db = join(dir, `restart-${rid()}.sqlite`);
     collector = await startAt(db);
