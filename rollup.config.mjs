@@ -38,7 +38,12 @@ const configs = [
     input: resolve(pkgDir, 'src/index.ts'),
     external,
     plugins: [dts({ tsconfig: resolve(root, 'tsconfig.base.json') })],
-    output: { file: resolve(pkgDir, 'dist/index.d.ts'), format: 'es' },
+    // The same declarations twice: .d.ts for `import`, .d.cts for `require` (in a "type": "module"
+    // package a .d.ts describes an ES module, which a CommonJS TypeScript consumer may not require).
+    output: [
+      { file: resolve(pkgDir, 'dist/index.d.ts'), format: 'es' },
+      { file: resolve(pkgDir, 'dist/index.d.cts'), format: 'es' },
+    ],
   },
 ];
 

@@ -5,7 +5,7 @@ export type { AppCredentials, TokenClaims } from './auth';
 export { signJwt, hmacHex, tokenRequestSigningString } from './auth';
 export { createConsoleLogger, createMemoryLogger, silentLogger } from './logger';
 export type { Logger, LogFields, LogLevel, LogRecord } from './logger';
-export { SqliteStorage, createSqliteStorage, applyDelta } from './storage/sqlite';
+export { SqliteStorage, createSqliteStorage } from './storage/sqlite';
 export type { SqliteStorageOptions, SqliteHandle } from './storage/sqlite';
 export { CONNECTION_KEY } from './storage/types';
 export type {

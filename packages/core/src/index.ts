@@ -2,7 +2,6 @@
 export { createMonitor, tryCreateMonitor } from './monitor/monitor';
 // The callstats.js-compatible facade
 export { CallStats } from './callstats/CallStats';
-export type { CallStatsConfigParams } from './callstats/CallStats';
 export {
   callStatsAPIReturnStatus,
   callType,
@@ -17,9 +16,12 @@ export {
   webRTCFunctions,
 } from './callstats/enums';
 export type {
+  AdapterScope,
+  CallStatsConfigParams,
   ConnectionStats,
   CustomEventRecord,
   CsErrorCode,
+  EmitterLike,
   EndpointType,
   EpochMilliseconds,
   ErrorCategory,
@@ -66,4 +68,3 @@ export type {
 } from './types';
 // For adapter authors: the shared attach/detach skeleton.
 export { attachAdapter } from './adapter/attachment';
-export type { AdapterScope, EmitterLike } from './adapter/attachment';

@@ -374,3 +374,58 @@ export interface Monitor {
   /** Terminates every fabric, flushes and closes the transport. */
   close(): Promise<void>;
 }
+
+/**
+ * Anything with an event subscription API: Node-style, EventTarget-style, or both. (`never` for
+ * the listener so that every emitter's own listener type fits.)
+ */
+export interface EmitterLike {
+  on?(event: string, listener: never): unknown;
+  off?(event: string, listener: never): unknown;
+  removeListener?(event: string, listener: never): unknown;
+  addEventListener?(event: string, listener: never): unknown;
+  removeEventListener?(event: string, listener: never): unknown;
+}
+
+/**
+ * What an adapter's setup gets: listeners and wrappers it adds through the scope are removed on
+ * detach, and every callback it hands to the library is made safe (errors logged, never thrown
+ * into the library or the app).
+ */
+export interface AdapterScope {
+  readonly monitor: Monitor;
+  readonly logger: Logger;
+  /** True once detached: late callbacks should do nothing. */
+  readonly detached: boolean;
+  /** The function, made safe: it never throws, and does nothing after detach. */
+  safe<A extends unknown[]>(fn: (...args: A) => unknown): (...args: A) => void;
+  /** Subscribes a safe listener; it is unsubscribed on detach (or by the returned function). */
+  listen<A extends unknown[]>(target: EmitterLike, event: string, listener: (...args: A) => unknown): () => void;
+  /**
+   * Replaces `target[name]` with `wrapper(original)`. On detach the original comes back, unless
+   * someone wrapped it again since: then ours stays but passes calls straight through.
+   */
+  wrap<T extends object, K extends keyof T>(target: T, name: K, wrapper: (original: T[K]) => T[K]): void;
+  /** Runs `cleanup` on detach (last registered, first run). */
+  onDetach(cleanup: () => void): void;
+  /** Detaches this attachment (e.g. when the library object closes). */
+  detach(): void;
+}
+
+/** callstats.js's configParams, plus Callmetry's own fields. */
+export interface CallStatsConfigParams {
+  /** Callmetry: where data goes. Without it (and without setProxyConfig), local-only mode. */
+  collectorURL?: string;
+  collectIP?: boolean;
+  /** Callmetry: getStats sampling interval (ms, minimum 1000). */
+  statsIntervalMs?: number;
+  /** Callmetry: stats callback interval (ms, default 10000). */
+  statsCallbackIntervalMs?: number;
+  applicationVersion?: string;
+  siteID?: string;
+  additionalIDs?: Record<string, unknown>;
+  disableBeforeUnloadHandler?: boolean;
+  disablePrecalltest?: boolean;
+  logger?: Logger;
+  [key: string]: unknown;
+}

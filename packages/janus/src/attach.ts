@@ -309,7 +309,7 @@ export function attachJanus(session: JanusSessionLike, monitor: Monitor, options
           }
           // janus.js has cleaned up synchronously (oncleanup ran): stop watching the handle.
           on('detach', hs.detach, 1);
-          ensure(1);
+          hs.safe(ensure)(1);
         }),
       );
     });

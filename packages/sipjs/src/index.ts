@@ -2,7 +2,6 @@ export { attachSipJs, userAgentOf } from './attach';
 export { classifySipStatus } from './status';
 export { isHoldOffer } from './sdp';
 export { checkSipJsVersion } from './internals';
-export type { SipJsVersionVerdict } from './internals';
 export type {
   AttachSipJsOptions,
   SipFailureCause,
@@ -25,5 +24,6 @@ export type {
   SipJsURILike,
   SipJsUserAgentLike,
   SipJsUserAgentState,
+  SipJsVersionVerdict,
   SipStatusOutcome,
 } from './types';

@@ -13,10 +13,7 @@
  * check; otherwise the adapter runs on public hooks only and says so.
  */
 import type { AdapterScope } from '@callmetry/core';
-
-export type SipJsVersionVerdict =
-  | { usable: true; tested: boolean; version: string | undefined }
-  | { usable: false; reason: string; version: string };
+import type { SipJsVersionVerdict } from './types';
 
 /**
  * Whether SIP.js `version` may have its private session registry hooked: 0.16.x to 0.21.x
@@ -52,8 +49,7 @@ export function hookSessionRegistry(scope: AdapterScope, userAgent: object, onSe
     },
   });
   hooked.add(proxy);
-  ua._sessions = proxy;
-  // A non-graceful UserAgent.stop() replaces the registry: then there is nothing to restore.
-  scope.onDetach(() => ua._sessions == proxy && (ua._sessions = registry));
+  // Restored on detach unless replaced since (a non-graceful UserAgent.stop() replaces the registry).
+  scope.wrap(ua, '_sessions', () => proxy);
   Object.values(registry).forEach(report);
 }

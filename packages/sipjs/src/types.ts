@@ -180,3 +180,8 @@ export interface AttachSipJsOptions {
    */
   sipjsVersion?: string;
 }
+
+/** `checkSipJsVersion`'s answer: whether SIP.js's private session registry may be hooked. */
+export type SipJsVersionVerdict =
+  | { usable: true; tested: boolean; version: string | undefined }
+  | { usable: false; reason: string; version: string };

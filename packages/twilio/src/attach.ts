@@ -50,7 +50,15 @@ export function attachTwilio(room: TwilioRoomLike, monitor: Monitor, options: At
 
     // ---- configuration ------------------------------------------------------------------------
     const { conferenceID: given, roomType } = options;
-    const conferenceID = (typeof given == 'function' ? given(room) : given) || (options.conferenceIDFrom == 'sid' ? room.sid || room.name : room.name || room.sid) || 'twilio-room';
+    let fromOption: unknown = given;
+    if (typeof given == 'function')
+      try {
+        fromOption = given(room);
+      } catch (error) {
+        logger.error('twilio: options.conferenceID threw; using the default', error);
+      }
+    const conferenceID =
+      (typeof fromOption == 'string' && fromOption) || (options.conferenceIDFrom == 'sid' ? room.sid || room.name : room.name || room.sid) || 'twilio-room';
     const p2p = roomType == 'peer-to-peer' || (roomType != 'group' && !room.mediaRegion);
     const serverUserID = options.serverUserID || 'twilio-sfu';
     const { identity } = local;

@@ -1,10 +1,7 @@
 export { attachTwilio, reportTwilioError } from './attach';
-export { twilioErrorFunction } from './errors';
-export { RoomStatsPeerConnection, entriesFromTwilioReport } from './statsShim';
 export type {
   AttachTwilioOptions,
   PeerConnectionAccess,
-  RoomPeerConnection,
   TwilioEmitterLike,
   TwilioErrorLike,
   TwilioLocalParticipantLike,

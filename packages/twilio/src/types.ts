@@ -2,7 +2,6 @@
  * Local structural types for the parts of twilio-video 2.x that the adapter uses. twilio-video is
  * never imported (not even its types): a real `Video.Room` is assignable to `TwilioRoomLike`.
  */
-import type { MonitoredPeerConnection } from '@callmetry/core';
 
 /** Node-style emitter, as twilio-video's objects are (`on` / `removeListener`). */
 export interface TwilioEmitterLike {
@@ -124,11 +123,4 @@ export interface AttachTwilioOptions {
   twilioVersion?: string;
   /** The stream usage label of a track. Default: its kind ('audio', 'video'). Must not throw (an exception is logged and the track is not mapped). */
   usageLabel?: (publication: TwilioTrackPublicationLike) => string;
-}
-
-/** One of the Room's peer connections: twilio-video's id for it and the RTCPeerConnection. */
-export interface RoomPeerConnection {
-  /** twilio-video's id of the peer connection (the `peerConnectionId` of its StatsReport). */
-  id: string;
-  pc: MonitoredPeerConnection;
 }

@@ -5,14 +5,9 @@ import { EventEmitter } from 'node:events';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createMonitor, type CustomEventRecord, type ErrorRecord, type FabricEventRecord, type Logger, type Monitor, type StatsEntry } from '@callmetry/core';
 import { FakePeerConnection } from '../../core/test/helpers/fakePeerConnection';
-import {
-  attachTwilio,
-  entriesFromTwilioReport,
-  RoomStatsPeerConnection,
-  twilioErrorFunction,
-  type TwilioStatsReportLike,
-  type TwilioTrackStatsLike,
-} from '../src/index';
+import { attachTwilio, type TwilioStatsReportLike, type TwilioTrackStatsLike } from '../src/index';
+import { twilioErrorFunction } from '../src/errors';
+import { entriesFromTwilioReport, RoomStatsPeerConnection } from '../src/statsShim';
 
 // ---- fakes --------------------------------------------------------------------------------------
 
@@ -328,6 +323,9 @@ describe('fabrics', () => {
       [{ conferenceIDFrom: 'sid' as const }, 'RM123'],
       [{ conferenceID: 'fixed' }, 'fixed'],
       [{ conferenceID: (r: { sid: string }) => `c-${r.sid}` }, 'c-RM123'],
+      // A function that throws or answers no string: the default (the Room's name), the Room still monitored.
+      [{ conferenceID: () => { throw new Error('app bug'); } }, 'standup'],
+      [{ conferenceID: () => 42 as unknown as string }, 'standup'],
     ] as const) {
       const { room, monitor } = setup();
       room.addPc('pc1');

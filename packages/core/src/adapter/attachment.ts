@@ -1,42 +1,5 @@
-import type { Logger, Monitor } from '../types';
+import type { AdapterScope, Logger, Monitor } from '../types';
 import { safeCall } from '../util/emitter';
-
-/**
- * Anything with an event subscription API: Node-style, EventTarget-style, or both. (`never` for
- * the listener so that every emitter's own listener type fits.)
- */
-export interface EmitterLike {
-  on?(event: string, listener: never): unknown;
-  off?(event: string, listener: never): unknown;
-  removeListener?(event: string, listener: never): unknown;
-  addEventListener?(event: string, listener: never): unknown;
-  removeEventListener?(event: string, listener: never): unknown;
-}
-
-/**
- * What an adapter's setup gets: listeners and wrappers it adds through the scope are removed on
- * detach, and every callback it hands to the library is made safe (errors logged, never thrown
- * into the library or the app).
- */
-export interface AdapterScope {
-  readonly monitor: Monitor;
-  readonly logger: Logger;
-  /** True once detached: late callbacks should do nothing. */
-  readonly detached: boolean;
-  /** The function, made safe: it never throws, and does nothing after detach. */
-  safe<A extends unknown[]>(fn: (...args: A) => unknown): (...args: A) => void;
-  /** Subscribes a safe listener; it is unsubscribed on detach (or by the returned function). */
-  listen<A extends unknown[]>(target: EmitterLike, event: string, listener: (...args: A) => unknown): () => void;
-  /**
-   * Replaces `target[name]` with `wrapper(original)`. On detach the original comes back, unless
-   * someone wrapped it again since: then ours stays but passes calls straight through.
-   */
-  wrap<T extends object, K extends keyof T>(target: T, name: K, wrapper: (original: T[K]) => T[K]): void;
-  /** Runs `cleanup` on detach (last registered, first run). */
-  onDetach(cleanup: () => void): void;
-  /** Detaches this attachment (e.g. when the library object closes). */
-  detach(): void;
-}
 
 const attachments = new WeakMap<object, Map<Monitor, () => void>>();
 
@@ -121,6 +84,11 @@ export function attachAdapter(name: string, target: object, monitor: Monitor, se
   if (!perMonitor) attachments.set(target, (perMonitor = new Map()));
   perMonitor.set(monitor, detach);
   cleanups.add(monitor.on('closed', detach));
-  safeCall(logger, `${name}: attaching failed`, setup, scope);
+  try {
+    setup(scope);
+  } catch (error) {
+    logger.error(`${name}: attaching failed; the error was caught`, error);
+    detach(); // no half attachment: what setup added goes, and a later attach starts afresh
+  }
   return detach;
 }

@@ -1,11 +1,11 @@
 import type {
+  CallStatsConfigParams,
   ErrorRecord,
   Fabric,
   FabricOptions,
   FabricEvent,
   FabricStats,
   FabricUsage,
-  Logger,
   Monitor,
   MonitoredPeerConnection,
   Result,
@@ -46,24 +46,6 @@ interface FacadeEvents {
   recommendedConfig: (config: Record<string, unknown>) => void;
 }
 
-/** callstats.js's configParams, plus Callmetry's own fields. */
-export interface CallStatsConfigParams {
-  /** Callmetry: where data goes. Without it (and without setProxyConfig), local-only mode. */
-  collectorURL?: string;
-  collectIP?: boolean;
-  /** Callmetry: getStats sampling interval (ms, minimum 1000). */
-  statsIntervalMs?: number;
-  /** Callmetry: stats callback interval (ms, default 10000). */
-  statsCallbackIntervalMs?: number;
-  applicationVersion?: string;
-  siteID?: string;
-  additionalIDs?: Record<string, unknown>;
-  disableBeforeUnloadHandler?: boolean;
-  disablePrecalltest?: boolean;
-  logger?: Logger;
-  [key: string]: unknown;
-}
-
 const MAX_QUEUED_CALLS = 1000;
 /** callstats.js's failure texts (`"<method>: <text> <detail>"`). */
 const ARGUMENT = 'Argument missing/invalid';
@@ -90,27 +72,15 @@ type Enums = typeof ENUMS;
 
 /** The enums are instance properties too (set in the constructor). */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
-export interface CallStats extends Readonly<Enums> {}
+interface CallStatsClass extends Readonly<Enums> {}
 
 /**
  * The callstats.js API. Every method answers `{status, message?}` and never throws, whatever it
  * is given. Calls made before initialize() are checked, queued and replayed in order once it runs.
  * callstats.js's enums are static and instance properties.
  */
-export class CallStats {
-  declare static readonly fabricEvent: Enums['fabricEvent'];
-  declare static readonly fabricUsage: Enums['fabricUsage'];
-  declare static readonly endpointType: Enums['endpointType'];
-  declare static readonly transmissionDirection: Enums['transmissionDirection'];
-  declare static readonly webRTCFunctions: Enums['webRTCFunctions'];
-  declare static readonly qualityRating: Enums['qualityRating'];
-  declare static readonly csError: Enums['csError'];
-  declare static readonly callStatsAPIReturnStatus: Enums['callStatsAPIReturnStatus'];
-  declare static readonly userIDType: Enums['userIDType'];
-  declare static readonly callType: Enums['callType'];
-  declare static readonly roles: Enums['roles'];
-  declare static readonly version: Enums['version'];
-
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+class CallStatsClass {
   private monitorImpl: Monitor | undefined;
   private logger = safeLogger();
   private proxyCollectorURL: string | undefined;
@@ -207,7 +177,7 @@ export class CallStats {
           const off = monitor.on('fabricEvent', ({ fabricID, event }) => {
             if (fabricID != fabric.id) return;
             if (event == 'connectionDisruptionStart' || event == 'fabricSetupFailed')
-              callback(csError.appConnectivityError, `Connectivity check for PC object to ${options.remoteUserID} failed.`);
+              safeCall(this.logger, "the app's pcCallback threw", callback, csError.appConnectivityError, `Connectivity check for PC object to ${options.remoteUserID} failed.`);
             if (event == 'fabricTerminated') off();
           });
         }
@@ -374,4 +344,11 @@ function withFabric(pc: AnyPeerConnection, conferenceID: string, run: (fabric: F
     return fabric.conferenceID === conferenceID ? run(fabric) : `conferenceId does not exist ${String(conferenceID)}`;
   };
 }
-Object.assign(CallStats, ENUMS);
+
+/**
+ * The class with callstats.js's enums as static properties. Assigned in a pure-annotated
+ * expression, not a statement: a bundler can then drop the whole facade from an app that only
+ * uses the typed API, also from the single-file dist/index.mjs.
+ */
+export const CallStats: typeof CallStatsClass & Readonly<Enums> = /* @__PURE__ */ Object.assign(CallStatsClass, ENUMS);
+export type CallStats = CallStatsClass;

@@ -14,7 +14,7 @@ import type {
 } from '../types';
 import { csError, endpointType, fabricUsage, transmissionDirection } from '../callstats/enums';
 import { clampInterval } from '../stats/poller';
-import { createEmitter } from '../util/emitter';
+import { createEmitter, safeCall } from '../util/emitter';
 import { safeLogger } from '../util/logger';
 import { defined, hasOwn, isConferenceID, isPlainObject, isString } from '../util/values';
 import { createTransport, type OutgoingItem } from '../transport/index';
@@ -161,7 +161,13 @@ function makeMonitor(options: MonitorOptions, disabled?: string): Monitor {
         : Promise.resolve(SUCCESS),
 
     // A listener that is not a function is never called (the emitter checks).
-    on: emitter.on,
+    // A 'closed' listener added once close() has begun runs at once (asynchronously): an adapter
+    // attached to a closed monitor detaches instead of staying attached for ever.
+    on: (event, listener) => {
+      if (event != 'closed' || !closed) return emitter.on(event, listener);
+      queueMicrotask(() => safeCall(log, "the app's 'closed' callback threw", listener as () => void));
+      return () => {};
+    },
 
     addFabric(pc, fabricOptions) {
       const { fabric, result } = monitor.tryAddFabric(pc, fabricOptions);

@@ -93,6 +93,45 @@ describe('attachAdapter', () => {
     expect(lib.listenerCount('boom')).toBe(0);
   });
 
+  it('attaching to a monitor that is already closed detaches at once (no listener stays)', async () => {
+    const monitor = createMonitor({ appID: 'a', localUserID: 'u', logger: logger() });
+    await monitor.close();
+    const lib = new EventEmitter();
+    const detached = vi.fn();
+    attachAdapter('test', lib, monitor, (scope) => {
+      scope.listen(lib, 'x', () => {});
+      scope.onDetach(detached);
+    });
+    await Promise.resolve();
+    expect(detached).toHaveBeenCalledTimes(1);
+    expect(lib.listenerCount('x')).toBe(0);
+    // The app's own 'closed' listener added late runs too, once.
+    const late = vi.fn();
+    monitor.on('closed', late);
+    await Promise.resolve();
+    expect(late).toHaveBeenCalledTimes(1);
+  });
+
+  it('a setup that throws leaves no half attachment: what it added goes, and a later attach starts afresh', () => {
+    const log = logger();
+    const monitor = createMonitor({ appID: 'a', localUserID: 'u', logger: log });
+    const lib = new EventEmitter();
+    let fail = true;
+    const setup = (scope: Parameters<Parameters<typeof attachAdapter>[3]>[0]) => {
+      scope.listen(lib, 'x', () => {});
+      if (fail) throw new Error('setup bug');
+    };
+    const first = attachAdapter('test', lib, monitor, setup);
+    expect(lib.listenerCount('x')).toBe(0);
+    expect(log.errors.some((e) => e.includes('attaching failed'))).toBe(true);
+    fail = false;
+    const second = attachAdapter('test', lib, monitor, setup);
+    expect(second).not.toBe(first);
+    expect(lib.listenerCount('x')).toBe(1);
+    second();
+    expect(lib.listenerCount('x')).toBe(0);
+  });
+
   it('refuses a missing library object or monitor without throwing', () => {
     const log = logger();
     const monitor = createMonitor({ appID: 'a', localUserID: 'u', logger: log });
