@@ -1,5 +1,7 @@
 import type { AdapterScope, Logger, Monitor } from '../types';
 import { safeCall } from '../util/emitter';
+import { guardMethods } from '../util/guard';
+import { printable } from '../util/values';
 
 const attachments = new WeakMap<object, Map<Monitor, () => void>>();
 
@@ -9,6 +11,15 @@ const attachments = new WeakMap<object, Map<Monitor, () => void>>();
  * `setup` errors are logged, never thrown. Returns `detach()`.
  */
 export function attachAdapter(name: string, target: object, monitor: Monitor, setup: (scope: AdapterScope) => void): () => void {
+  try {
+    return attachChecked(printable(name), target, monitor, setup);
+  } catch (error) {
+    console.error(`${printable(name)}: attach failed; the error was caught`, error);
+    return () => {};
+  }
+}
+
+function attachChecked(name: string, target: object, monitor: Monitor, setup: (scope: AdapterScope) => void): () => void {
   const logger: Logger = monitor?.logger ?? console;
   if (!target || typeof target != 'object' || typeof monitor?.addFabric != 'function') {
     logger.error(`${name}: attach needs the library object and a monitor; nothing attached`);
@@ -80,6 +91,9 @@ export function attachAdapter(name: string, target: object, monitor: Monitor, se
     onDetach: (cleanup) => void cleanups.add(cleanup),
     detach,
   };
+  // An adapter calls these from library callbacks too: a frozen object or a missing emitter is
+  // logged there, never thrown into the library.
+  guardMethods(scope, { error: (message: string, error?: unknown) => logger.error(`${name}: ${message}`, error) }, { listen: () => () => {}, wrap: () => undefined });
 
   if (!perMonitor) attachments.set(target, (perMonitor = new Map()));
   perMonitor.set(monitor, detach);

@@ -27,13 +27,13 @@ import {
   userIDType,
   webRTCFunctions,
 } from './enums';
-import { checkConferenceID, checkPeerConnection, tryCreateMonitor, validateFabricOptions } from '../monitor/monitor';
+import { checkConferenceID, checkCustomEvent, checkCustomStats, checkFeedback, checkPeerConnection, tryCreateMonitor, validateFabricOptions } from '../monitor/monitor';
 import { checkFabricEvent } from '../monitor/fabric';
 import { checkWebRTCFunction } from '../monitor/errors';
 import { failure, SUCCESS } from '../monitor/result';
 import { createEmitter, safeCall } from '../util/emitter';
 import { safeLogger } from '../util/logger';
-import { hasOwn, isPlainObject, isString } from '../util/values';
+import { errorMessage, hasOwn, isPlainObject, isString, printable } from '../util/values';
 
 type CsInitCallback = (status: string, message: string) => void;
 type CsStatsCallback = (stats: FabricStats) => void;
@@ -113,7 +113,7 @@ class CallStatsClass {
       if (params.logger) this.logger = safeLogger(params.logger);
       const collectorURL = isString(params.collectorURL) ? params.collectorURL : this.proxyCollectorURL;
       const { monitor, result } = tryCreateMonitor({
-        appID: String(appID),
+        appID: printable(appID),
         localUserID,
         logger: this.logger,
         collectIP: params.collectIP === true,
@@ -163,7 +163,7 @@ class CallStatsClass {
         if (!pc || !usage || remoteUserID == null || !isString(conferenceID) || !conferenceID) return ARGUMENT;
         const attributes = isPlainObject(fabricAttributes) ? fabricAttributes : {};
         options = {
-          remoteUserID: String(remoteUserID),
+          remoteUserID: printable(remoteUserID),
           conferenceID,
           usage,
           remoteEndpointType: attributes.remoteEndpointType as 'peer',
@@ -230,9 +230,9 @@ class CallStatsClass {
       () => (!pc || userID == null || ssrc == null || ssrc === '' ? ARGUMENT : undefined),
       withFabric(pc, conferenceID, (fabric) =>
         fabric.mapStream(
-          { ssrc: String(ssrc) },
+          { ssrc: printable(ssrc) },
           {
-            userID: String(userID),
+            userID: printable(userID),
             usageLabel: isString(usageLabel) ? usageLabel : undefined,
             associatedVideoTag: isString(associatedVideoTag) ? associatedVideoTag : undefined,
           },
@@ -248,7 +248,12 @@ class CallStatsClass {
   ): Result {
     return this.call(
       'sendUserFeedback',
-      () => undefined,
+      // The monitor's checks, also before initialize (a queued call must not be answered success wrongly).
+      () => {
+        const invalid = checkConferenceID(conferenceID) ?? checkFeedback(feedback);
+        if (invalid) safeCall(this.logger, "the app's sendUserFeedback callback threw", callback, 'failure', invalid);
+        return invalid;
+      },
       (monitor) => {
         const result = monitor.sendFeedback(conferenceID, feedback);
         safeCall(this.logger, "the app's sendUserFeedback callback threw", callback, result.status, result.message ?? 'feedback queued for sending');
@@ -261,21 +266,18 @@ class CallStatsClass {
   sendCustomEvent(pc: AnyPeerConnection | null, conferenceID: string, eventList: unknown): Result {
     return this.call(
       'sendCustomEvent',
-      () => (!conferenceID || !eventList || typeof eventList != 'object' || (Array.isArray(eventList) && !eventList.length) ? ARGUMENT : undefined),
-      (monitor) =>
-        monitor.sendCustomEvent(
-          conferenceID,
-          'custom',
-          Array.isArray(eventList) ? { eventList } : (eventList as Record<string, unknown>),
-          (pc || undefined) as MonitoredPeerConnection | undefined,
-        ),
+      () =>
+        !conferenceID || !eventList || typeof eventList != 'object' || (Array.isArray(eventList) && !eventList.length)
+          ? ARGUMENT
+          : (checkConferenceID(conferenceID) ?? checkCustomEvent('custom', customEventData(eventList))),
+      (monitor) => monitor.sendCustomEvent(conferenceID, 'custom', customEventData(eventList), (pc || undefined) as MonitoredPeerConnection | undefined),
     );
   }
 
   sendCustomStats(pc: AnyPeerConnection | null, conferenceID: string, stats: Record<string, number>): Result {
     return this.call(
       'sendCustomStats',
-      () => (!conferenceID || !stats || typeof stats != 'object' ? ARGUMENT : undefined),
+      () => (!conferenceID || !stats || typeof stats != 'object' ? ARGUMENT : (checkConferenceID(conferenceID) ?? checkCustomStats(stats))),
       (monitor) => monitor.sendCustomStats(conferenceID, stats, (pc || undefined) as MonitoredPeerConnection | undefined),
     );
   }
@@ -316,7 +318,7 @@ class CallStatsClass {
         outcome = body();
       } catch (error) {
         this.logger.error(`${method} failed unexpectedly; the error was caught`, error);
-        outcome = `internal error ${String(error)}`;
+        outcome = `internal error ${errorMessage(error)}`;
       }
       if (isString(outcome)) outcome = failure(outcome);
       return !outcome ? SUCCESS : outcome.status == 'failure' ? failure(`${method}: ${outcome.message ?? ''}`.trimEnd()) : outcome;
@@ -336,12 +338,16 @@ class CallStatsClass {
   }
 }
 
+/** callstats.js's eventList: an array goes under `eventList`, an object is the data itself. */
+const customEventData = (eventList: unknown): Record<string, unknown> =>
+  Array.isArray(eventList) ? { eventList } : (eventList as Record<string, unknown>);
+
 /** A `run` for CallStats.call: with the fabric of `pc`, which must be in `conferenceID`. */
 function withFabric(pc: AnyPeerConnection, conferenceID: string, run: (fabric: Fabric) => Result): (monitor: Monitor) => Outcome {
   return (monitor) => {
     const fabric = monitor.getFabric(pc as MonitoredPeerConnection);
     if (!fabric) return 'Invalid PeerConnection object passed (not added, or terminated)';
-    return fabric.conferenceID === conferenceID ? run(fabric) : `conferenceId does not exist ${String(conferenceID)}`;
+    return fabric.conferenceID === conferenceID ? run(fabric) : `conferenceId does not exist ${printable(conferenceID)}`;
   };
 }
 

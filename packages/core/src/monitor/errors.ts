@@ -1,13 +1,17 @@
 import type { ErrorCategory, WebRTCFunction } from '../types';
 import { webRTCFunctions } from '../callstats/enums';
-import { hasOwn, isString, utf8Length, type Json } from '../util/values';
+import { hasOwn, isString, printable, utf8Length, type Json } from '../util/values';
 
 /** callstats.js capped application logs; so do we. */
 export const MAX_APPLICATION_LOG_BYTES = 20 * 1024;
+/** Other errors' messages and names, and each SDP, are capped so that an error item fits the wire (1 MiB). */
+export const MAX_ERROR_MESSAGE_BYTES = 64 * 1024;
+export const MAX_SDP_BYTES = 256 * 1024;
+const MAX_ERROR_NAME_BYTES = 1024;
 
 /** A failure message for anything but a webRTCFunctions value. */
 export const checkWebRTCFunction = (fn: unknown): string | undefined =>
-  isString(fn) && hasOwn(webRTCFunctions, fn) ? undefined : `Invalid webRTC functionName value ${String(fn)}`;
+  isString(fn) && hasOwn(webRTCFunctions, fn) ? undefined : `Invalid webRTC functionName value ${printable(fn)}`;
 
 const CATEGORIES: Partial<Record<WebRTCFunction, ErrorCategory>> = {
   createOffer: 'negotiationFailure',
@@ -47,16 +51,17 @@ export function normalizeError(error: unknown, fn: WebRTCFunction): { name?: str
         try {
           message = JSON.stringify(error);
         } catch {}
-        if (!isString(message)) message = String(error);
+        if (!isString(message)) message = printable(error);
       }
-    } else message = String(error);
+    } else message = printable(error);
   } catch {
     message = `${fn} failed (the error could not be read)`;
   }
-  const out: { name?: string; message: string; truncated?: boolean } = { message: message as string };
-  if (isString(name) && name) out.name = name;
-  if (fn == 'applicationLog' && utf8Length(out.message) > MAX_APPLICATION_LOG_BYTES) {
-    out.message = truncateUtf8(out.message, MAX_APPLICATION_LOG_BYTES);
+  const out: { name?: string; message: string; truncated?: boolean } = { message: isString(message) ? message : printable(message) };
+  if (isString(name) && name) out.name = utf8Length(name) > MAX_ERROR_NAME_BYTES ? truncateUtf8(name, MAX_ERROR_NAME_BYTES) : name;
+  const max = fn == 'applicationLog' ? MAX_APPLICATION_LOG_BYTES : MAX_ERROR_MESSAGE_BYTES;
+  if (utf8Length(out.message) > max) {
+    out.message = truncateUtf8(out.message, max);
     out.truncated = true;
   }
   return out;

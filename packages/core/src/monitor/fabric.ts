@@ -16,8 +16,9 @@ import { createStatsProcessor } from '../stats/processor';
 import { toFabricStats } from '../stats/callbackShape';
 import { StreamMappings } from '../stats/mapping';
 import { createPoller } from '../stats/poller';
-import { hasOwn, isPlainObject, isString } from '../util/values';
+import { checkSendable, hasOwn, isPlainObject, isString, printable } from '../util/values';
 import { observeLifecycle, type LifecycleEvent } from './lifecycle';
+import { guardMethods } from '../util/guard';
 import { failure, SUCCESS } from './result';
 
 /** What a fabric needs from its monitor. */
@@ -37,7 +38,7 @@ export interface FabricHost {
 
 /** A failure message for an event the app may not send (see fabricEvent), or for bad event data. */
 export function checkFabricEvent(event: unknown, data: unknown): string | undefined {
-  if (!isString(event) || !hasOwn(fabricEvent, event)) return `Invalid fabricEvents value ${String(event)}`;
+  if (!isString(event) || !hasOwn(fabricEvent, event)) return `Invalid fabricEvents value ${printable(event)}`;
   if (data !== undefined && !isPlainObject(data)) return 'eventData must be an object when given';
   if (event == 'activeDeviceList' && !Array.isArray(data?.deviceList))
     return 'activeDeviceList needs eventData {deviceList: [...]}';
@@ -83,6 +84,7 @@ export function createFabric(pc: MonitoredPeerConnection, options: FabricOptions
   }
 
   const paused = (): boolean => state == 'terminated' || state == 'hold';
+  let lifecycleWarned = false;
 
   const lifecycle = observeLifecycle(
     pc,
@@ -99,6 +101,12 @@ export function createFabric(pc: MonitoredPeerConnection, options: FabricOptions
         setState('failed');
       }
       if (event == 'fabricDropped') reportError('iceConnectionFailure', 'ICE connection failed after the fabric was set up');
+    },
+    // Once per fabric: a broken state getter would otherwise log at every tick.
+    (what, error) => {
+      if (lifecycleWarned) return;
+      lifecycleWarned = true;
+      log.warn(`fabric ${id}: ${what}; the error was caught (states are read again at every poll)`, error);
     },
   );
 
@@ -158,7 +166,10 @@ export function createFabric(pc: MonitoredPeerConnection, options: FabricOptions
     if (state == 'terminated') return;
     lifecycle.stop();
     poller.stop();
-    emit('fabricTerminated', isPlainObject(data) ? data : undefined);
+    // Data that cannot be sent is left out: the fabric still ends.
+    const unsendable = isPlainObject(data) ? checkSendable('fabricTerminated data', data) : undefined;
+    if (unsendable) log.warn(`${unsendable}; terminating without it`);
+    emit('fabricTerminated', isPlainObject(data) && !unsendable ? data : undefined);
     setState('terminated');
     host.terminated(fabric);
   }
@@ -181,7 +192,7 @@ export function createFabric(pc: MonitoredPeerConnection, options: FabricOptions
     },
     sendEvent(event: FabricEvent, data?: Record<string, unknown>): Result {
       if (state == 'terminated') return failure(`fabric ${id} is terminated`);
-      const invalid = checkFabricEvent(event, data);
+      const invalid = checkFabricEvent(event, data) ?? checkSendable('eventData', data);
       if (invalid) return failure(invalid);
       if (event == 'fabricTerminated') {
         terminate(data);
@@ -204,10 +215,15 @@ export function createFabric(pc: MonitoredPeerConnection, options: FabricOptions
     },
     latestStats: () => latest,
     async pollNow() {
-      await pollNow();
+      try {
+        await pollNow();
+      } catch (error) {
+        log.error(`pollNow failed for fabric ${id}; the error was caught`, error);
+      }
       return latest;
     },
     terminate,
   } satisfies FabricImpl;
-  return fabric;
+  // Whatever the app passes (throwing getters, revoked Proxies), these answer and never throw.
+  return guardMethods(fabric, log, { sendEvent: failure, reportError: failure, mapStream: failure, terminate: () => undefined });
 }

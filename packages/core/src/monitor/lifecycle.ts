@@ -18,7 +18,7 @@ export type LifecycleEvent =
 export interface LifecycleObserver {
   start(): void;
   stop(): void;
-  /** Reads the current states and reports transitions. Safe to call at any time. */
+  /** Reads the current states and reports transitions. Safe to call at any time; never throws. */
   check(): void;
   readonly established: boolean;
 }
@@ -35,12 +35,17 @@ function overallState(pc: MonitoredPeerConnection): string {
  * Observes a peer connection through its own events and states — never by replacing the global
  * RTCPeerConnection. `check()` is also called at every poll tick because `pc.close()` fires no
  * events in browsers. The fabric decides what the transitions mean for its own state.
+ *
+ * Nothing here throws into the pc's event dispatch or the caller: a pc whose add/removeEventListener
+ * or state getters throw (a wrapper, a partial shim) is still observed by the ticks where it can
+ * be; `onError` hears what failed.
  */
 export function observeLifecycle(
   pc: MonitoredPeerConnection,
   startedAt: number,
   now: () => number,
   report: (event: LifecycleEvent, data?: Record<string, unknown>) => void,
+  onError: (what: string, error: unknown) => void = () => {},
 ): LifecycleObserver {
   let attached = false;
   let established = false;
@@ -56,10 +61,24 @@ export function observeLifecycle(
   const listen = (on: boolean): void => {
     if (attached == on) return;
     attached = on;
-    for (const type of STATE_EVENTS) pc[on ? 'addEventListener' : 'removeEventListener'](`${type}statechange`, check);
+    const method = on ? 'addEventListener' : 'removeEventListener';
+    for (const type of STATE_EVENTS)
+      try {
+        pc[method](`${type}statechange`, check);
+      } catch (error) {
+        onError(`pc.${method}('${type}statechange') threw`, error);
+      }
   };
 
   function check(): void {
+    try {
+      checkStates();
+    } catch (error) {
+      onError('reading the PeerConnection states failed', error);
+    }
+  }
+
+  function checkStates(): void {
     if (closed) return;
     const t = now();
     const state = overallState(pc);

@@ -16,10 +16,11 @@ import { csError, endpointType, fabricUsage, transmissionDirection } from '../ca
 import { clampInterval } from '../stats/poller';
 import { createEmitter, safeCall } from '../util/emitter';
 import { safeLogger } from '../util/logger';
-import { defined, hasOwn, isConferenceID, isPlainObject, isString } from '../util/values';
+import { guardMethods } from '../util/guard';
+import { checkSendable, defined, errorMessage, hasOwn, isConferenceID, isPlainObject, isString, printable, utf8Length } from '../util/values';
 import { createTransport, type OutgoingItem } from '../transport/index';
 import { createFabric, type FabricHost, type FabricImpl } from './fabric';
-import { checkWebRTCFunction, classifyFailure, normalizeError } from './errors';
+import { checkWebRTCFunction, classifyFailure, MAX_SDP_BYTES, normalizeError, truncateUtf8 } from './errors';
 import { failure, SUCCESS } from './result';
 import { toWireStats } from './wire';
 
@@ -55,10 +56,38 @@ export function validateFabricOptions(options: FabricOptions): string | undefine
   if (!isString(options.remoteUserID)) return 'remoteUserID must be a string';
   for (const [key, values, text] of CHOICES) {
     const value = options[key];
-    if (value !== undefined && !hasOwn(values, value)) return `${text} ${String(value)}`;
+    if (value !== undefined && !(isString(value) && hasOwn(values, value))) return `${text} ${printable(value)}`;
   }
   return checkConferenceID(options.conferenceID);
 }
+
+/** A failure message unless `feedback` is {overall 1..5, audio?, video?, comment?}. */
+export function checkFeedback(feedback: unknown): string | undefined {
+  if (!isPlainObject(feedback)) return 'feedback must be {overall, audio?, video?, comment?}';
+  const { overall, audio, video, comment } = feedback;
+  for (const [key, rating] of Object.entries({ overall, audio, video }))
+    if ((key == 'overall' || rating !== undefined) && !(Number.isInteger(rating) && (rating as number) >= 1 && (rating as number) <= 5))
+      return `feedback.${key} must be an integer 1..5`;
+  return comment !== undefined && !isString(comment) ? 'feedback.comment must be a string' : undefined;
+}
+
+/** A failure message unless `data` is an object of finite numbers. */
+export function checkCustomStats(data: unknown): string | undefined {
+  if (!isPlainObject(data)) return 'custom stats must be an object of numbers';
+  const notNumber = Object.keys(data).find((k) => !(typeof data[k] == 'number' && isFinite(data[k] as number)));
+  return notNumber === undefined ? undefined : `custom stat '${notNumber}' must be a finite number`;
+}
+
+/** A failure message unless a custom event can be sent: a name and, when given, sendable object data. */
+export const checkCustomEvent = (name: unknown, data: unknown): string | undefined =>
+  !isString(name) || !name
+    ? 'a custom event needs a name'
+    : data !== undefined && !isPlainObject(data)
+      ? 'custom event data must be an object'
+      : checkSendable('custom event data', data);
+
+/** Known monitor events: a typo in on() is told, not silently never called. */
+const MONITOR_EVENTS = ['sample', 'stats', 'fabricEvent', 'error', 'customEvent', 'transport', 'closed'];
 
 /** The monitor; `disabled`: created from invalid options, every call fails with this reason. */
 function makeMonitor(options: MonitorOptions, disabled?: string): Monitor {
@@ -90,7 +119,8 @@ function makeMonitor(options: MonitorOptions, disabled?: string): Monitor {
   const send = (item: OutgoingItem): void => transport?.send(item);
 
   /** The first reason the call cannot be made, if any. */
-  const refusal = (conferenceID: unknown): string | undefined => disabled ?? checkConferenceID(conferenceID);
+  const refusal = (conferenceID: unknown): string | undefined =>
+    disabled ?? (closed ? 'the monitor is closed' : undefined) ?? checkConferenceID(conferenceID);
 
   function reportError(
     conferenceID: string,
@@ -103,7 +133,13 @@ function makeMonitor(options: MonitorOptions, disabled?: string): Monitor {
     const invalid = refusal(conferenceID) ?? checkWebRTCFunction(fn);
     if (invalid) return failure(invalid);
     const { name, message, truncated } = normalizeError(error, fn);
-    const sdp = (s: unknown): string | undefined => (isString(s) ? s : undefined);
+    let sdpTruncated = false;
+    // An SDP is a few KB; a huge one is cut so that the error item still fits the wire.
+    const sdp = (s: unknown): string | undefined => {
+      if (!isString(s) || utf8Length(s) <= MAX_SDP_BYTES) return isString(s) ? s : undefined;
+      sdpTruncated = true;
+      return truncateUtf8(s, MAX_SDP_BYTES);
+    };
     const record: ErrorRecord = defined({
       fabricID,
       conferenceID,
@@ -118,8 +154,10 @@ function makeMonitor(options: MonitorOptions, disabled?: string): Monitor {
     const { timestamp, webRTCFunction, ...item } = record;
     send({ ...item, kind: 'error', t: timestamp, fn: webRTCFunction });
     emitter.emit('error', record);
-    if (!truncated) return SUCCESS;
-    const truncation = 'applicationLog truncated to 20 KB';
+    if (!truncated && !sdpTruncated) return SUCCESS;
+    const truncation = [truncated && `${fn == 'applicationLog' ? 'applicationLog' : 'error message'} truncated to ${fn == 'applicationLog' ? 20 : 64} KB`, sdpTruncated && 'SDP truncated to 256 KB']
+      .filter(Boolean)
+      .join('; ');
     log.warn(truncation);
     return { status: 'success', message: truncation };
   }
@@ -160,10 +198,13 @@ function makeMonitor(options: MonitorOptions, disabled?: string): Monitor {
         ? transport.start().then((r) => (r.ok ? SUCCESS : failure(`${r.error}: ${r.message}`)))
         : Promise.resolve(SUCCESS),
 
-    // A listener that is not a function is never called (the emitter checks).
     // A 'closed' listener added once close() has begun runs at once (asynchronously): an adapter
     // attached to a closed monitor detaches instead of staying attached for ever.
     on: (event, listener) => {
+      if (!MONITOR_EVENTS.includes(event) || typeof listener != 'function') {
+        log.warn(`monitor.on: ${MONITOR_EVENTS.includes(event) ? 'the listener is not a function' : `no event '${printable(event)}' (events: ${MONITOR_EVENTS.join(', ')})`}; ignored`);
+        return () => {};
+      }
       if (event != 'closed' || !closed) return emitter.on(event, listener);
       queueMicrotask(() => safeCall(log, "the app's 'closed' callback threw", listener as () => void));
       return () => {};
@@ -178,12 +219,20 @@ function makeMonitor(options: MonitorOptions, disabled?: string): Monitor {
 
     tryAddFabric(pc, fabricOptions) {
       const existing = !disabled && !closed && byPc.get(pc);
-      if (existing) return { fabric: existing, result: SUCCESS };
+      if (existing) {
+        // Same pc again: the first options stay. Say so when the new ones differ.
+        const { conferenceID, remoteUserID } = isPlainObject(fabricOptions) ? fabricOptions : ({} as Partial<FabricOptions>);
+        if (conferenceID === existing.conferenceID && remoteUserID === existing.remoteUserID) return { fabric: existing, result: SUCCESS };
+        const message = `this PeerConnection is already monitored (fabric ${existing.id}, conference ${existing.conferenceID}, remote ${existing.remoteUserID}); the new options are ignored`;
+        log.warn(`addFabric: ${message}`);
+        return { fabric: existing, result: { status: 'success', message } };
+      }
       const invalid =
         disabled ??
         (closed ? 'the monitor is closed' : undefined) ??
         checkPeerConnection(pc) ??
         validateFabricOptions(fabricOptions) ??
+        checkSendable('attributes', fabricOptions.attributes) ??
         (pc.signalingState == 'closed' ? 'the PeerConnection is already closed' : undefined);
       if (invalid) return { result: failure(invalid) };
       const fabric = createFabric(pc, fabricOptions, host);
@@ -199,7 +248,14 @@ function makeMonitor(options: MonitorOptions, disabled?: string): Monitor {
         direction: fabric.direction,
         attributes: fabricOptions.attributes,
       });
-      fabric.start();
+      try {
+        fabric.start();
+      } catch (error) {
+        // No half-added fabric: it goes (fabricTerminated), and a retry starts afresh.
+        fabric.terminate();
+        byPc.delete(pc);
+        return { result: failure(`could not observe the PeerConnection: ${errorMessage(error)}`) };
+      }
       return { fabric, result: SUCCESS };
     },
 
@@ -207,13 +263,9 @@ function makeMonitor(options: MonitorOptions, disabled?: string): Monitor {
     fabrics: () => [...byPc.values()],
 
     sendFeedback(conferenceID: string, feedback: Feedback): Result {
-      const invalid = refusal(conferenceID) ?? (isPlainObject(feedback) ? undefined : 'feedback must be {overall, audio?, video?, comment?}');
+      const invalid = refusal(conferenceID) ?? checkFeedback(feedback);
       if (invalid) return failure(invalid);
       const { overall, audio, video, comment } = feedback;
-      for (const [key, rating] of Object.entries({ overall, audio, video }))
-        if ((key == 'overall' || rating !== undefined) && !(Number.isInteger(rating) && rating! >= 1 && rating! <= 5))
-          return failure(`feedback.${key} must be an integer 1..5`);
-      if (comment !== undefined && !isString(comment)) return failure('feedback.comment must be a string');
       send({
         kind: 'feedback',
         conferenceID,
@@ -225,9 +277,7 @@ function makeMonitor(options: MonitorOptions, disabled?: string): Monitor {
     },
 
     sendCustomEvent(conferenceID, name, data, pc) {
-      const invalid =
-        refusal(conferenceID) ??
-        (!isString(name) || !name ? 'a custom event needs a name' : data !== undefined && !isPlainObject(data) ? 'custom event data must be an object' : undefined);
+      const invalid = refusal(conferenceID) ?? checkCustomEvent(name, data);
       if (invalid) return failure(invalid);
       const fabricID = fabricOf(pc)?.id;
       send({ kind: 'custom', conferenceID, name, fabricID, data });
@@ -236,14 +286,7 @@ function makeMonitor(options: MonitorOptions, disabled?: string): Monitor {
     },
 
     sendCustomStats(conferenceID, data, pc) {
-      const notNumber = isPlainObject(data) ? Object.keys(data).find((k) => !(typeof data[k] == 'number' && isFinite(data[k]))) : undefined;
-      const invalid =
-        refusal(conferenceID) ??
-        (!isPlainObject(data)
-          ? 'custom stats must be an object of numbers'
-          : notNumber !== undefined
-            ? `custom stat '${notNumber}' must be a finite number`
-            : undefined);
+      const invalid = refusal(conferenceID) ?? checkCustomStats(data);
       if (invalid) return failure(invalid);
       send({ kind: 'customStats', conferenceID, data: { ...data }, fabricID: fabricOf(pc)?.id });
       return SUCCESS;
@@ -255,6 +298,7 @@ function makeMonitor(options: MonitorOptions, disabled?: string): Monitor {
 
     async close() {
       if (closed) return;
+      // terminate() never throws (guarded); every fabric ends whatever one of them does.
       for (const fabric of [...byPc.values()]) fabric.terminate();
       closed = true;
       try {
@@ -266,7 +310,18 @@ function makeMonitor(options: MonitorOptions, disabled?: string): Monitor {
       emitter.clear();
     },
   };
-  return monitor;
+  // Whatever the app passes (throwing getters, revoked Proxies), these answer and never throw.
+  return guardMethods(monitor, log, {
+    on: () => () => {},
+    addFabric: () => undefined,
+    tryAddFabric: (message) => ({ result: failure(message) }),
+    getFabric: () => undefined,
+    fabrics: () => [],
+    sendFeedback: failure,
+    sendCustomEvent: failure,
+    sendCustomStats: failure,
+    reportError: failure,
+  });
 }
 
 /**
@@ -274,6 +329,14 @@ function makeMonitor(options: MonitorOptions, disabled?: string): Monitor {
  * Never throws: invalid options give `{monitor: undefined, result}`.
  */
 export function tryCreateMonitor(options: MonitorOptions): { monitor?: Monitor; result: Result } {
+  try {
+    return createChecked(options);
+  } catch (error) {
+    return { result: failure(`could not create the monitor: ${errorMessage(error)}`) };
+  }
+}
+
+function createChecked(options: MonitorOptions): { monitor?: Monitor; result: Result } {
   const invalid = !isPlainObject(options)
     ? 'monitor options must be an object'
     : !isString(options.appID) || !options.appID
@@ -284,11 +347,7 @@ export function tryCreateMonitor(options: MonitorOptions): { monitor?: Monitor; 
           ? 'a collectorURL needs an appSecret or a tokenGenerator'
           : undefined;
   if (invalid) return { result: failure(invalid) };
-  try {
-    return { monitor: makeMonitor(options), result: SUCCESS };
-  } catch (error) {
-    return { result: failure(`could not create the monitor: ${String(error)}`) };
-  }
+  return { monitor: makeMonitor(options), result: SUCCESS };
 }
 
 /**
@@ -299,7 +358,10 @@ export function createMonitor(options: MonitorOptions): Monitor {
   const { monitor, result } = tryCreateMonitor(options);
   if (monitor) return monitor;
   const reason = `createMonitor: ${result.message}`;
-  const logger = safeLogger(isPlainObject(options) ? options.logger : undefined);
+  let logger = safeLogger();
+  try {
+    logger = safeLogger(isPlainObject(options) ? options.logger : undefined);
+  } catch {}
   logger.error(reason);
   return makeMonitor({ appID: 'invalid', localUserID: 'invalid', logger }, reason);
 }

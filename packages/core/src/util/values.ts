@@ -18,10 +18,31 @@ export function defined<T extends object>(o: T): T {
   return out;
 }
 
+/**
+ * `String(v)` for messages, never throwing: values String() cannot convert (a null-prototype
+ * object, a Proxy whose traps throw, a throwing toString) become their type tag or a placeholder.
+ */
+export function printable(v: unknown): string {
+  try {
+    return String(v);
+  } catch {
+    try {
+      return Object.prototype.toString.call(v);
+    } catch {
+      return '[unprintable value]';
+    }
+  }
+}
+
+/** An error's message (with its cause's), or printable(e) for anything else. Never throws. */
 export function errorMessage(e: unknown): string {
-  if (!(e instanceof Error)) return String(e);
-  const cause = (e as { cause?: { message?: unknown } }).cause?.message;
-  return isString(cause) && !e.message.includes(cause) ? `${e.message} (${cause})` : e.message;
+  try {
+    if (!(e instanceof Error)) return printable(e);
+    const cause = (e as { cause?: { message?: unknown } }).cause?.message;
+    return isString(cause) && !e.message.includes(cause) ? `${e.message} (${cause})` : printable(e.message);
+  } catch {
+    return printable(e);
+  }
 }
 
 const hex = (bytes: Uint8Array): string => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
@@ -40,3 +61,22 @@ let encoder: TextEncoder | undefined;
 /** UTF-8 byte length; most of what we send is ASCII, where it is just the string's length. */
 export const utf8Length = (s: string): number =>
   /[^\0-\x7f]/.test(s) ? (encoder ??= new TextEncoder()).encode(s).length : s.length;
+
+/** What app data may be as JSON on the wire (the transport's item limit is 1 MiB). */
+const MAX_APP_DATA_BYTES = 512 * 1024;
+
+/**
+ * A failure message unless `value` (app data sent as is: attributes, event data) can be sent:
+ * JSON-serializable (no cycle, no BigInt) and at most 512 KB. Checked when the call is made, so
+ * that the app hears of it instead of a success whose item the transport would drop later.
+ */
+export function checkSendable(what: string, value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(value);
+  } catch (error) {
+    return `${what} cannot be sent: not JSON-serializable (${errorMessage(error)})`;
+  }
+  return json !== undefined && utf8Length(json) > MAX_APP_DATA_BYTES ? `${what} cannot be sent: over 512 KB as JSON` : undefined;
+}
