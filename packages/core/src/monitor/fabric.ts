@@ -67,7 +67,7 @@ export function createFabric(pc: MonitoredPeerConnection, options: FabricOptions
   let stateBeforeHold: FabricState = state;
   let latest: FabricStats | undefined;
   let lastCallbackAt = now();
-  const processor = createStatsProcessor();
+  const processor = createStatsProcessor({ warn: (message, error) => log.warn(`fabric ${id}: ${message}`, error) });
   const mappings = new StreamMappings();
 
   function emit(event: FabricEventRecord['event'], data?: Record<string, unknown>): void {

@@ -1,5 +1,5 @@
 // The stats engine (internal to core: the monitor wires it into each Fabric).
-export { clampInterval, createPoller, MIN_STATS_INTERVAL_MS, PollTimeoutError } from './poller';
+export { clampInterval, createPoller, MAX_STATS_INTERVAL_MS, MIN_STATS_INTERVAL_MS, PollTimeoutError } from './poller';
 export type { Poller, PollerOptions, PollerState } from './poller';
 export { createStatsProcessor } from './processor';
 export type { ProcessedStats, StatsContext, StatsProcessor, StatsProcessorOptions } from './processor';

@@ -15,11 +15,20 @@ import type { Milliseconds } from '../types';
 /** The smallest getStats interval the SDK accepts (and its default). */
 export const MIN_STATS_INTERVAL_MS: Milliseconds = 1000;
 
-/** Clamps a requested getStats interval to >= 1000 ms; non-numbers give the 1000 ms default. */
+/** The largest getStats interval: 1 hour, not setTimeout's 2^31-1 ms (24.8 days), as ticks also detect pc.close() (no event). */
+export const MAX_STATS_INTERVAL_MS: Milliseconds = 3_600_000;
+
+/** setTimeout's largest delay (2^31-1 ms); a larger one overflows and fires at once. */
+export const MAX_TIMER_DELAY_MS: Milliseconds = 2_147_483_647;
+
+/** Clamps a requested getStats interval to 1000 ms..1 hour; non-numbers (and NaN, ±Infinity) give the 1000 ms default. */
 export function clampInterval(intervalMs: unknown): Milliseconds {
   if (typeof intervalMs !== 'number' || !Number.isFinite(intervalMs)) return MIN_STATS_INTERVAL_MS;
-  return Math.max(MIN_STATS_INTERVAL_MS, Math.round(intervalMs));
+  return Math.min(MAX_STATS_INTERVAL_MS, Math.max(MIN_STATS_INTERVAL_MS, Math.round(intervalMs)));
 }
+
+/** A delay setTimeout takes as is: 1 ms..2^31-1 ms (below 1, and NaN, give 1 ms). */
+const timerDelay = (ms: number): Milliseconds => (ms >= 1 ? Math.min(ms, MAX_TIMER_DELAY_MS) : 1);
 
 /** Raised (through onError) when a poll did not settle within `timeoutMs`. */
 export class PollTimeoutError extends Error {
@@ -30,11 +39,11 @@ export class PollTimeoutError extends Error {
 }
 
 export interface PollerOptions<T = unknown> {
-  /** Time between ticks. The caller clamps it with `clampInterval` (the poller takes it as is, >= 1 ms). */
+  /** Time between ticks. The caller clamps it with `clampInterval` (the poller only keeps it within 1 ms..2^31-1 ms). */
   intervalMs: Milliseconds;
   /** One poll: getStats + processing. May reject; never called while the previous one runs. */
   poll: () => Promise<T>;
-  /** A poll still pending after this long is abandoned. Default: max(intervalMs, 5000). */
+  /** A poll still pending after this long is abandoned. Default: max(intervalMs, 5000); at most 2^31-1 ms. */
   timeoutMs?: Milliseconds;
   /** Rejections, timeouts and synchronous throws of `poll`. Its own errors are swallowed. */
   onError?: (error: unknown) => void;
@@ -76,8 +85,8 @@ export interface Poller<T = unknown> {
 }
 
 export function createPoller<T>(options: PollerOptions<T>): Poller<T> {
-  const intervalMs = Math.max(1, options.intervalMs);
-  const timeoutMs = Math.max(1, options.timeoutMs ?? Math.max(intervalMs, 5000));
+  const intervalMs = timerDelay(options.intervalMs);
+  const timeoutMs = timerDelay(options.timeoutMs ?? Math.max(intervalMs, 5000));
   let tickTimer: ReturnType<typeof setTimeout> | undefined;
   let nextTickAt = 0;
   let running = false;

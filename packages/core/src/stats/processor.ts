@@ -7,7 +7,9 @@
 import type { ConnectionStats, EpochMilliseconds, QualityLimitationReason, StatsReportLike, StreamStats } from '../types';
 import type { StreamMappings } from './mapping';
 import { addSample, bitrateKbps, counterDelta, estimateMos, fractionLossFromDeltas, perSecond, streamQuality, type RunningMean } from './metrics';
-import { normalizeReport, type NormalizedRemote, type NormalizedRtpStream } from './normalize';
+import { normalizeReport, type NormalizedRemote, type NormalizedReport, type NormalizedRtpStream } from './normalize';
+import { normalizeCarefully } from './normalize/careful';
+import { inRange, LIMITS } from './normalize/fields';
 import { midOfOnlySection, parseSdp, type SdpInfo } from './sdp';
 
 export interface StatsContext {
@@ -29,12 +31,18 @@ export interface ProcessedStats {
 export interface StatsProcessorOptions {
   /** A stream missing from this many consecutive polls is forgotten. Default 5. */
   forgetAfterPolls?: number;
+  /**
+   * What a poll lost: a report that cannot be read (not a report, its forEach throws), one read
+   * only in part, unreadable entries (skipped), a processing failure. Each problem is told when
+   * it starts, not again while it lasts. Its throws are ignored. Default: none.
+   */
+  warn?: (message: string, error: unknown) => void;
 }
 
 export interface StatsProcessor {
   /**
-   * One poll. `now` (epoch ms) is used only for entries without a usable timestamp. Never
-   * throws for malformed entries (they are skipped).
+   * One poll. `now` (epoch ms) is used only for entries without a usable timestamp. Never throws:
+   * malformed entries are skipped, and what cannot be read goes to `warn`.
    */
   process(report: StatsReportLike, context: StatsContext, now: EpochMilliseconds): ProcessedStats;
   /** Number of per-stream state records held (debug; bounded by live streams). */
@@ -77,7 +85,7 @@ const kbps = (bps: number | undefined): number | undefined => (bps === undefined
 function jitterBufferMs(prev: NormalizedRtpStream, s: NormalizedRtpStream): number | undefined {
   const delay = counterDelta(prev.jitterBufferDelay, s.jitterBufferDelay);
   const emitted = counterDelta(prev.jitterBufferEmittedCount, s.jitterBufferEmittedCount);
-  return delay !== undefined && emitted! > 0 ? (delay / emitted!) * 1000 : undefined;
+  return delay !== undefined && emitted! > 0 ? inRange((delay / emitted!) * 1000, LIMITS.ms) : undefined;
 }
 
 export function createStatsProcessor(options: StatsProcessorOptions = {}): StatsProcessor {
@@ -95,14 +103,33 @@ export function createStatsProcessor(options: StatsProcessorOptions = {}): Stats
     if (sdps[i]![0] !== sdp) sdps[i] = [sdp, parseSdp(sdp)];
     return sdps[i]![1];
   };
+  // The problems (kinds) of this poll and of the previous one: `warn` is told when one starts.
+  let problems = new Set<string>();
+  let previousProblems = new Set<string>();
+  const problem = (kind: string, message: string, error: unknown): void => {
+    problems.add(kind);
+    if (previousProblems.has(kind)) return;
+    try {
+      options.warn?.(message, error);
+    } catch {
+      // The app's logger must never break a poll.
+    }
+  };
 
   function process(report: StatsReportLike, context: StatsContext, now: EpochMilliseconds): ProcessedStats {
     poll++;
     const local = parsed(0, context.localSDP);
     const remote = parsed(1, context.remoteSDP);
-    const normalized = normalizeReport(report, {
-      primaryOf: (ssrc) => remote.secondaryToPrimary.get(ssrc) ?? local.secondaryToPrimary.get(ssrc),
-    });
+    const normalizeOptions = {
+      primaryOf: (ssrc: string) => remote.secondaryToPrimary.get(ssrc) ?? local.secondaryToPrimary.get(ssrc),
+    };
+    let normalized: NormalizedReport;
+    try {
+      normalized = normalizeReport(report, normalizeOptions);
+    } catch {
+      // Reading the report threw (a getter, a trap, forEach, not a report): again, carefully.
+      normalized = normalizeCarefully(report, normalizeOptions, problem);
+    }
     const conn = normalized.connection;
     const streams: StreamStats[] = [];
     for (const s of normalized.outbound) streams.push(streamStats(s, context, local, remote, conn.currentRoundTripTimeMs, now));
@@ -159,10 +186,11 @@ export function createStatsProcessor(options: StatsProcessorOptions = {}): Stats
             ? {}
             : {
                 packetsDelta,
-                bitrate: bitrateKbps(counterDelta(prev.bytes, s.bytes), dt),
-                packetRate: perSecond(packetsDelta, dt),
+                // Over a tiny interval even sane counters give absurd rates (or Infinity): absent.
+                bitrate: inRange(bitrateKbps(counterDelta(prev.bytes, s.bytes), dt), LIMITS.kbps),
+                packetRate: inRange(perSecond(packetsDelta, dt), LIMITS.packetsPerSecond),
                 fractionLoss: inbound ? fractionLossFromDeltas(s.packetsLost! - prev.packetsLost!, packetsDelta) : undefined,
-                frameRate: perSecond(counterDelta(prev.frames, s.frames), dt),
+                frameRate: inRange(perSecond(counterDelta(prev.frames, s.frames), dt), LIMITS.framesPerSecond),
                 jitterBufferMs: jitterBufferMs(prev, s),
               };
         state.timestamp = ts;
@@ -255,10 +283,15 @@ export function createStatsProcessor(options: StatsProcessorOptions = {}): Stats
 
   return {
     process(report, context, now) {
+      const previous = previousProblems;
+      previousProblems = problems;
+      problems = previous;
+      problems.clear();
       try {
         return process(report, context, now);
-      } catch {
-        // A report we cannot read at all (not StatsReportLike): nothing to say this poll.
+      } catch (error) {
+        // Not the report (read carefully above): a bug. Still told, and still no throw into the poll.
+        problem('failed', 'processing the getStats() report failed: no stats this poll', error);
         return { streams: [], connection: {} };
       }
     },

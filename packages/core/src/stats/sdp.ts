@@ -124,11 +124,14 @@ export function parseSdpUncached(sdp: string): SdpInfo {
       // a=ssrc:<ssrc> [cname:<cname> | msid:<stream> <track> | ...]
       const [, ssrc, key, val = ''] = /^(\d+)(?:\s+([^:\s]+):?(.*))?$/.exec(value.trim()) ?? [];
       if (!ssrc) continue;
-      if (!section.ssrcs.includes(ssrc)) section.ssrcs.push(ssrc);
       const id = `${section.index} ${ssrc}`;
-      const a = attrs.get(id) ?? {};
+      let a = attrs.get(id);
+      // The SSRC's first line in this section (a lookup, not a scan: SDPs can have 10^5 such lines).
+      if (!a) {
+        section.ssrcs.push(ssrc);
+        attrs.set(id, (a = {}));
+      }
       if (key == 'cname' || key == 'msid') a[key] = val.trim();
-      attrs.set(id, a);
     } else if (name == 'ssrc-group') {
       if (first && second) section.ssrcGroups.push({ semantics: first, ssrcs: words.slice(1) });
     } else if (name == 'rid') {
@@ -160,6 +163,8 @@ export function parseSdpUncached(sdp: string): SdpInfo {
     if (m.mid !== undefined && !sectionsByMid.has(m.mid)) sectionsByMid.set(m.mid, m);
   }
   // Groups: RTX / FEC SSRCs join their primary; SIM groups list the layers.
+  /** `<primary> <secondary>` pairs already listed (a group line can name 10^5 SSRCs). */
+  const associated = new Set<string>();
   for (const m of media) {
     for (const { semantics, ssrcs: group } of m.ssrcGroups) {
       const role: SsrcRole | undefined = semantics == 'FID' ? 'rtx' : semantics == 'FEC' || semantics == 'FEC-FR' ? 'fec' : undefined;
@@ -170,7 +175,11 @@ export function parseSdpUncached(sdp: string): SdpInfo {
           const info = ssrcs.get(s);
           if (info) Object.assign(info, { role, primarySsrc });
           secondaryToPrimary.set(s, primarySsrc);
-          if (!primary.associatedSsrcs.includes(s)) primary.associatedSsrcs.push(s);
+          const pair = `${primarySsrc} ${s}`;
+          if (!associated.has(pair)) {
+            associated.add(pair);
+            primary.associatedSsrcs.push(s);
+          }
         }
       } else if (semantics == 'SIM') {
         for (const s of group) {

@@ -187,6 +187,18 @@ describe('hostile peer connections', () => {
   });
 });
 
+describe('unreadable stats reports', () => {
+  it("a report that cannot be read is told through the monitor's logger, with the fabric", async () => {
+    const { monitor, log } = newMonitor();
+    const pc = new FakePeerConnection();
+    pc.getStats = async () => null as never;
+    const fabric = monitor.addFabric(pc, OPTIONS)!;
+    const stats = await fabric.pollNow();
+    expect(stats?.streams).toEqual({});
+    expect(log.lines.filter((l) => l.startsWith(`warn: fabric ${fabric.id}: `) && /cannot be read/.test(l))).toHaveLength(1);
+  });
+});
+
 describe('nothing answered success that is then lost', () => {
   it('data that cannot be sent (cyclic, BigInt, over 512 KB) is refused with a clear failure', () => {
     const { monitor } = newMonitor();

@@ -269,6 +269,22 @@ describe('roundTripTimeUnits / jitterUnits (seconds -> ms; old Firefox mozRtt ms
     expect(jitterUnits(e('i', 'inbound-rtp', { jitter: 0.0125 }))).toBeCloseTo(12.5);
     expect(jitterUnits(e('i', 'inbound-rtp', { jitter: 'x' }))).toBeUndefined();
   });
+
+  it('gives no value out of 0..1 hour once converted: negative, or made infinite by x1000 (F15)', () => {
+    const pair = (currentRoundTripTime: unknown) => e('p', 'candidate-pair', { currentRoundTripTime });
+    expect(roundTripTimeUnits(pair(1e308), 'currentRoundTripTime')).toBeUndefined(); // x1000 = Infinity
+    expect(roundTripTimeUnits(pair(Number.MAX_VALUE), 'currentRoundTripTime')).toBeUndefined();
+    expect(roundTripTimeUnits(pair(3601), 'currentRoundTripTime')).toBeUndefined();
+    expect(roundTripTimeUnits(pair(3600), 'currentRoundTripTime')).toBe(3_600_000);
+    expect(roundTripTimeUnits(pair(-0.05), 'currentRoundTripTime')).toBeUndefined();
+    expect(roundTripTimeUnits(pair(0), 'currentRoundTripTime')).toBe(0);
+    expect(roundTripTimeUnits(pair(Number.NaN), 'currentRoundTripTime')).toBeUndefined();
+    expect(roundTripTimeUnits(e('r', 'inboundrtp', { isRemote: true, mozRtt: -40 }))).toBeUndefined();
+    expect(roundTripTimeUnits(e('r', 'inboundrtp', { isRemote: true, mozRtt: 1e308 }))).toBeUndefined();
+    expect(jitterUnits(e('i', 'inbound-rtp', { jitter: -3 }))).toBeUndefined(); // was -3000 ms
+    expect(jitterUnits(e('i', 'inbound-rtp', { jitter: 1e306 }))).toBeUndefined();
+    expect(jitterUnits(e('i', 'inbound-rtp', { jitter: Infinity }))).toBeUndefined();
+  });
 });
 
 describe('fractionLostUnits', () => {

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { clampInterval, createPoller, MIN_STATS_INTERVAL_MS, PollTimeoutError } from '../../src/stats/poller';
+import { clampInterval, createPoller, MAX_STATS_INTERVAL_MS, MAX_TIMER_DELAY_MS, MIN_STATS_INTERVAL_MS, PollTimeoutError } from '../../src/stats/poller';
 
 /** A poll whose promises the test settles by hand. */
 function controlledPoll() {
@@ -27,6 +27,17 @@ describe('clampInterval', () => {
     expect(clampInterval(Infinity)).toBe(1000);
     expect(clampInterval('5000')).toBe(1000);
     expect(clampInterval(undefined)).toBe(1000);
+  });
+
+  it('caps at 1 hour, far below the 2^31-1 ms where setTimeout overflows and fires at once', () => {
+    expect(MAX_STATS_INTERVAL_MS).toBe(3_600_000);
+    expect(MAX_STATS_INTERVAL_MS).toBeLessThan(MAX_TIMER_DELAY_MS);
+    expect(clampInterval(3_600_000)).toBe(3_600_000);
+    expect(clampInterval(3_600_001)).toBe(3_600_000);
+    expect(clampInterval(2 ** 31)).toBe(3_600_000);
+    expect(clampInterval(3e9)).toBe(3_600_000);
+    expect(clampInterval(1e308)).toBe(3_600_000);
+    expect(clampInterval(Number.MAX_VALUE)).toBe(3_600_000);
   });
 });
 
@@ -242,6 +253,34 @@ describe('createPoller', () => {
     p.start();
     p.resume();
     expect(vi.getTimerCount()).toBe(0);
+  });
+
+  // (Fake timers overflow as setTimeout does: a delay above 2^31-1 ms fires after 1 ms.)
+  it('an interval above setTimeout’s 2^31-1 ms is not a busy loop: it ticks at most every 2^31-1 ms', async () => {
+    const poll = vi.fn(async () => 1);
+    const p = createPoller({ intervalMs: 3e9, poll });
+    p.start();
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(poll).not.toHaveBeenCalled();
+    await vi.advanceTimersByTimeAsync(MAX_TIMER_DELAY_MS - 10_000);
+    expect(poll).toHaveBeenCalledTimes(1);
+    expect(p.state().timeouts).toBe(0);
+    p.stop();
+  });
+
+  it('a poll timeout above 2^31-1 ms (given, or max(interval, 5000) of a huge interval) does not abandon the poll at once', async () => {
+    for (const options of [{ intervalMs: 1000, timeoutMs: 1e12 }, { intervalMs: 1e12 }]) {
+      const c = controlledPoll();
+      const onError = vi.fn();
+      const p = createPoller({ ...options, poll: c.poll, onError });
+      const result = p.pollNow();
+      await vi.advanceTimersByTimeAsync(60_000);
+      expect(p.state()).toMatchObject({ inFlight: true, timeouts: 0 });
+      expect(onError).not.toHaveBeenCalled();
+      c.pending[0]?.resolve(7);
+      await expect(result).resolves.toBe(7);
+      p.stop();
+    }
   });
 
   it('one fabric’s hung getStats does not delay another fabric’s polls', async () => {

@@ -4,6 +4,31 @@ import type { StatsEntry } from '../../types';
 /** A finite number, or undefined. */
 export const finite = (v: unknown): number | undefined => (typeof v == 'number' && isFinite(v) ? v : undefined);
 
+/**
+ * The largest plausible stats values. Beyond them (or below 0) a value is garbage from a broken
+ * stack or a hostile report, not a measurement: it reads as absent, so the app never gets a
+ * negative, infinite or absurd value, and rates computed from counters stay finite (docs/stats.md).
+ */
+export const LIMITS = {
+  /** Counters (bytes, packets, frames, jitter buffer seconds) and timestamps (ms): exact in a double. */
+  counter: Number.MAX_SAFE_INTEGER,
+  /** RTT, jitter, jitter buffer delay per frame. */
+  ms: 3_600_000,
+  /** Frame width and height: codecs code them in at most 16 bits. */
+  pixels: 65_536,
+  framesPerSecond: 1000,
+  /** 100 Gbit/s. */
+  kbps: 100_000_000,
+  /** 100 Gbit/s of 1250-byte packets. */
+  packetsPerSecond: 10_000_000,
+} as const;
+
+/** A number from 0 to `max`, or undefined (NaN and ±Infinity too). */
+export const inRange = (v: unknown, max: number): number | undefined => (typeof v == 'number' && v >= 0 && v <= max ? v : undefined);
+
+/** A signed counter (packetsLost), or undefined. */
+export const signedCounter = (v: unknown): number | undefined => (typeof v == 'number' && Math.abs(v) <= LIMITS.counter ? v : undefined);
+
 /** A non-empty string, or undefined. */
 export const nonEmpty = (v: unknown): string | undefined => (typeof v == 'string' && v ? v : undefined);
 

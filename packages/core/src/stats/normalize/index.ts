@@ -18,7 +18,7 @@
  * The report is read, never copied or mutated: the output holds small records built from it.
  */
 import type { StatsEntry, StatsReportLike } from '../../types';
-import { finite, nonEmpty, num, ssrcOf, str } from './fields';
+import { finite, inRange, LIMITS, nonEmpty, signedCounter, ssrcOf, str } from './fields';
 import { candidateFields } from './steps/candidateFields';
 import { associatedSsrcsFromEntry, dropRtxAndFecStreams } from './steps/dropRtxAndFecStreams';
 import { fractionLostUnits } from './steps/fractionLostUnits';
@@ -77,35 +77,38 @@ function rtpStream(
     remoteFromRemoteId(entry, byId, inbound ? 'remote-outbound-rtp' : 'remote-inbound-rtp') ??
     remoteFromSsrc(entry, inbound ? index.remoteOutbound : index.remoteInbound);
   // Fixed fields are read by name (this runs per stream per poll): the entry's own value, else the
-  // legacy track's, else (outbound) the media source's. Some fields are inbound only.
+  // legacy track's, else (outbound) the media source's. Some fields are inbound only. Values out
+  // of their range (LIMITS) are absent.
+  const { counter } = LIMITS;
   return {
     id: entry.id,
     direction,
     ssrc,
     kind: kindFromMediaType(entry) ?? kindFromCodecMimeType(codec),
-    timestamp: finite(entry.timestamp) ?? 0,
+    timestamp: inRange(entry.timestamp, counter) ?? 0,
     mid: nonEmpty(entry.mid),
     rid: nonEmpty(entry.rid),
     trackIdentifier: nonEmpty(entry.trackIdentifier) ?? legacy.trackIdentifier ?? source.trackIdentifier,
     codecMimeType: nonEmpty(codec?.mimeType),
-    bytes: finite(inbound ? entry.bytesReceived : entry.bytesSent),
-    packets: finite(inbound ? entry.packetsReceived : entry.packetsSent),
-    packetsLost: inbound ? finite(entry.packetsLost) : undefined,
+    bytes: inRange(inbound ? entry.bytesReceived : entry.bytesSent, counter),
+    packets: inRange(inbound ? entry.packetsReceived : entry.packetsSent, counter),
+    // Signed: duplicates make it go below 0.
+    packetsLost: inbound ? signedCounter(entry.packetsLost) : undefined,
     jitterMs: inbound ? jitterUnits(entry) : undefined,
-    frames: finite(inbound ? entry.framesDecoded : entry.framesEncoded) ?? legacy.frames,
-    framesPerSecond: finite(entry.framesPerSecond) ?? legacy.framesPerSecond ?? source.framesPerSecond,
-    frameWidth: finite(entry.frameWidth) ?? legacy.frameWidth ?? source.frameWidth,
-    frameHeight: finite(entry.frameHeight) ?? legacy.frameHeight ?? source.frameHeight,
-    audioLevel: (inbound ? (finite(entry.audioLevel) ?? legacy.audioLevel) : undefined) ?? source.audioLevel ?? legacy.audioLevel,
+    frames: inRange(finite(inbound ? entry.framesDecoded : entry.framesEncoded) ?? legacy.frames, counter),
+    framesPerSecond: inRange(finite(entry.framesPerSecond) ?? legacy.framesPerSecond ?? source.framesPerSecond, LIMITS.framesPerSecond),
+    frameWidth: inRange(finite(entry.frameWidth) ?? legacy.frameWidth ?? source.frameWidth, LIMITS.pixels),
+    frameHeight: inRange(finite(entry.frameHeight) ?? legacy.frameHeight ?? source.frameHeight, LIMITS.pixels),
+    audioLevel: inRange((inbound ? (finite(entry.audioLevel) ?? legacy.audioLevel) : undefined) ?? source.audioLevel ?? legacy.audioLevel, 1),
     qualityLimitationReason: inbound ? undefined : nonEmpty(entry.qualityLimitationReason),
-    jitterBufferDelay: inbound ? (finite(entry.jitterBufferDelay) ?? legacy.jitterBufferDelay) : undefined,
-    jitterBufferEmittedCount: inbound ? (finite(entry.jitterBufferEmittedCount) ?? legacy.jitterBufferEmittedCount) : undefined,
+    jitterBufferDelay: inbound ? inRange(finite(entry.jitterBufferDelay) ?? legacy.jitterBufferDelay, counter) : undefined,
+    jitterBufferEmittedCount: inbound ? inRange(finite(entry.jitterBufferEmittedCount) ?? legacy.jitterBufferEmittedCount, counter) : undefined,
     associatedSsrcs: associatedSsrcsFromEntry(entry.rtxSsrc, entry.fecSsrc),
     remote: remote && {
       id: remote.id,
-      timestamp: finite(remote.timestamp) ?? 0,
-      packetsLost: finite(remote.packetsLost),
-      packetsReceived: finite(remote.packetsReceived),
+      timestamp: inRange(remote.timestamp, counter) ?? 0,
+      packetsLost: signedCounter(remote.packetsLost),
+      packetsReceived: inRange(remote.packetsReceived, counter),
       fractionLost: fractionLostUnits(remote),
       jitterMs: jitterUnits(remote),
       roundTripTimeMs: roundTripTimeUnits(remote),
@@ -121,8 +124,8 @@ function connectionOf(index: StatsIndex, rtpTransportId: string | undefined): No
   return {
     candidatePairId: pair.id,
     currentRoundTripTimeMs: roundTripTimeUnits(pair, 'currentRoundTripTime'),
-    availableOutgoingBitrate: num(pair, 'availableOutgoingBitrate'),
-    availableIncomingBitrate: num(pair, 'availableIncomingBitrate'),
+    availableOutgoingBitrate: inRange(pair.availableOutgoingBitrate, LIMITS.kbps * 1000),
+    availableIncomingBitrate: inRange(pair.availableIncomingBitrate, LIMITS.kbps * 1000),
     localCandidateType: local.type,
     remoteCandidateType: remote.type,
     protocol: local.protocol ?? remote.protocol,

@@ -4,19 +4,16 @@
  * in milliseconds.
  */
 import type { Milliseconds, StatsEntry } from '../../../types';
-import { finite } from '../fields';
+import { inRange, LIMITS } from '../fields';
 
-/** A value in seconds (if finite), in ms. */
-const secondsAsMs = (seconds: unknown): Milliseconds | undefined => {
-  const s = finite(seconds);
-  return s === undefined ? undefined : s * 1000;
-};
+/** A value in seconds, in ms; undefined unless in 0..LIMITS.ms once converted (1e308 s is no Infinity ms). */
+const secondsAsMs = (seconds: unknown): Milliseconds | undefined => (typeof seconds == 'number' ? inRange(seconds * 1000, LIMITS.ms) : undefined);
 
 /** roundTripTime / currentRoundTripTime (seconds) -> ms; `mozRtt` is taken as ms. */
 export const roundTripTimeUnits = (
   entry: StatsEntry | undefined,
   field: 'roundTripTime' | 'currentRoundTripTime' = 'roundTripTime',
-): Milliseconds | undefined => secondsAsMs(entry?.[field]) ?? finite(entry?.mozRtt);
+): Milliseconds | undefined => secondsAsMs(entry?.[field]) ?? inRange(entry?.mozRtt, LIMITS.ms);
 
 /** jitter (seconds) -> ms. */
 export const jitterUnits = (entry: StatsEntry | undefined): Milliseconds | undefined => secondsAsMs(entry?.jitter);
