@@ -302,6 +302,11 @@
     fabricSetupFailed: 'failed',
   };
 
+  /** table[key] for the table's own keys only: event names come from clients ("constructor", "toString"...). */
+  function own(table, key) {
+    return Object.prototype.hasOwnProperty.call(table, key) ? table[key] : undefined;
+  }
+
   function eventClass(ev) {
     if (ev === 'fabricSetupFailed') return 'ev-bad';
     if (ev.startsWith('connectionDisruption')) return 'ev-warn';
@@ -329,7 +334,7 @@
       let state = 'new';
       let since = f.firstSeen;
       for (const e of f.events) {
-        const next = STATE_OF_EVENT[e.event];
+        const next = own(STATE_OF_EVENT, e.event);
         if (!next) continue;
         if (e.t > since) segments.push({ state, from: since, to: e.t });
         state = next;
@@ -349,7 +354,7 @@
             class: `marker ${eventClass(e.event)}`,
             title: `${fmtClock(e.t)} ${e.event}${e.data ? ` (${describeData(e.data)})` : ''}`,
             style: { left: pos(e.t) },
-            text: EVENT_ICON[e.event] || '•',
+            text: own(EVENT_ICON, e.event) || '•',
           }),
         );
       }
@@ -637,7 +642,7 @@
   }
 
   function countBy(xs) {
-    const out = {};
+    const out = Object.create(null);
     for (const x of xs) out[x] = (out[x] || 0) + 1;
     return out;
   }

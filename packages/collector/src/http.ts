@@ -1,5 +1,7 @@
 // Small HTTP helpers: JSON answers, bounded body reading, CORS.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { clip } from './text';
 
 export class HttpError extends Error {
   constructor(
@@ -32,38 +34,61 @@ export function sendError(res: ServerResponse, status: number, code: string, mes
   sendJson(res, status, { error: code, message }, headers);
 }
 
-/** Hard cap on what we read (and discard) of an oversized body before closing the connection. */
+/** What of an oversized body is read (and dropped) after the 413 so the connection stays usable. */
 const DRAIN_LIMIT = 16 * 1024 * 1024;
+/** How long a connection being closed after a 413 keeps reading (and dropping) what still arrives. */
+const LINGER_MS = 2000;
 
 /**
- * Reads a request body of at most `limit` bytes. Over the limit: throws HttpError 413 (after
- * draining up to 16 MiB so the client can read the answer; beyond that the connection is closed).
+ * Closes a connection whose client may still be sending: our side ends first (after the answer)
+ * and what still arrives is read and dropped until the client closes too, or LINGER_MS pass.
+ * Destroying the socket at once would make the kernel answer the client's data with a reset, and
+ * a reset makes the client drop the answer it has not read yet (ECONNRESET, EPIPE).
  */
-export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+function closeGracefully(socket: Socket): void {
+  if (socket.destroyed) return;
+  const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+  timer.unref();
+  socket.once('close', () => clearTimeout(timer));
+  socket.end();
+}
+
+/**
+ * Reads a request body of at most `limit` bytes. Over the limit (declared or counted): throws
+ * HttpError 413 at once, for the caller to answer while the client may still be sending. The rest
+ * of the body is read and dropped, up to 16 MiB in all: the connection then stays usable. Beyond
+ * that the connection is closed gracefully once `res` is sent (see closeGracefully).
+ */
+export function readBody(req: IncomingMessage, res: ServerResponse, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length']);
-    let tooLarge = Number.isFinite(declared) && declared > limit;
     const chunks: Uint8Array[] = [];
     let size = 0;
     let settled = false;
-    const tooLargeError = (): HttpError =>
-      new HttpError(413, 'too_large', `the body is over the limit of ${limit} bytes; send smaller batches`, { Connection: 'close' });
-    if (tooLarge && declared > DRAIN_LIMIT) {
+    let closing = false;
+    // No `Connection: close` on this 413: Node would destroy the socket as soon as the answer is
+    // written, with the client still sending (the reset above). closeGracefully ends it instead.
+    const tooLarge = (): void => {
+      if (settled) return;
       settled = true;
-      reject(tooLargeError());
-      req.resume();
-      return;
+      chunks.length = 0;
+      reject(new HttpError(413, 'too_large', `the body is over the limit of ${limit} bytes; send smaller batches`));
+    };
+    const closeAfterAnswer = (): void => {
+      if (closing) return;
+      closing = true;
+      if (res.writableFinished) closeGracefully(req.socket);
+      else res.once('finish', () => closeGracefully(req.socket));
+    };
+    if (Number.isFinite(declared) && declared > limit) {
+      tooLarge();
+      if (declared > DRAIN_LIMIT) closeAfterAnswer();
     }
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > limit) tooLarge = true;
-      if (tooLarge) {
-        chunks.length = 0;
-        if (size > DRAIN_LIMIT && !settled) {
-          settled = true;
-          reject(tooLargeError());
-          req.destroy();
-        }
+      if (size > limit) tooLarge();
+      if (settled) {
+        if (size > DRAIN_LIMIT) closeAfterAnswer();
         return;
       }
       chunks.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
@@ -71,8 +96,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     req.on('end', () => {
       if (settled) return;
       settled = true;
-      if (tooLarge) reject(tooLargeError());
-      else resolve(Buffer.concat(chunks));
+      resolve(Buffer.concat(chunks));
     });
     req.on('error', (e) => {
       if (settled) return;
@@ -87,7 +111,7 @@ export function parseJsonBody(buf: Buffer): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch (e) {
-    throw new HttpError(400, 'bad_json', `the body is not valid JSON (${e instanceof Error ? e.message : 'parse error'})`);
+    throw new HttpError(400, 'bad_json', `the body is not valid JSON (${clip(e instanceof Error ? e.message : 'parse error')})`);
   }
 }
 

@@ -103,18 +103,36 @@ const strOrNull = (v: unknown): string | null => (typeof v === 'string' ? v : nu
 const qualityOrNull = (v: unknown): Quality | null =>
   typeof v === 'string' && (QUALITY_ORDER as readonly string[]).includes(v) ? (v as Quality) : null;
 
-const round = (v: number): number => Math.round(v * 1000) / 1000;
+/**
+ * `v` to 3 decimals. Beyond 1e12 there are no decimals worth keeping, and `v * 1000` could
+ * overflow to Infinity (served as null).
+ */
+export const round = (v: number): number => (Math.abs(v) < 1e12 ? Math.round(v * 1000) / 1000 : v);
+
+/**
+ * The mean of finite numbers, never Infinity: a plain sum can overflow with huge values (data
+ * stored before validation bounded them), then the running mean, which stays within the values'
+ * range, is used. null for none.
+ */
+export function mean(xs: readonly number[]): number | null {
+  if (xs.length === 0) return null;
+  let sum = 0;
+  for (const x of xs) sum += x;
+  if (Number.isFinite(sum)) return sum / xs.length;
+  let m = 0;
+  xs.forEach((x, i) => {
+    m += (x - m) / (i + 1);
+  });
+  return Number.isFinite(m) ? m : null;
+}
 
 function metric(values: (number | null)[], worse: 'min' | 'max'): MetricSummary {
   const xs = values.filter((v): v is number => v !== null);
   if (xs.length === 0) return { avg: null, worst: null };
-  let sum = 0;
   let w = xs[0]!;
-  for (const x of xs) {
-    sum += x;
-    if (worse === 'min' ? x < w : x > w) w = x;
-  }
-  return { avg: round(sum / xs.length), worst: round(w) };
+  for (const x of xs) if (worse === 'min' ? x < w : x > w) w = x;
+  const avg = mean(xs);
+  return { avg: avg === null ? null : round(avg), worst: round(w) };
 }
 
 export function worseQuality(a: Quality | null, b: Quality | null): Quality | null {
@@ -172,8 +190,8 @@ export function downsample(points: SeriesPoint[], max: number): SeriesPoint[] {
     if (bucket.length === 0) continue;
     const p = { ...bucket[bucket.length - 1]! };
     for (const k of NUMERIC_POINT_KEYS) {
-      const xs = bucket.map((x) => x[k]).filter((v): v is number => v !== null);
-      p[k] = xs.length ? round(xs.reduce((a, c) => a + c, 0) / xs.length) : null;
+      const avg = mean(bucket.map((x) => x[k]).filter((v): v is number => v !== null));
+      p[k] = avg === null ? null : round(avg);
     }
     p.quality = bucket.reduce<Quality | null>((q, x) => worseQuality(q, x.quality), null);
     out.push(p);

@@ -36,6 +36,7 @@ import { serveFile, serveStatic, type StaticRoot } from './static';
 import { SqliteStorage } from './storage/sqlite';
 import type { Storage } from './storage/types';
 import { Summarizer } from './summary';
+import { clip } from './text';
 import { LIMITS, isPlainObject, validateBatch, validateTokenRequest, validateWsBatch } from './validate';
 
 export interface CollectorOptions {
@@ -76,6 +77,12 @@ export interface CollectorOptions {
    * header, or clients could pick their own address. Default false.
    */
   trustProxy?: boolean;
+  /**
+   * The collector pings every WebSocket this often and closes one that answered neither the
+   * previous ping nor sent anything since (a dead peer, or a socket that never reads). Browsers and
+   * the `ws` package answer pings by themselves. Default 30000; 0 turns it off.
+   */
+  wsHeartbeatMs?: number;
   logger?: Logger;
   /** Clock (ms since epoch); tests inject one. Default Date.now. */
   clock?: () => number;
@@ -94,6 +101,13 @@ export interface Collector {
 
 const TOKEN_BODY_LIMIT = 64 * 1024;
 const WS_BAD_MESSAGES_BEFORE_CLOSE = 3;
+/**
+ * Invalid batches in a row (no acknowledged batch in between) before a WebSocket is closed with
+ * 4400. The SDK splits a refused batch in halves until the bad item is alone: one bad item costs it
+ * at most 10 refusals in a row (500 -> 250 -> ... -> 1), so 50 leaves room for several adjacent bad
+ * items. A closed SDK reconnects with backoff and resends what is unacknowledged: nothing is lost.
+ */
+export const WS_INVALID_BATCHES_BEFORE_CLOSE = 50;
 
 interface IngestAuth {
   appID: string;
@@ -106,6 +120,14 @@ type Check<T> = { ok: true; value: T } | { ok: false; code: string; message: str
 function appsList(apps: CollectorOptions['apps']): AppCredentials[] {
   if (Array.isArray(apps)) return [...(apps as readonly AppCredentials[])];
   return Object.entries(apps as Readonly<Record<string, string>>).map(([appID, secret]) => ({ appID, secret }));
+}
+
+/** The query string of a request target (never throws, unlike new URL on targets like `//[`). */
+function queryOf(target: string): URLSearchParams {
+  const q = target.indexOf('?');
+  if (q < 0) return new URLSearchParams();
+  const hash = target.indexOf('#', q);
+  return new URLSearchParams(target.slice(q + 1, hash < 0 ? undefined : hash));
 }
 
 /** ws delivers a Buffer (default binaryType); the other shapes are handled for completeness. */
@@ -171,7 +193,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     if (problem) return { ok: false, code: 'bad_token', message: problem };
     const c = jwt.claims as unknown as TokenClaims;
     const secret = apps.secretOf(c.appID);
-    if (secret === undefined) return { ok: false, code: 'unknown_app', message: `no app ${JSON.stringify(c.appID)} on this collector` };
+    if (secret === undefined) return { ok: false, code: 'unknown_app', message: `no app ${JSON.stringify(clip(c.appID))} on this collector` };
     if (!verifyJwtSignature(jwt, secret)) return { ok: false, code: 'bad_signature', message: 'the token signature is wrong' };
     if (c.iss !== COLLECTOR_ISSUER) {
       return { ok: false, code: 'bad_token', message: 'not a collector session token: exchange it at POST /v1/token first' };
@@ -185,7 +207,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     if (!v.ok) return { ok: false, code: 'bad_request', message: v.message };
     const r = v.value;
     const secret = apps.secretOf(r.appID);
-    if (secret === undefined) return { ok: false, code: 'unknown_app', message: `no app ${JSON.stringify(r.appID)} on this collector` };
+    if (secret === undefined) return { ok: false, code: 'unknown_app', message: `no app ${JSON.stringify(clip(r.appID))} on this collector` };
     const now = clock();
     if (r.way === 'signed') {
       const expected = hmacHex(secret, tokenRequestSigningString(r.appID, r.userID, r.ts, r.nonce));
@@ -236,20 +258,38 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     return { ok: true, acked: result.acked };
   }
 
-  function bearer(req: IncomingMessage, url: URL): string | null {
+  function bearer(req: IncomingMessage, query: URLSearchParams): string | null {
     const h = req.headers.authorization;
     if (typeof h === 'string') {
       const m = /^Bearer\s+(\S+)\s*$/i.exec(h);
       if (m?.[1]) return m[1];
     }
-    return url.searchParams.get('token');
+    return query.get('token');
+  }
+
+  /**
+   * An integer query parameter: absent -> the default; present, it must be a decimal integer from
+   * min to max (400 otherwise, rather than silently using the default).
+   */
+  function intParam(query: URLSearchParams, name: string, min: number, max: number, fallback: number): number {
+    const values = query.getAll(name);
+    if (values.length === 0) return fallback;
+    const v = values[0]!;
+    const n = /^[0-9]{1,16}$/.test(v) ? Number(v) : NaN;
+    if (values.length > 1 || !(n >= min && n <= max)) {
+      const got = values.length > 1 ? `${values.length} values` : JSON.stringify(clip(v, 50));
+      throw new HttpError(400, 'bad_request', `?${name} must be an integer from ${min} to ${max} (got ${got})`);
+    }
+    return n;
   }
 
   // ---------------------------------------------------------------- HTTP routes
 
   function refuse(req: IncomingMessage, res: ServerResponse, status: number, code: string, message: string, extra: Record<string, string> = {}): void {
-    logger.warn('request refused', { method: req.method, path: (req.url ?? '').split('?')[0], status, code, message, remote: addressOf(req) });
-    sendError(res, status, code, message, extra);
+    // Messages repeat client input (each piece clipped where it is built); this bounds the whole.
+    const text = clip(message, 1000);
+    logger.warn('request refused', { method: req.method, path: clip((req.url ?? '').split('?')[0] ?? ''), status, code, message: text, remote: addressOf(req) });
+    sendError(res, status, code, text, extra);
   }
 
   /** Seconds until the client's address may authenticate again (0: now). */
@@ -273,7 +313,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
   async function handleToken(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const cors = corsHeaders(req);
     if (refuseIfBlocked(req, res, cors)) return;
-    const body = parseJsonBody(await readBody(req, TOKEN_BODY_LIMIT));
+    const body = parseJsonBody(await readBody(req, res, TOKEN_BODY_LIMIT));
     const out = await issueToken(body);
     if (!out.ok) {
       noteFailure(req, out.code);
@@ -284,17 +324,17 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     sendJson(res, 200, out.value, cors);
   }
 
-  async function handleIngest(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  async function handleIngest(req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<void> {
     const cors = corsHeaders(req);
     if (refuseIfBlocked(req, res, cors)) return;
-    const auth = verifyIngestToken(bearer(req, url));
+    const auth = verifyIngestToken(bearer(req, query));
     if (!auth.ok) {
       noteFailure(req, auth.code);
       req.resume();
       refuse(req, res, 401, auth.code, auth.message, cors);
       return;
     }
-    const body = parseJsonBody(await readBody(req, maxBatchBytes));
+    const body = parseJsonBody(await readBody(req, res, maxBatchBytes));
     const v = validateBatch(body, maxBatchItems);
     if (!v.ok) {
       refuse(req, res, 400, 'invalid_batch', `${v.message} (nothing of the batch was stored)`, cors);
@@ -308,7 +348,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     sendJson(res, 200, { acked: out.acked }, cors);
   }
 
-  async function handleQuery(req: IncomingMessage, res: ServerResponse, url: URL, appID: string, conferenceID: string | null): Promise<void> {
+  async function handleQuery(req: IncomingMessage, res: ServerResponse, query: URLSearchParams, appID: string, conferenceID: string | null): Promise<void> {
     if (refuseIfBlocked(req, res)) return;
     const auth = checkBasicAuth(req.headers.authorization, apps);
     if (!auth.ok) {
@@ -321,18 +361,16 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
       return;
     }
     if (conferenceID === null) {
-      const limitParam = Number(url.searchParams.get('limit') ?? '200');
-      const limit = Number.isInteger(limitParam) && limitParam > 0 ? Math.min(limitParam, 1000) : 200;
+      const limit = intParam(query, 'limit', 1, 1000, 200);
       sendJson(res, 200, { conferences: await storage.listConferences(appID, limit) });
       return;
     }
+    const maxPoints = intParam(query, 'maxPoints', 2, 100_000, MAX_SERIES_POINTS);
     const data = await storage.getConference(appID, conferenceID);
     if (!data) {
-      refuse(req, res, 404, 'not_found', `no conference ${JSON.stringify(conferenceID)} for app ${JSON.stringify(appID)}`);
+      refuse(req, res, 404, 'not_found', `no conference ${JSON.stringify(clip(conferenceID))} for app ${JSON.stringify(clip(appID))}`);
       return;
     }
-    const mp = Number(url.searchParams.get('maxPoints') ?? MAX_SERIES_POINTS);
-    const maxPoints = Number.isInteger(mp) && mp >= 2 ? Math.min(mp, 100_000) : MAX_SERIES_POINTS;
     sendJson(res, 200, buildConferenceDetail(data, maxPoints));
   }
 
@@ -345,8 +383,14 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
   }
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const rawPath = (req.url ?? '/').split('?')[0] ?? '/';
-    const url = new URL(req.url ?? '/', 'http://collector.invalid');
+    const target = req.url ?? '/';
+    const rawPath = target.split('?')[0] ?? '/';
+    // Node's parser passes targets that are no URL (`//[`, `http://x:99999/`): a clear 400, not a 500.
+    // Only origin-form targets (`/path?query`) are routed; anything else ends at a 404 below.
+    if (!URL.canParse(target, 'http://collector.invalid')) {
+      throw new HttpError(400, 'bad_request', `the request target is not a valid URL: ${JSON.stringify(clip(target, 100))}`);
+    }
+    const query = queryOf(target);
     const method = req.method ?? 'GET';
     const isRead = method === 'GET' || method === 'HEAD';
 
@@ -361,7 +405,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
         return;
       }
       if (rawPath === '/v1/token') await handleToken(req, res);
-      else await handleIngest(req, res, url);
+      else await handleIngest(req, res, query);
       return;
     }
 
@@ -371,7 +415,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
         refuse(req, res, 405, 'method_not_allowed', 'the query API is read-only (GET)', { Allow: 'GET, HEAD' });
         return;
       }
-      await handleQuery(req, res, url, decodeSegment(q[1]!), q[2] === undefined ? null : decodeSegment(q[2]));
+      await handleQuery(req, res, query, decodeSegment(q[1]!), q[2] === undefined ? null : decodeSegment(q[2]));
       return;
     }
     if (rawPath === '/v1/ws') {
@@ -379,11 +423,12 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
       return;
     }
     if (rawPath === '/healthz') {
-      sendJson(res, 200, { ok: true });
+      if (isRead) sendJson(res, 200, { ok: true });
+      else refuse(req, res, 405, 'method_not_allowed', 'use GET /healthz', { Allow: 'GET, HEAD' });
       return;
     }
     if (rawPath.startsWith('/v1/')) {
-      refuse(req, res, 404, 'not_found', `no API endpoint ${method} ${rawPath}`);
+      refuse(req, res, 404, 'not_found', `no API endpoint ${clip(method, 20)} ${clip(rawPath)}`);
       return;
     }
 
@@ -407,7 +452,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     }
     if (result === 'forbidden') refuse(req, res, 403, 'forbidden', 'this path is not served');
     else if (result === 'bad_request') refuse(req, res, 400, 'bad_request', 'bad path');
-    else if (result === 'not_found') refuse(req, res, 404, 'not_found', `no file ${rawPath}`);
+    else if (result === 'not_found') refuse(req, res, 404, 'not_found', `no file ${clip(rawPath)}`);
   }
 
   const server: Server = createServer((req, res) => {
@@ -417,7 +462,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
         refuse(req, res, e.status, e.code, e.message, { ...cors, ...e.headers });
         return;
       }
-      logger.error('request failed', { path: (req.url ?? '').split('?')[0], error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
+      logger.error('request failed', { path: clip((req.url ?? '').split('?')[0] ?? ''), error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
       if (!res.headersSent) sendError(res, 500, 'internal', 'the collector failed to handle this request; see its log');
       else res.destroy();
     });
@@ -429,10 +474,31 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: maxBatchBytes + 256 });
 
+  // Sockets pinged by the last heartbeat that have not been heard from since.
+  const unanswered = new WeakSet<WebSocket>();
+  const remoteOf = new WeakMap<WebSocket, string>();
+  const heartbeatMs = options.wsHeartbeatMs ?? 30_000;
+  const heartbeat =
+    heartbeatMs > 0
+      ? setInterval(() => {
+          for (const ws of wss.clients) {
+            if (unanswered.has(ws)) {
+              const message = `no answer to a ping within ${heartbeatMs} ms`;
+              logger.warn('websocket closed by the collector', { code: 1006, error: 'no_pong', message, remote: remoteOf.get(ws) });
+              ws.terminate();
+              continue;
+            }
+            unanswered.add(ws);
+            ws.ping();
+          }
+        }, heartbeatMs)
+      : null;
+  heartbeat?.unref();
+
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path !== '/v1/ws') {
-      logger.warn('websocket upgrade refused', { path, remote: addressOf(req) });
+      logger.warn('websocket upgrade refused', { path: clip(path ?? ''), remote: addressOf(req) });
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
@@ -451,7 +517,8 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
 
   function onConnection(ws: WebSocket, req: IncomingMessage): void {
     const remote = addressOf(req);
-    const url = new URL(req.url ?? '/', 'http://collector.invalid');
+    remoteOf.set(ws, remote);
+    const query = queryOf(req.url ?? '/');
     const send = (msg: unknown): void => {
       if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(msg));
     };
@@ -460,14 +527,17 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
       send(id === undefined ? { type: 'error', error, message } : { type: 'error', id, error, message });
       ws.close(code, error);
     };
-    const auth = verifyIngestToken(url.searchParams.get('token'));
+    const auth = verifyIngestToken(query.get('token'));
     if (!auth.ok) {
       noteFailure(req, auth.code);
       closeWith(4401, auth.code, auth.message);
       return;
     }
     const who = auth.value;
+    const heard = (): boolean => unanswered.delete(ws);
+    ws.on('pong', heard);
     let badMessages = 0;
+    let invalidInARow = 0;
     let queue: Promise<void> = Promise.resolve();
 
     const bad = (error: string, message: string): void => {
@@ -475,6 +545,18 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
       logger.warn('websocket message refused', { error, message, appID: who.appID, remote, count: badMessages });
       if (badMessages >= WS_BAD_MESSAGES_BEFORE_CLOSE) closeWith(4400, error, `${message}; closing after ${badMessages} bad messages`);
       else send({ type: 'error', error, message });
+    };
+
+    /** A refused batch: answered, and past WS_INVALID_BATCHES_BEFORE_CLOSE in a row the connection is closed. */
+    const invalidBatch = (message: string, id?: number): void => {
+      invalidInARow++;
+      const text = `${message} (nothing of the batch was stored)`;
+      if (invalidInARow >= WS_INVALID_BATCHES_BEFORE_CLOSE) {
+        closeWith(4400, 'invalid_batch', `${text}; closing after ${invalidInARow} invalid batches in a row`, id);
+        return;
+      }
+      logger.warn('websocket batch refused', { error: 'invalid_batch', message, appID: who.appID, remote, count: invalidInARow });
+      send(id === undefined ? { type: 'error', error: 'invalid_batch', message: text } : { type: 'error', id, error: 'invalid_batch', message: text });
     };
 
     const handle = async (data: RawData, isBinary: boolean): Promise<void> => {
@@ -505,14 +587,12 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
       }
       const id = msg.id;
       if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0) {
-        logger.warn('websocket batch refused', { error: 'invalid_batch', message: 'id', appID: who.appID, remote });
-        send({ type: 'error', error: 'invalid_batch', message: 'id: expected a non-negative integer batch number (nothing stored)' });
+        invalidBatch('id: expected a non-negative integer batch number');
         return;
       }
       const v = validateWsBatch(msg, maxBatchItems);
       if (!v.ok) {
-        logger.warn('websocket batch refused', { error: 'invalid_batch', message: v.message, appID: who.appID, remote });
-        send({ type: 'error', id, error: 'invalid_batch', message: `${v.message} (nothing of the batch was stored)` });
+        invalidBatch(v.message, id);
         return;
       }
       let out: IngestOutcome;
@@ -527,10 +607,12 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
         closeWith(4403, out.code, out.message, id);
         return;
       }
+      invalidInARow = 0;
       send({ type: 'ack', id, acked: out.acked });
     };
 
     ws.on('message', (data, isBinary) => {
+      heard();
       queue = queue.then(() => handle(data, isBinary)).catch((e: unknown) => {
         logger.error('websocket handler failed', { error: e instanceof Error ? e.message : String(e) });
       });
@@ -551,6 +633,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     });
   }).catch(async (e: unknown) => {
     clearInterval(purgeTimer);
+    if (heartbeat) clearInterval(heartbeat);
     if (ownStorage) await storage.close();
     throw e;
   });
@@ -576,6 +659,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     close: () => {
       closing ??= (async () => {
         clearInterval(purgeTimer);
+        if (heartbeat) clearInterval(heartbeat);
         await summarizer.stop();
         for (const ws of wss.clients) ws.close(1001, 'collector shutting down');
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));

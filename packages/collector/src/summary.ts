@@ -3,7 +3,7 @@
 // arrives later.
 import type { Logger } from './logger';
 import { QUALITY_ORDER, type FabricState, type Quality } from './protocol';
-import { buildStreams, participantsOf, type MetricSummary, type StreamView } from './query';
+import { buildStreams, mean, participantsOf, round, type MetricSummary, type StreamView } from './query';
 import type { ConferenceData, Storage } from './storage/types';
 
 export interface MediaSummary {
@@ -39,13 +39,17 @@ export interface ConferenceSummary {
   worstStream: { sid: string; fabricID: string; key: string; userID: string | null; quality: Quality | null } | null;
 }
 
-const round = (v: number): number => Math.round(v * 1000) / 1000;
+/** mean() rounded; null for none. */
+const roundedMean = (xs: readonly number[]): number | null => {
+  const m = mean(xs);
+  return m === null ? null : round(m);
+};
 
 function combine(streams: StreamView[], pick: (s: StreamView) => MetricSummary, worse: 'min' | 'max'): MetricSummary {
   const avgs = streams.map((s) => pick(s).avg).filter((v): v is number => v !== null);
   const worsts = streams.map((s) => pick(s).worst).filter((v): v is number => v !== null);
   return {
-    avg: avgs.length ? round(avgs.reduce((a, b) => a + b, 0) / avgs.length) : null,
+    avg: roundedMean(avgs),
     worst: worsts.length ? worsts.reduce((a, b) => (worse === 'min' ? Math.min(a, b) : Math.max(a, b))) : null,
   };
 }
@@ -65,9 +69,13 @@ export function computeSummary(data: ConferenceData, reason: 'terminated' | 'idl
   const streams = buildStreams(data.samples);
   const fabricStates: Partial<Record<FabricState, number>> = {};
   for (const f of data.fabrics) fabricStates[f.state] = (fabricStates[f.state] ?? 0) + 1;
-  const delays = data.fabrics.map((f) => f.setupDelay).filter((v): v is number => v !== null);
-  const errorsByCategory: Record<string, number> = {};
-  for (const e of data.errors) errorsByCategory[e.item.category] = (errorsByCategory[e.item.category] ?? 0) + 1;
+  const delays = data.fabrics.map((f) => f.setupDelay).filter((v): v is number => v !== null && Number.isFinite(v));
+  // Categories are client strings: counted in a Map, then put in an object without a prototype so
+  // that "constructor", "toString" or "__proto__" are plain keys (JSON.stringify serializes it as usual).
+  const categories = new Map<string, number>();
+  for (const e of data.errors) categories.set(e.item.category, (categories.get(e.item.category) ?? 0) + 1);
+  const errorsByCategory: Record<string, number> = Object.create(null) as Record<string, number>;
+  for (const [category, count] of categories) errorsByCategory[category] = count;
   const ratings = data.feedback.map((f) => f.item.rating.overall);
 
   let quality: Quality | null = null;
@@ -89,12 +97,13 @@ export function computeSummary(data: ConferenceData, reason: 'terminated' | 'idl
     participantCount: participantsOf(data).length,
     fabricCount: data.fabrics.length,
     fabricStates,
-    setupDelay: delays.length ? { avg: round(delays.reduce((a, b) => a + b, 0) / delays.length), max: delays.reduce((a, b) => Math.max(a, b)) } : null,
+    setupDelay: delays.length ? { avg: roundedMean(delays) ?? 0, max: delays.reduce((a, b) => Math.max(a, b)) } : null,
     disruptions: data.events.filter((e) => e.item.event === 'connectionDisruptionStart').length,
     errorCount: data.errors.length,
     errorsByCategory,
-    feedback: ratings.length ? { count: ratings.length, overallAvg: round(ratings.reduce((a, b) => a + b, 0) / ratings.length) } : null,
-    droppedSamples: data.dropped.reduce((a, d) => a + d.item.count, 0),
+    feedback: ratings.length ? { count: ratings.length, overallAvg: roundedMean(ratings) ?? 0 } : null,
+    // Capped so the count stays an exact integer, whatever counts were stored.
+    droppedSamples: Math.min(Number.MAX_SAFE_INTEGER, data.dropped.reduce((a, d) => a + d.item.count, 0)),
     streamCount: streams.length,
     audio: media(streams.filter((s) => s.mediaType === 'audio')),
     video: media(streams.filter((s) => s.mediaType === 'video')),

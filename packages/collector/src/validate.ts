@@ -12,6 +12,8 @@ import {
   type StatsDelta,
   type StreamDelta,
 } from './protocol';
+import { RESERVED_KEY_PREFIX } from './storage/types';
+import { clip, hasLoneSurrogate, wellFormed } from './text';
 
 export type Validated<T> = { ok: true; value: T } | { ok: false; message: string };
 
@@ -30,12 +32,24 @@ export const LIMITS = {
   /** Nesting depth of free-form objects (attributes, data). */
   objectDepth: 16,
   itemsPerBatch: 500,
+  /**
+   * Stream and connection numbers without a natural bound (bitrate, rtt, jitter, frame size...),
+   * the fabricSetup delays (ms) and dropped counts: far above any real value, low enough that
+   * summing them for averages cannot overflow to Infinity.
+   */
+  maxNumber: 1e9,
 } as const;
 
 class Invalid extends Error {}
 
+/** How much of one client-chosen key a path repeats. */
+const ECHO_PATH_KEY = 100;
+/** `path.key`, the key clipped. */
+const at = (path: string, key: string): string => `${path}.${clip(key, ECHO_PATH_KEY)}`;
+
 function fail(path: string, what: string): never {
-  throw new Invalid(`${path}: ${what}`);
+  // Paths carry client keys: bounded so an answer or log line stays small whatever was sent.
+  throw new Invalid(`${clip(path, 2 * ECHO_PATH_KEY)}: ${what}`);
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -44,8 +58,9 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 
 function describe(v: unknown): string {
   if (v === null) return 'null';
+  if (v === undefined) return 'nothing (the field is missing)';
   if (Array.isArray(v)) return 'an array';
-  return `a ${typeof v}`;
+  return typeof v === 'object' ? 'an object' : `a ${typeof v}`;
 }
 
 function obj(v: unknown, path: string): Record<string, unknown> {
@@ -55,23 +70,34 @@ function obj(v: unknown, path: string): Record<string, unknown> {
 
 function onlyKeys(o: Record<string, unknown>, allowed: ReadonlySet<string>, path: string): void {
   for (const k of Object.keys(o)) {
-    if (!allowed.has(k)) fail(`${path}.${k}`, 'unknown field');
+    if (!allowed.has(k)) fail(at(path, k), 'unknown field');
   }
 }
 
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
-function str(v: unknown, path: string, max: number, opts: { min?: number; noControl?: boolean } = {}): string {
+const SURROGATE_PROBLEM = 'must not contain an unpaired UTF-16 surrogate (\\ud800-\\udfff not part of a pair)';
+
+/**
+ * A string of min..max characters. IDs and names (the default) refuse control characters and
+ * unpaired surrogates: stored as text they would not be valid UTF-8 and could never be looked up
+ * again. Free text (`freeText`: messages, SDPs, comments) allows control characters and gets U+FFFD
+ * for unpaired surrogates instead: the SDK may cut a long text inside a surrogate pair, and one bad
+ * character must not cost the whole error report or feedback.
+ */
+function str(v: unknown, path: string, max: number, opts: { min?: number; freeText?: boolean } = {}): string {
   if (typeof v !== 'string') fail(path, `expected a string, got ${describe(v)}`);
   const min = opts.min ?? 1;
   if (v.length < min) fail(path, min === 1 ? 'must not be empty' : `must be at least ${min} characters`);
   if (v.length > max) fail(path, `must be at most ${max} characters`);
-  if (opts.noControl !== false && CONTROL.test(v)) fail(path, 'must not contain control characters');
+  if (opts.freeText) return wellFormed(v);
+  if (CONTROL.test(v)) fail(path, 'must not contain control characters');
+  if (hasLoneSurrogate(v)) fail(path, SURROGATE_PROBLEM);
   return v;
 }
 
-function optStr(o: Record<string, unknown>, key: string, path: string, max: number, opts?: { min?: number; noControl?: boolean }): string | undefined {
+function optStr(o: Record<string, unknown>, key: string, path: string, max: number, opts?: { min?: number; freeText?: boolean }): string | undefined {
   if (!(key in o)) return undefined;
   return str(o[key], `${path}.${key}`, max, opts);
 }
@@ -95,19 +121,33 @@ function oneOf<T extends string>(v: unknown, path: string, values: readonly T[])
   return v as T;
 }
 
-/** A free-form JSON object, bounded in depth (our own JSON.stringify must not overflow the stack). */
+/**
+ * A free-form JSON object, bounded in depth (our own JSON.stringify must not overflow the stack).
+ * Its keys are names (unpaired surrogates refused); its string values are free text (unpaired
+ * surrogates become U+FFFD, in place: the object is our own parse of the request).
+ */
 function jsonObject(v: unknown, path: string): JsonObject {
   const o = obj(v, path);
-  checkDepth(o, path, 1);
+  checkFreeForm(o, path, 1);
   return o as JsonObject;
 }
 
-function checkDepth(v: unknown, path: string, depth: number): void {
+function checkFreeForm(v: unknown, path: string, depth: number): void {
   if (depth > LIMITS.objectDepth) fail(path, `nested deeper than ${LIMITS.objectDepth} levels`);
   if (Array.isArray(v)) {
-    v.forEach((x, i) => checkDepth(x, `${path}[${i}]`, depth + 1));
+    v.forEach((x, i) => {
+      if (typeof x === 'string') v[i] = wellFormed(x);
+      else checkFreeForm(x, `${path}[${i}]`, depth + 1);
+    });
   } else if (isPlainObject(v)) {
-    for (const [k, x] of Object.entries(v)) checkDepth(x, `${path}.${k}`, depth + 1);
+    for (const [k, x] of Object.entries(v)) {
+      const p = at(path, k);
+      if (hasLoneSurrogate(k)) fail(`${path} key ${JSON.stringify(clip(k, ECHO_PATH_KEY))}`, SURROGATE_PROBLEM);
+      // An own property named "__proto__" (JSON.parse makes one) is a data property: assigning
+      // to it does not touch the prototype.
+      if (typeof x === 'string') v[k] = wellFormed(x);
+      else checkFreeForm(x, p, depth + 1);
+    }
   } else if (typeof v === 'number' && !Number.isFinite(v)) {
     fail(path, 'must be a finite number');
   }
@@ -136,13 +176,13 @@ const STREAM_STRINGS = new Set<string>(STREAM_STRING_FIELDS);
 const CONNECTION_NUMBERS = new Set<string>(CONNECTION_NUMBER_FIELDS);
 const CONNECTION_STRINGS = new Set<string>(CONNECTION_STRING_FIELDS);
 
-/** Upper bounds of stream numbers that have one (all are >= 0). */
-const NUMBER_MAX: Record<string, number> = {
-  fractionLoss: 1,
-  audioLevel: 1,
-  packetLossPercentage: 100,
-  mos: 5,
-};
+/** Upper bounds of stream numbers that have a natural one (all are >= 0); the rest: LIMITS.maxNumber. */
+const NUMBER_MAX = new Map<string, number>([
+  ['fractionLoss', 1],
+  ['audioLevel', 1],
+  ['packetLossPercentage', 100],
+  ['mos', 5],
+]);
 
 function statsFields(
   o: Record<string, unknown>,
@@ -154,9 +194,9 @@ function statsFields(
   const out: StatsDelta = {};
   for (const [k, v] of Object.entries(o)) {
     if (k === skip) continue;
-    const p = `${path}.${k}`;
+    const p = at(path, k);
     if (numbers.has(k)) {
-      out[k] = v === null ? null : num(v, p, 0, NUMBER_MAX[k] ?? Number.MAX_VALUE);
+      out[k] = v === null ? null : num(v, p, 0, NUMBER_MAX.get(k) ?? LIMITS.maxNumber);
     } else if (strings.has(k)) {
       if (v === null) out[k] = null;
       else if (k === 'quality') out[k] = oneOf(v, p, QUALITY_ORDER);
@@ -201,6 +241,12 @@ function validateItem(raw: unknown, path: string): Item {
     case 'event': {
       const item: Item = { ...base, kind, ...optFabric(), event: str(o.event, `${path}.event`, NAME) };
       if ('data' in o) item.data = jsonObject(o.data, `${path}.data`);
+      if (item.event === 'fabricSetup' && item.data) {
+        // The collector keeps setupDelay (and summarizes it): a delay in ms, like the other two.
+        for (const k of ['setupDelay', 'gatheringDelay', 'connectivityDelay']) {
+          if (k in item.data) num(item.data[k], `${path}.data.${k}`, 0, LIMITS.maxNumber);
+        }
+      }
       return item;
     }
     case 'error': {
@@ -210,13 +256,13 @@ function validateItem(raw: unknown, path: string): Item {
         ...optFabric(),
         fn: str(o.fn, `${path}.fn`, NAME),
         category: str(o.category, `${path}.category`, NAME),
-        message: str(o.message, `${path}.message`, LIMITS.messageLength, { min: 0, noControl: false }),
+        message: str(o.message, `${path}.message`, LIMITS.messageLength, { min: 0, freeText: true }),
       };
       const name = optStr(o, 'name', path, NAME);
       if (name !== undefined) item.name = name;
-      const l = optStr(o, 'localSDP', path, LIMITS.sdpLength, { min: 0, noControl: false });
+      const l = optStr(o, 'localSDP', path, LIMITS.sdpLength, { min: 0, freeText: true });
       if (l !== undefined) item.localSDP = l;
-      const r = optStr(o, 'remoteSDP', path, LIMITS.sdpLength, { min: 0, noControl: false });
+      const r = optStr(o, 'remoteSDP', path, LIMITS.sdpLength, { min: 0, freeText: true });
       if (r !== undefined) item.remoteSDP = r;
       return item;
     }
@@ -229,7 +275,9 @@ function validateItem(raw: unknown, path: string): Item {
         const p = `${sp}[${i}]`;
         const so = obj(s, p);
         const key = str(so.key, `${p}.key`, ID);
-        if (seen.has(key)) fail(`${p}.key`, `duplicate stream key ${JSON.stringify(key)}`);
+        // The collector stores the connection among the streams under a reserved key (CONNECTION_KEY).
+        if (key.startsWith(RESERVED_KEY_PREFIX)) fail(`${p}.key`, `stream keys starting with "${RESERVED_KEY_PREFIX}" are reserved for the collector`);
+        if (seen.has(key)) fail(`${p}.key`, `duplicate stream key ${JSON.stringify(clip(key))}`);
         seen.add(key);
         return { key, fields: statsFields(so, p, STREAM_NUMBERS, STREAM_STRINGS, 'key') };
       });
@@ -248,7 +296,7 @@ function validateItem(raw: unknown, path: string): Item {
       if ('audio' in r) rating.audio = int(r.audio, `${rp}.audio`, 1, 5);
       if ('video' in r) rating.video = int(r.video, `${rp}.video`, 1, 5);
       const item: Item = { ...base, kind, userID: str(o.userID, `${path}.userID`, ID), rating };
-      const c = optStr(o, 'comment', path, LIMITS.commentLength, { min: 0, noControl: false });
+      const c = optStr(o, 'comment', path, LIMITS.commentLength, { min: 0, freeText: true });
       if (c !== undefined) item.comment = c;
       return item;
     }
@@ -266,7 +314,7 @@ function validateItem(raw: unknown, path: string): Item {
       for (const [k, v] of entries) {
         str(k, `${dp} key`, NAME);
         if (k === '__proto__') fail(`${dp}.${k}`, 'reserved name');
-        data[k] = num(v, `${dp}.${k}`);
+        data[k] = num(v, at(dp, k));
       }
       return { ...base, kind, ...optFabric(), data };
     }
@@ -274,7 +322,7 @@ function validateItem(raw: unknown, path: string): Item {
       return {
         ...base,
         kind,
-        count: int(o.count, `${path}.count`, 0, Number.MAX_SAFE_INTEGER),
+        count: int(o.count, `${path}.count`, 0, LIMITS.maxNumber),
         reason: oneOf(o.reason, `${path}.reason`, ['buffer_full']),
       };
   }

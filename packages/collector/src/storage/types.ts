@@ -109,8 +109,10 @@ export interface SampleRecord {
   fields: StatsFields;
 }
 
+/** Stream keys starting with this are the collector's: validation refuses them from clients. */
+export const RESERVED_KEY_PREFIX = '#';
 /** Key under which a stats item's `connection` is stored among the stream samples. */
-export const CONNECTION_KEY = '#connection';
+export const CONNECTION_KEY = `${RESERVED_KEY_PREFIX}connection`;
 
 export interface ConferenceData {
   conference: ConferenceRecord;

@@ -26,7 +26,8 @@ export const isItemKind = (kind: unknown): kind is ItemKind => isString(kind) &&
  * characters (`true`); one of a list; any value (`null`: top-level fields).
  */
 type Rule = number | true | readonly string[] | null;
-const NUM = Number.MAX_VALUE;
+/** The collector refuses numbers above 10^9 (kbps, ms, px...: far beyond real values; docs/protocol.md). */
+const NUM = 1e9;
 
 export const STREAM_RULES: Record<string, Rule> = {
   ssrc: true,
