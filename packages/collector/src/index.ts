@@ -20,6 +20,7 @@ export type {
   FabricRecord,
   StoredItem,
   SampleRecord,
+  TimeWindow,
 } from './storage/types';
 export type { ConferenceSummary, MediaSummary } from './summary';
 export type {

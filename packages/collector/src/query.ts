@@ -1,6 +1,6 @@
 // Builds the query API's conference view (docs/protocol.md "Query API") from stored data.
 import { QUALITY_ORDER, STREAM_NUMBER_FIELDS, type JsonObject, type Quality, type StatsFields } from './protocol';
-import { CONNECTION_KEY, type ConferenceData, type FabricRecord, type ParticipantRecord, type SampleRecord } from './storage/types';
+import { CONNECTION_KEY, type ConferenceData, type FabricRecord, type ParticipantRecord, type SampleRecord, type TimeWindow } from './storage/types';
 import type { ConferenceSummary } from './summary';
 
 export interface MetricSummary {
@@ -92,6 +92,8 @@ export interface ConferenceDetail {
   customEvents: (DetailRow & { name: string; data: JsonObject | null })[];
   customStats: (DetailRow & { data: Record<string, number> })[];
   dropped: { t: number; sid: string; count: number; reason: string }[];
+  /** The series and the per-stream summaries cover this window of time (?from, ?to); null ends are open. */
+  window: { from: number | null; to: number | null };
   streams: StreamView[];
   summary: ConferenceSummary | null;
 }
@@ -263,7 +265,7 @@ export function participantsOf(data: ConferenceData): ParticipantRecord[] {
   return [...byUser.values()].sort((a, b) => a.firstSeen - b.firstSeen || a.userID.localeCompare(b.userID));
 }
 
-export function buildConferenceDetail(data: ConferenceData, maxPoints = MAX_SERIES_POINTS): ConferenceDetail {
+export function buildConferenceDetail(data: ConferenceData, maxPoints = MAX_SERIES_POINTS, window: TimeWindow = {}): ConferenceDetail {
   const fabricEvents = new Map<string, FabricEventView[]>();
   const conferenceEvents: ConferenceDetail['events'] = [];
   for (const e of data.events) {
@@ -309,6 +311,7 @@ export function buildConferenceDetail(data: ConferenceData, maxPoints = MAX_SERI
     customEvents: data.customEvents.map((row) => ({ ...detailRow(row), name: row.item.name, data: row.item.data ?? null })),
     customStats: data.customStats.map((row) => ({ ...detailRow(row), data: row.item.data })),
     dropped: data.dropped.map(({ sid, item }) => ({ t: item.t, sid, count: item.count, reason: item.reason })),
+    window: { from: window.from ?? null, to: window.to ?? null },
     streams: buildStreams(data.samples, maxPoints),
     summary: data.conference.summaryStale ? null : data.conference.summary,
   };

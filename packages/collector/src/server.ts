@@ -142,6 +142,9 @@ function formatUrl(host: string, port: number): string {
   return `http://${h}:${port}/`;
 }
 
+/** The largest epoch-ms time a query may name (ECMAScript's last date, year 275760). */
+const MAX_EPOCH_MS = 8.64e15;
+
 export async function startCollector(options: CollectorOptions): Promise<Collector> {
   const logger = options.logger ?? createConsoleLogger();
   const clock = options.clock ?? Date.now;
@@ -366,12 +369,18 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
       return;
     }
     const maxPoints = intParam(query, 'maxPoints', 2, 100_000, MAX_SERIES_POINTS);
-    const data = await storage.getConference(appID, conferenceID);
+    // ?from / ?to (epoch ms): the samples of a window, to read a long conference in pages.
+    const end = (name: string): number | undefined => (query.has(name) ? intParam(query, name, 0, MAX_EPOCH_MS, 0) : undefined);
+    const window = { from: end('from'), to: end('to') };
+    if (window.from !== undefined && window.to !== undefined && window.from >= window.to) {
+      throw new HttpError(400, 'bad_request', `?from must be before ?to (got ${window.from} and ${window.to})`);
+    }
+    const data = await storage.getConference(appID, conferenceID, window);
     if (!data) {
       refuse(req, res, 404, 'not_found', `no conference ${JSON.stringify(clip(conferenceID))} for app ${JSON.stringify(clip(appID))}`);
       return;
     }
-    sendJson(res, 200, buildConferenceDetail(data, maxPoints));
+    sendJson(res, 200, buildConferenceDetail(data, maxPoints, window));
   }
 
   function decodeSegment(s: string): string {

@@ -27,9 +27,12 @@ import {
   type SampleRecord,
   type Storage,
   type StoredItem,
+  type TimeWindow,
 } from './types';
 
 const SCHEMA_VERSION = 1;
+/** An open end of a sample window (t is epoch ms, far below). */
+const OPEN_END = 1e300;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -114,7 +117,9 @@ CREATE TABLE IF NOT EXISTS samples (
   fields TEXT NOT NULL,
   PRIMARY KEY (app_id, sid, fabric_id, key, n)
 );
-CREATE INDEX IF NOT EXISTS samples_by_conference ON samples (app_id, conference_id);
+-- By time within a conference: a query API window reads only its samples.
+DROP INDEX IF EXISTS samples_by_conference;
+CREATE INDEX IF NOT EXISTS samples_by_conference_t ON samples (app_id, conference_id, t);
 -- Token nonces and third-party jtis already used.
 CREATE TABLE IF NOT EXISTS used_once (
   app_id TEXT NOT NULL,
@@ -195,7 +200,7 @@ export class SqliteStorage implements Storage {
   private readonly sqlite: SqliteDatabase;
   private readonly st: Record<string, Statement>;
   private readonly ingestTx: (ctx: IngestContext, items: readonly Item[]) => IngestResult;
-  private readonly readTx: (appID: string, conferenceID: string) => ConferenceData | null;
+  private readonly readTx: (appID: string, conferenceID: string, window: TimeWindow) => ConferenceData | null;
   private closed = false;
 
   constructor(options: SqliteStorageOptions) {
@@ -263,7 +268,7 @@ export class SqliteStorage implements Storage {
                       ORDER BY t, sid, n`),
       eventsInOrder: p(`SELECT sid, user_id, received_at, body FROM items WHERE app_id = ? AND conference_id = ? AND kind = 'event'
                         ORDER BY sid, n`),
-      samples: p(`SELECT sid, fabric_id, key, n, t, fields FROM samples WHERE app_id = ? AND conference_id = ?
+      samples: p(`SELECT sid, fabric_id, key, n, t, fields FROM samples WHERE app_id = ? AND conference_id = ? AND t >= ? AND t < ?
                   ORDER BY sid, fabric_id, key, n`),
       due: p(`SELECT c.app_id, c.conference_id, c.last_received,
                 EXISTS (SELECT 1 FROM fabrics f WHERE f.app_id = c.app_id AND f.conference_id = c.conference_id) AS has_fabrics,
@@ -275,7 +280,7 @@ export class SqliteStorage implements Storage {
                       WHERE app_id = @app AND conference_id = @conf AND summary_version <= @version`),
     };
     this.ingestTx = this.sqlite.transaction((ctx: IngestContext, items: readonly Item[]) => this.ingestSync(ctx, items));
-    this.readTx = this.sqlite.transaction((appID: string, conferenceID: string) => this.readConference(appID, conferenceID));
+    this.readTx = this.sqlite.transaction((appID: string, conferenceID: string, window: TimeWindow) => this.readConference(appID, conferenceID, window));
   }
 
   private ingestSync(ctx: IngestContext, items: readonly Item[]): IngestResult {
@@ -423,13 +428,13 @@ export class SqliteStorage implements Storage {
     }));
   }
 
-  async getConference(appID: string, conferenceID: string): Promise<ConferenceData | null> {
+  async getConference(appID: string, conferenceID: string, window: TimeWindow = {}): Promise<ConferenceData | null> {
     this.assertOpen();
     // One read transaction: a consistent snapshot even while batches are committed.
-    return this.readTx(appID, conferenceID);
+    return this.readTx(appID, conferenceID, window);
   }
 
-  private readConference(appID: string, conferenceID: string): ConferenceData | null {
+  private readConference(appID: string, conferenceID: string, window: TimeWindow): ConferenceData | null {
     const c = this.st.conference!.get(appID, conferenceID) as ConferenceRow | undefined;
     if (!c) return null;
     const items = <T extends Item>(kind: T['kind']): StoredItem<T>[] =>
@@ -454,7 +459,7 @@ export class SqliteStorage implements Storage {
       }),
     );
     const samples = (
-      this.st.samples!.all(appID, conferenceID) as { sid: string; fabric_id: string; key: string; n: number; t: number; fields: string }[]
+      this.st.samples!.all(appID, conferenceID, window.from ?? -OPEN_END, window.to ?? OPEN_END) as { sid: string; fabric_id: string; key: string; n: number; t: number; fields: string }[]
     ).map(
       (r): SampleRecord => ({ sid: r.sid, fabricID: r.fabric_id, key: r.key, n: r.n, t: r.t, fields: JSON.parse(r.fields) as StatsFields }),
     );

@@ -143,7 +143,11 @@ export interface Storage {
   purgeExpired(now: number): Promise<void>;
   /** Newest first (by lastSeen), at most `limit`. */
   listConferences(appID: string, limit?: number): Promise<ConferenceListEntry[]>;
-  getConference(appID: string, conferenceID: string): Promise<ConferenceData | null>;
+  /**
+   * A conference's data. With `window`, only the samples with `from <= t < to` (ms; either end
+   * open when absent): how a long conference is read in pages; everything else is whole.
+   */
+  getConference(appID: string, conferenceID: string, window?: TimeWindow): Promise<ConferenceData | null>;
   /**
    * Conferences whose summary is missing or stale and that are due: all fabrics in a final state
    * (terminated/failed), or no new data since `idleSince` (server time).
@@ -152,4 +156,10 @@ export interface Storage {
   /** Stores a summary computed from data read at `dataVersion`; stays stale if data arrived since. */
   saveSummary(ref: ConferenceRef, summary: ConferenceSummary, dataVersion: number): Promise<void>;
   close(): Promise<void>;
+}
+
+/** A time range of samples (epoch ms): `from <= t < to`; an absent end is open. */
+export interface TimeWindow {
+  from?: number;
+  to?: number;
 }
