@@ -65,14 +65,15 @@ export async function getToken(o: AuthOptions, forceNew: boolean): Promise<AuthR
         ? { ok: true, token: tokenInfo(token, expiresAt, requestedAt, o.now()) }
         : authFailure('csProtoError', `${url} gave no token: is it a Callmetry collector?`);
     }
+    // Any JSON: compared strictly (`==` throws on {"toString": 1}).
     const code = json.error;
     // The tokenGenerator's cached token expired or was used already: ask once for a fresh one.
-    if (status == 401 && gen && !forceNew && (code == 'replayed' || code == 'expired')) return getToken(o, true);
+    if (status == 401 && gen && !forceNew && (code === 'replayed' || code === 'expired')) return getToken(o, true);
     // The collector's message says what to fix.
     if (status == 401)
       return authFailure(
         'authError',
-        code == 'bad_signature' && !gen ? `appSecret does not match the collector's for appID "${appID}" (${message})` : `The collector refused appID "${appID}" (${message})`,
+        code === 'bad_signature' && !gen ? `appSecret does not match the collector's for appID "${appID}" (${message})` : `The collector refused appID "${appID}" (${message})`,
         false,
       );
     if (status == 400) return authFailure('csProtoError', `Token request refused (${message}): SDK/collector version mismatch?`, false);

@@ -76,7 +76,8 @@ export interface OutboxBuffer {
   discard(n: number): void;
   /**
    * The first items in n order, at most maxItems and (but at least one) maxBytes of serialized items
-   * plus a comma each; marks them transmitted.
+   * plus a comma each; marks them transmitted. A `dropped` item waits while an earlier one of its
+   * conference is buffered.
    */
   takeBatch(maxItems: number, maxBytes: number): BufferedItem[];
   markTransmitted(b: BufferedItem): void;
@@ -99,7 +100,8 @@ function createOutbox(bound: number, allocN: () => number, now: () => number, wa
 
   function markTransmitted(b: BufferedItem): void {
     b.transmitted = true;
-    if (b.item.kind == 'dropped') openDropped.delete(b.item.conferenceID);
+    // (Resending an older `dropped` item must not close the open one.)
+    if (openDropped.get(b.item.conferenceID) == b) openDropped.delete(b.item.conferenceID);
   }
 
   /** Drops the oldest untransmitted stats (else customStats) item; false if there is none. */
@@ -178,8 +180,16 @@ function createOutbox(bound: number, allocN: () => number, now: () => number, wa
     discard: (n) => ack([n]),
     takeBatch(maxItems, maxBytes) {
       const out: BufferedItem[] = [];
+      const droppedOf = new Set<string>();
       let bytes = 0;
       for (const b of items) {
+        // A conference's newer `dropped` item stays open (counting) while an earlier one is
+        // unacknowledged: sending it would close it, and one new item per failed attempt grew the
+        // buffer for as long as the collector was down.
+        if (b.item.kind == 'dropped') {
+          if (droppedOf.has(b.item.conferenceID)) continue;
+          droppedOf.add(b.item.conferenceID);
+        }
         bytes += serialized(b).bytes + 1;
         if (out.length >= maxItems || (out.length && bytes > maxBytes)) break;
         out.push(b);

@@ -14,7 +14,7 @@
  */
 import type { CsErrorCode, Logger, TokenGenerator, TransportOptions, TransportStatus } from '../types';
 import { createEmitter } from '../util/emitter';
-import { defined, errorMessage, isConferenceID, isPlainObject, isString, randomHex, utf8Length } from '../util/values';
+import { defined, errorMessage, isConferenceID, isPlainObject, isString, printable, randomHex, utf8Length } from '../util/values';
 import { authFailure, getToken, type AuthOptions, type AuthResult, type TokenInfo } from './auth';
 import { sendFinal } from './beacon';
 import { OutboxBuffer, serialized, type BufferedItem, type WireItem } from './buffer';
@@ -145,6 +145,7 @@ export function createTransport(o: CreateTransportOptions): Transport {
   /** Send what is buffered now rather than after batchIntervalMs. */
   let due = false;
   let failures = 0;
+  let refreshFailures = 0;
   let wsFailures = 0;
   let lastRetryWasHttp = false;
   let flushWaiters: Array<[upTo: number, resolve: () => void]> = [];
@@ -211,13 +212,15 @@ export function createTransport(o: CreateTransportOptions): Transport {
         if (r.ok) {
           token = r.token;
           needFreshToken = false;
+          refreshFailures = 0;
           refresh(token.refreshAt - now());
           if (status.state != 'connected' && !waitingToRetry()) setStatus('connecting');
           pump();
         } else if (r.retryable && token) {
-          // A refresh failed; the current token still works for a while. Try again soon.
+          // A refresh failed; the current token still works for a while. Try again, backing off
+          // (a fixed delay was a token request every few seconds for as long as the collector is down).
           warn(`Token refresh failed (${r.error}): ${r.message}`);
-          refresh(backoff(3));
+          refresh(backoff(3 + refreshFailures++));
         } else if (r.retryable) retryAfter(`${r.error}: ${r.message}`, r.error, true, 'warn');
         else fatal(r.error, r.message);
         return r;
@@ -259,11 +262,17 @@ export function createTransport(o: CreateTransportOptions): Transport {
           pump();
         },
         message(m) {
-          if (m.type == 'ack') onAck(m.id as number, 'ws');
-          else if (m.type == 'error') {
-            const why = `${String(m.error)}: ${String(m.message)}`;
-            if (inFlight?.via == 'ws' && m.id === inFlight.id) onBatchRefused(why);
-            else warn(`Collector error: ${why}`);
+          // Any JSON may come: strict comparisons and printable() (`==` and String() throw on
+          // {"toString": 1}, and that would throw into the WebSocket's event dispatch).
+          if (m.type === 'ack') onAck(m.id as number, 'ws');
+          else if (m.type === 'error') {
+            const why = `${printable(m.error)}: ${printable(m.message)}`;
+            if (inFlight?.via != 'ws' || m.id !== inFlight.id) warn(`Collector error: ${why}`);
+            // Storage failed ("resend later"): not a refusal, so nothing is discarded.
+            else if (m.error === 'internal') {
+              releaseInFlight();
+              retryAfter(`The collector could not store a batch (${why})`, undefined, false, 'warn');
+            } else onBatchRefused(why);
           }
         },
         closed: (code, reason, wasOpen) => ws == conn && onWsClosed(code, reason, wasOpen),
@@ -362,7 +371,9 @@ export function createTransport(o: CreateTransportOptions): Transport {
   /** The collector committed the batch (it validates a batch whole: every item of it). */
   function onAck(id: number, via: 'ws' | 'http'): void {
     const flight = inFlight;
-    if (flight?.id !== id) return;
+    // Only the channel that carries the batch acknowledges it (a WebSocket ack must not remove an
+    // HTTP batch that may yet fail).
+    if (flight?.id !== id || flight.via != via) return;
     releaseInFlight();
     buffer.ack(flight.items.map((b) => b.n));
     failures = 0;

@@ -1,5 +1,5 @@
 /** Helpers shared by the transport modules. */
-import { errorMessage, isPlainObject, type Json } from '../util/values';
+import { errorMessage, isPlainObject, printable, type Json } from '../util/values';
 
 /** setTimeout/clearTimeout, injectable so tests can account for every timer. */
 export interface Timers {
@@ -50,27 +50,41 @@ export interface HttpAnswer {
   message: string;
 }
 
-/** POSTs JSON, with an Authorization header when given. Never throws. */
+/** POSTs JSON, with an Authorization header when given. Never throws; settles within timeoutMs. */
 export async function post(c: HttpContext, url: string, body: string, authorization?: string): Promise<HttpAnswer> {
   const ctrl = new AbortController();
-  const abort = (): void => ctrl.abort();
+  // A fetch or body that ignores the signal must not hang the transport (nor close()): the
+  // timeout and close() also reject this, which every await below races against.
+  let giveUp!: (e: Error) => void;
+  const gaveUp = new Promise<never>((_, reject) => (giveUp = reject));
+  const abort = (): void => {
+    ctrl.abort();
+    giveUp(Error('aborted'));
+  };
   const timer = c.timers.setTimeout(abort, c.timeoutMs);
   c.aborts.add(abort);
   try {
-    const res = await c.fetchImpl(url, {
-      method: 'POST',
-      headers: authorization ? { 'Content-Type': 'application/json', Authorization: authorization } : { 'Content-Type': 'application/json' },
-      body,
-      signal: ctrl.signal,
-    });
-    const text = await res.text();
+    const res = await Promise.race([
+      c.fetchImpl(url, {
+        method: 'POST',
+        headers: authorization ? { 'Content-Type': 'application/json', Authorization: authorization } : { 'Content-Type': 'application/json' },
+        body,
+        signal: ctrl.signal,
+      }),
+      gaveUp,
+    ]);
+    const { status } = res;
+    // A fetch stand-in may answer anything: callers compare the status, it must be a number.
+    if (typeof status != 'number') throw TypeError('fetch gave no Response');
+    const text = await Promise.race([res.text(), gaveUp]);
     let json: unknown;
     try {
       json = JSON.parse(text);
     } catch {}
     const j = isPlainObject(json) ? json : {};
     const detail = typeof j.message == 'string' ? j.message : text.slice(0, 200);
-    return { status: res.status, json: j, message: `HTTP ${res.status}${j.error ? ` ${String(j.error)}` : ''}${detail ? `: ${detail}` : ''}` };
+    // printable: `error` may be any JSON (String() throws on {"toString": 1}).
+    return { status, json: j, message: `HTTP ${status}${j.error ? ` ${printable(j.error)}` : ''}${detail ? `: ${detail}` : ''}` };
   } catch (e) {
     return { status: 0, json: {}, message: ctrl.signal.aborted ? `no answer within ${c.timeoutMs} ms` : errorMessage(e) };
   } finally {

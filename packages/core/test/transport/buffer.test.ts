@@ -136,6 +136,32 @@ describe('OutboxBuffer', () => {
     expect(dropped().filter(([c]) => c === 'c1').length).toBe(2);
   });
 
+  it('holds a newer dropped item back while an earlier one is unacknowledged: failed attempts add no items', () => {
+    const b = setup(5);
+    const samples = makeSamples(200, 4);
+    let i = 0;
+    for (; i < 8; i++) b.pushStats(samples[i]!);
+    // the collector is down: every attempt takes (and transmits) the whole buffer, never acknowledged
+    for (let attempt = 0; attempt < 20; attempt++) {
+      b.buffer.takeBatch(500, 1 << 20);
+      for (const end = i + 9; i < end; i++) b.pushStats(samples[i]!);
+    }
+    const dropped = () => b.buffer.all().filter((x) => x.item.kind === 'dropped');
+    // one transmitted, one open and counting (it was one more per attempt)
+    expect(dropped()).toHaveLength(2);
+    expect(b.buffer.size).toBeLessThanOrEqual(7);
+    const counts = dropped().reduce((a, x) => a + Number(x.item.count), 0);
+    expect(counts).toBe(b.buffer.dropped);
+    // the first is acknowledged: the open one goes in the next batch, with every drop counted
+    const first = dropped()[0]!;
+    const heldBack = dropped()[1]!;
+    expect(b.buffer.takeBatch(500, 1 << 20)).not.toContain(heldBack);
+    b.buffer.ack(b.buffer.all().filter((x) => x.transmitted).map((x) => x.n));
+    expect(b.buffer.all()).not.toContain(first);
+    expect(b.buffer.takeBatch(500, 1 << 20)).toContain(heldBack);
+    expect(Number(first.item.count) + Number(heldBack.item.count)).toBe(b.buffer.dropped);
+  });
+
   it('takes batches by item count and by serialized bytes, at least one item', () => {
     const b = setup(1000);
     for (let i = 0; i < 10; i++) b.push('custom', { name: 'x', data: { pad: 'y'.repeat(1000) } });
