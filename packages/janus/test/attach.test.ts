@@ -2,6 +2,8 @@
 // wrapper bookkeeping, fabric creation/termination, the VideoRoom stream mapping, event mapping,
 // and that nothing the adapter does can throw into janus.js or the app. The real janus.js
 // against a real Janus Gateway in Chromium is janus.browser.test.ts.
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type Janus from 'janus-gateway';
 import type { JanusJS } from 'janus-gateway';
@@ -490,6 +492,50 @@ describe('attachJanus: ending and detaching', () => {
     const probe = await attachHandle(new FakeSession(), { plugin: 'janus.plugin.echotest' });
     for (const h of [a, b]) expectUnwrapped(h, snapshot(probe, [...CALLBACKS, ...METHODS]), {});
     expect(monitor.fabrics()).toEqual([]);
+  });
+});
+
+describe('attachJanus: nothing kept after the fact', () => {
+  // The leak tests ask V8 for a full collection (node's --expose-gc, set at run time).
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  /**
+   * Indices of the refs whose objects are still reachable after a full collection (the last one
+   * is left out: this test's own loop variable may still hold it).
+   */
+  async function reachable(refs: Array<WeakRef<object>>): Promise<number[]> {
+    await tick();
+    gc();
+    await tick();
+    gc();
+    return refs.slice(0, -1).flatMap((r, i) => (r.deref() ? [i] : []));
+  }
+
+  it('a long-lived session keeps nothing of its detached handles, nor of publishers that left', async () => {
+    const session = new FakeSession();
+    attachJanus(session, monitor);
+    const handles: Array<WeakRef<object>> = [];
+    for (let i = 0; i < 40; i++) {
+      const h = await attachHandle(session, { plugin: 'janus.plugin.echotest' });
+      await offer(h);
+      if (i % 2) h.detach();
+      else session.detachedEvent(h);
+      handles.push(new WeakRef(h));
+    }
+    expect(monitor.fabrics()).toEqual([]);
+    // Feed ids are opaque to the adapter: objects here, so that their release can be seen.
+    const pub = await attachHandle(session, { plugin: VIDEOROOM });
+    const feeds: Array<WeakRef<object>> = [];
+    for (let i = 0; i < 40; i++) {
+      const id = { feed: i };
+      session.event(pub, { videoroom: 'event', room: ROOM, publishers: [{ id, display: `p${i}` }] });
+      session.event(pub, { videoroom: 'event', room: ROOM, [i % 2 ? 'leaving' : 'unpublished']: id });
+      feeds.push(new WeakRef(id));
+    }
+    expect(custom.filter((c) => c.name === 'publisherLeft')).toHaveLength(40);
+    custom.length = 0; // (their data names the feed ids)
+    expect(await reachable(handles)).toEqual([]);
+    expect(await reachable(feeds)).toEqual([]);
   });
 });
 

@@ -104,11 +104,16 @@ export const attachJsSip = (ua: JsSipUALike, monitor: Monitor, options: AttachJs
       const onEnd = (kind: string) => (d?: JsSipEndEvent) => {
         if (ended) return;
         ended = true;
+        // Queued first: the session is released even if reading `d` (or the session) throws below.
+        // Errors JsSIP emits right after 'failed' (getusermediafailed, setremotedescriptionfailed)
+        // still go to this fabric: it is terminated a microtask later.
+        let data: Record<string, unknown> | undefined;
+        queueMicrotask(scope.safe(() => end(false, data)));
         const cause = d?.cause || 'unknown';
         const originator = d?.originator || 'unknown';
         const m = d?.message;
         // The message: an error text, a response (status), or a request (BYE, CANCEL).
-        const data: Record<string, unknown> = {
+        data = {
           cause,
           originator,
           ...(typeof m == 'string'
@@ -126,9 +131,6 @@ export const attachJsSip = (ua: JsSipUALike, monitor: Monitor, options: AttachJs
             name: cause,
             message: `JsSIP call ${kind}: ${[cause, data.statusCode, data.reasonPhrase].filter(Boolean).join(' ')} (originator ${originator})${m && typeof m == 'string' ? `: ${m}` : ''}`,
           });
-        // Errors JsSIP emits right after 'failed' (getusermediafailed, setremotedescriptionfailed)
-        // still go to this fabric: it is terminated a microtask later.
-        queueMicrotask(scope.safe(() => end(false, data)));
       };
 
       const on: Record<string, Handler> = {
@@ -174,11 +176,7 @@ export const attachJsSip = (ua: JsSipUALike, monitor: Monitor, options: AttachJs
     // Fallback for a stop that bypassed the wrapper (JsSIP.UA.prototype.stop.call(ua)): a
     // disconnected UA whose status is STATUS_USER_CLOSED.
     scope.listen(ua, 'disconnected', () => ua.status == 2 && stopped());
-    // The scope restores ua.stop by assignment; an own property that was not there goes again
-    // (registered first: runs after the restore).
-    const own = {}.hasOwnProperty.call(ua, 'stop');
-    const proto = ua.stop;
-    scope.onDetach(() => own || ua.stop != proto || delete (ua as { stop?: unknown }).stop);
+    // (On detach the scope deletes the own property it added: the prototype's stop shows again.)
     scope.wrap(ua, 'stop', (stop) =>
       function (this: JsSipUALike) {
         stop.call(this);

@@ -445,6 +445,31 @@ describe('attachJsSip (fake JsSIP objects)', () => {
     await tick();
   });
 
+  it('a session whose end cannot be read (throwing getters) is still released and its fabric terminated', async () => {
+    attachJsSip(ua, monitor);
+    // A hostile 'failed' payload: its cause getter throws.
+    const s = ua.call('bob');
+    s.end('failed', {
+      originator: 'remote',
+      get cause(): string {
+        throw new Error('hostile payload');
+      },
+    });
+    // A session whose connection getter throws once the PC exists (read when the 404 is reported).
+    const t = ua.incoming('carol');
+    t.createPc();
+    Object.defineProperty(t, 'connection', {
+      get() {
+        throw new Error('hostile session');
+      },
+    });
+    expect(() => t.emit('failed', { originator: 'remote', cause: 'Not Found', message: { status_code: 404 } })).not.toThrow();
+    await tick();
+    expect(s.adapterListeners() + t.adapterListeners()).toBe(0);
+    expect(monitor.fabrics()).toEqual([]);
+    expect(names().filter((n) => n === 'fabricTerminated')).toHaveLength(2);
+  });
+
   it('a refused PC (already closed) is not retried at every event; the warning goes to the monitor logger', async () => {
     const warn = vi.fn();
     await monitor.close();

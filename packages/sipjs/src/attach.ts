@@ -304,12 +304,13 @@ export function attachSipJs(target: SipJsAttachTarget, monitor: Monitor, options
           terminated = true;
           // A last stats poll while the PC is still open (SIP.js closes it right after the Terminated
           // listeners), then the session ends. The final status of an outgoing call arrives through
-          // onReject in the same call stack, before the poll resolves.
+          // onReject in the same call stack, before the poll resolves. In an executor: a pc whose
+          // getters throw rejects, and the session still ends.
           const end = cs.safe(() => {
             if (incoming && !established && !live().length) onUnanswered();
             cs.detach();
           });
-          Promise.all(live().map((f) => open(f.pc) && f.pollNow())).then(end, end);
+          new Promise((r) => r(Promise.all(live().map((f) => open(f.pc) && f.pollNow())))).then(end, end);
         }
       });
 
@@ -317,11 +318,12 @@ export function attachSipJs(target: SipJsAttachTarget, monitor: Monitor, options
       spy(cs, s, 'invite', (args) => {
         const initial = s.state == 'Initial';
         const options: SipJsInviteOptionsLike = args[0] ?? {};
-        if (!initial && (s.state != 'Established' || options.withoutSdp)) return;
+        // Also none while a re-INVITE of ours is pending: SIP.js refuses this one (RequestPendingError).
+        if (!initial && (s.state != 'Established' || options.withoutSdp || pendingHold != undefined)) return;
         const app = options.requestDelegate as Loose;
         const hold = !initial && (options.sessionDescriptionHandlerOptions ?? (s.sessionDescriptionHandlerOptionsReInvite as { hold?: boolean }))?.hold === true;
         const settle = (): void => {
-          if (pendingHold === hold) pendingHold = undefined;
+          pendingHold = undefined;
         };
         // The app's delegate stays the prototype: its other hooks (and `this`) work as before.
         const delegate: SipJsRequestDelegateLike = Object.create(app ?? null);

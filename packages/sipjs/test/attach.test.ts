@@ -429,6 +429,28 @@ describe('attachSipJs (SIP.js stand-ins, Node)', () => {
       ]);
     });
 
+    it('hold then unhold at once (SessionManager, a double click): the refused unhold does not turn the hold into a mute', async () => {
+      const call = await established();
+      const sdh = call.sessionDescriptionHandler as FakeSdh;
+      // SessionManager.setHold(true): the re-INVITE is sent...
+      call.sessionDescriptionHandlerOptionsReInvite = { hold: true };
+      const holding = call.invite({});
+      // ...and setHold(false) before its 2xx: SIP.js refuses a second re-INVITE while one is pending.
+      call.sessionDescriptionHandlerOptionsReInvite = { hold: false };
+      await expect(call.invite({})).rejects.toThrow('Reinvite in progress');
+      await holding;
+      sdh.enableSenderTracks(false); // SessionManager, once the hold re-INVITE is sent
+      await call.acceptReinvite();
+      sdh.enableSenderTracks(false); // and in its onAccept
+      expect(tokens().filter((t) => !t.startsWith('state:'))).toEqual(['fabricHold:local']);
+      // A real mute later is still seen.
+      await hold(call, false);
+      await call.acceptReinvite();
+      sdh.enableSenderTracks(true);
+      sdh.enableSenderTracks(false);
+      expect(tokens().filter((t) => !t.startsWith('state:'))).toEqual(['fabricHold:local', 'fabricResume:local', 'audioMute', 'videoPause']);
+    });
+
     it('only the kinds that have a sender track', async () => {
       const call = await established();
       const sdh = call.sessionDescriptionHandler as FakeSdh;
@@ -585,6 +607,27 @@ describe('attachSipJs (SIP.js stand-ins, Node)', () => {
       await flush();
       expect(monitor.fabrics()).toHaveLength(0);
       expect(errors.map((e) => e.message)).toEqual(['486 Busy Here']);
+    });
+
+    it('a session whose peer connection getters start throwing still ends: fabric terminated, hooks gone', async () => {
+      attachSipJs(ua2(ua), monitor);
+      const call = new FakeInviter(ua, 'bob');
+      await call.invite();
+      await call.answered();
+      // E.g. a revoked Proxy around the pc: its state getters throw from now on.
+      const pc = (call.sessionDescriptionHandler as FakeSdh).peerConnection!;
+      Object.defineProperty(pc, 'connectionState', {
+        get() {
+          throw new Error('revoked');
+        },
+        set() {},
+      });
+      expect(() => call.transition('Terminated')).not.toThrow();
+      await flush();
+      expect(call.stateChange.listeners).toHaveLength(0);
+      expect(call.invite).toBe(FakeInviter.prototype.invite);
+      expect(monitor.fabrics()).toHaveLength(0);
+      expect(tokens()).toContain('fabricTerminated');
     });
   });
 

@@ -124,6 +124,8 @@ export abstract class FakeSession {
   sessionDescriptionHandlerOptionsReInvite: { hold?: boolean } = {};
   /** Options the last invite() got (after any wrapper). */
   lastInvite: InviteOptions | undefined;
+  /** SIP.js's private `pendingReinvite`: one re-INVITE at a time. */
+  pendingReinvite = false;
 
   constructor(
     readonly userAgent: FakeUserAgent,
@@ -162,8 +164,11 @@ export abstract class FakeSession {
 
   /** Session.invite() (re-INVITE) / Inviter.invite(): records its options. */
   invite(options: InviteOptions = {}): Promise<unknown> {
+    // As SIP.js: a re-INVITE while one is pending is refused (RequestPendingError).
+    if (this.pendingReinvite) return Promise.reject(new Error('Reinvite in progress. Please wait until complete, then try again.'));
     this.lastInvite = options;
     if (this.state === 'Established' && !options.withoutSdp) {
+      this.pendingReinvite = true;
       if (options.sessionDescriptionHandlerOptions) this.sessionDescriptionHandlerOptionsReInvite = { ...options.sessionDescriptionHandlerOptions };
       return (this.sessionDescriptionHandler as FakeSdh).getDescription(this.sessionDescriptionHandlerOptionsReInvite);
     }
@@ -173,6 +178,7 @@ export abstract class FakeSession {
   /** The 2xx to our re-INVITE: answer applied, then requestDelegate.onAccept. */
   async acceptReinvite(answerSdp = 'v=0\r\nm=audio 9 X 0\r\na=recvonly\r\n'): Promise<void> {
     await (this.sessionDescriptionHandler as FakeSdh).setDescription(answerSdp);
+    this.pendingReinvite = false;
     this.lastInvite?.requestDelegate?.onAccept?.(response(200, 'OK'));
   }
 

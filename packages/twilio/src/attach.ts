@@ -99,6 +99,8 @@ export function attachTwilio(room: TwilioRoomLike, monitor: Monitor, options: At
     let refreshIn = 0;
     let retries = 0;
     let reconnectingSince = 0;
+    /** fabricTerminated data: Twilio's error, when the Room disconnected with one. */
+    let ended: Data | undefined;
 
     const participants = (): Participant[] => [...room.participants.values()];
     const live = (): Fabric[] => [...fabrics.values()].filter((f) => f.state != 'terminated');
@@ -109,7 +111,8 @@ export function attachTwilio(room: TwilioRoomLike, monitor: Monitor, options: At
       const t = now();
       const current = peerConnections();
       const waiting = new Map<string, number>();
-      for (const [id, f] of fabrics) if (current.get(id) != f.pc || f.state == 'terminated') fabrics.delete(id), f.terminate();
+      // A fabric ended while its pc is still listed (its participant left first) stays ended.
+      for (const [id, f] of fabrics) if (current.get(id) != f.pc) fabrics.delete(id), owners.delete(id), f.terminate();
       for (const [id, pc] of current) {
         if (fabrics.has(id) || pc.signalingState == 'closed') continue;
         let owner = !p2p ? serverUserID : internals ? owners.get(id) : 'twilio-peers';
@@ -249,6 +252,8 @@ export function attachTwilio(room: TwilioRoomLike, monitor: Monitor, options: At
       evaluate(participant, 'connected');
     });
     on(room, 'participantDisconnected', (participant: Participant) => {
+      // Its streams are gone: fabrics added from now on need no mapping for them.
+      mappings.forEach((m, key) => m[1].userID == participant.identity && mappings.delete(key));
       if (perParticipant) fabricOf(participant.identity)?.terminate();
     });
     on(room, 'dominantSpeakerChanged', (participant: Participant | null) => {
@@ -270,10 +275,15 @@ export function attachTwilio(room: TwilioRoomLike, monitor: Monitor, options: At
       requestMapping();
     });
     on(room, 'disconnected', (_room: unknown, error: unknown) => {
-      const [primary] = live();
-      if (error) primary ? primary.reportError(twilioErrorFunction(error), describeTwilioError(error)) : reportTwilioError(monitor, conferenceID, error);
-      for (const f of live()) f.terminate(error ? errorInfo(error) : undefined);
-      shim?.follow('disconnected');
+      // The error is reported, then detach ends the fabrics with its data; detached whatever
+      // reading the error does (a failure here is logged).
+      safe(() => {
+        if (error) {
+          const [primary] = live();
+          primary ? primary.reportError(twilioErrorFunction(error), describeTwilioError(error)) : reportTwilioError(monitor, conferenceID, error);
+          ended = errorInfo(error);
+        }
+      })();
       scope.detach();
     });
 
@@ -308,7 +318,7 @@ export function attachTwilio(room: TwilioRoomLike, monitor: Monitor, options: At
     );
     scope.onDetach(() => {
       clearInterval(timer);
-      fabrics.forEach((f) => f.terminate());
+      fabrics.forEach((f) => f.terminate(ended));
     });
     scan();
     for (const p of [...participants(), local]) {

@@ -3,7 +3,7 @@
 // monitor. The real SDK is exercised by twilio.browser.test.ts.
 import { EventEmitter } from 'node:events';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createMonitor, type CustomEventRecord, type ErrorRecord, type FabricEventRecord, type Logger, type Monitor, type StatsEntry } from '@callmetry/core';
+import { createMonitor, type CustomEventRecord, type ErrorRecord, type Fabric, type FabricEventRecord, type Logger, type Monitor, type StatsEntry } from '@callmetry/core';
 import { FakePeerConnection } from '../../core/test/helpers/fakePeerConnection';
 import { attachTwilio, type TwilioStatsReportLike, type TwilioTrackStatsLike } from '../src/index';
 import { twilioErrorFunction } from '../src/errors';
@@ -248,6 +248,26 @@ describe('attachTwilio bookkeeping', () => {
     expect(monitor.fabrics()).toHaveLength(0);
   });
 
+  it("detaches on 'disconnected' even when Twilio's error cannot be read (listeners, wrappers, timer, fabrics)", async () => {
+    vi.useFakeTimers();
+    const { room, monitor } = setup();
+    room.addPc('pc1');
+    const before = room.listenerTotal();
+    attachTwilio(room, monitor);
+    const hostile = {
+      get code(): number {
+        throw new Error('hostile error');
+      },
+    };
+    expect(() => room.emit('disconnected', room, hostile)).not.toThrow();
+    expect(room.listenerTotal()).toBe(before);
+    expect(Object.prototype.hasOwnProperty.call(room.localParticipant, 'unpublishTrack')).toBe(false);
+    expect(monitor.fabrics()).toHaveLength(0);
+    const calls = room.getStatsCalls;
+    await vi.advanceTimersByTimeAsync(30_000);
+    expect(room.getStatsCalls).toBe(calls); // the 1 s timer is gone too
+  });
+
   it("a plain 'disconnected' (the app left) reports no error", () => {
     const { room, monitor, events, errors } = setup();
     room.addPc('pc1');
@@ -411,6 +431,28 @@ describe('fabrics', () => {
     detach();
   });
 
+  it('peer-to-peer Room: a participant that left gets no new fabric while its peer connection is still listed', async () => {
+    vi.useFakeTimers();
+    const { room, monitor, events } = setup();
+    room.mediaRegion = null;
+    const bob = room.join(new FakeParticipant('PAbob', 'bob'));
+    bob.publish(new FakePublication('MTb', 'audio', true, new FakeTrack('audio', { id: 'b1', kind: 'audio' })));
+    room.addPc('pc-b');
+    room.reports = [report('pc-b', { audio: [trackStats('MTb', '111')] })];
+    const detach = attachTwilio(room, monitor);
+    await vi.advanceTimersByTimeAsync(10);
+    expect(monitor.fabrics().map((f) => f.remoteUserID)).toEqual(['bob']);
+    // twilio-video emits participantDisconnected before it closes and drops the peer connection.
+    room.participants.delete('PAbob');
+    room.emit('participantDisconnected', bob);
+    await vi.advanceTimersByTimeAsync(5000);
+    room._signaling._peerConnectionManager._peerConnections.delete('pc-b');
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(monitor.fabrics()).toEqual([]);
+    expect(events.filter((e) => e.event === 'fabricTerminated')).toHaveLength(1);
+    detach();
+  });
+
   it('peer-to-peer Room: a peer connection without remote tracks goes to the only participant', async () => {
     vi.useFakeTimers();
     const { room, monitor } = setup();
@@ -453,6 +495,50 @@ describe('stream mappings', () => {
     await tick();
     stats = await f.pollNow();
     expect(byIdent(stats, '2')).toMatchObject({ userID: 'bob', usageLabel: 'audio:audio-track' });
+    detach();
+  });
+});
+
+describe('stream mappings of participants that left', () => {
+  it('are not kept: a fabric added later (new peer connection) gets only the present participants\' mappings', async () => {
+    vi.useFakeTimers();
+    const { room, monitor } = setup();
+    room.addPc('pc1');
+    /** mapStream calls made on each fabric the adapter adds, from its creation on. */
+    const mapped: string[][] = [];
+    const addFabric = monitor.addFabric.bind(monitor);
+    monitor.addFabric = (pc, o) => {
+      const f = addFabric(pc, o);
+      const calls: string[] = [];
+      mapped.push(calls);
+      const map = f!.mapStream.bind(f);
+      (f as { mapStream: Fabric['mapStream'] }).mapStream = (selector, mapping) => (calls.push(mapping.userID), map(selector, mapping));
+      return f;
+    };
+    const detach = attachTwilio(room, monitor);
+    const join = async (i: number): Promise<FakeParticipant> => {
+      const p = room.join(new FakeParticipant(`PA${i}`, `user${i}`));
+      room.emit('participantConnected', p);
+      const track = new FakeTrack('audio', { id: `mst${i}`, kind: 'audio' });
+      const pub = p.publish(new FakePublication(`MT${i}`, 'audio', true, track));
+      room.reports = [report('pc1', { audio: [trackStats(`MT${i}`, String(1000 + i))] })];
+      room.emit('trackSubscribed', track, pub, p); // trackId mapping; the SSRC from the next getStats
+      await vi.advanceTimersByTimeAsync(1000);
+      return p;
+    };
+    const stays = await join(0);
+    for (let i = 1; i <= 20; i++) {
+      const p = await join(i);
+      room.participants.delete(p.sid);
+      room.emit('participantDisconnected', p);
+    }
+    expect(mapped[0]).toContain('user20'); // they were mapped while present
+    // Twilio replaces the peer connection (e.g. after a reconnection): a new fabric.
+    room._signaling._peerConnectionManager._peerConnections.clear();
+    room.addPc('pc2');
+    room.emit('reconnected');
+    expect(mapped).toHaveLength(2);
+    expect(mapped[1]).toEqual([stays.identity, stays.identity]); // its trackId and its SSRC
     detach();
   });
 });
