@@ -332,6 +332,11 @@ export interface Fabric {
   reportError(fn: WebRTCFunction, error: unknown, details?: ErrorDetails): Result;
   /** Attributes a stream to a user. Applies to streams that appear later too. */
   mapStream(selector: StreamSelector, mapping: StreamMapping): Result;
+  /**
+   * Forgets a mapStream (a participant left): the stream is the fabric's remote user's again, and
+   * a long-lived fabric does not keep every mapping it ever had. Success also when none was set.
+   */
+  unmapStream(selector: StreamSelector): Result;
   /** The latest processed stats (after at least one poll), or undefined. */
   latestStats(): FabricStats | undefined;
   /** Polls now and returns the result (does not wait for the interval). */

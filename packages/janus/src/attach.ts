@@ -164,10 +164,11 @@ export function attachJanus(session: JanusSessionLike, monitor: Monitor, options
             for (const [mid, e] of mids) {
               const feed = feeds.get(e.feedId);
               const userID = e.active && feed && userOf(e.feedId, feed);
-              // '': not mapped (no "unmap" in core: a stream without feed goes back to the fabric's remote user).
+              // '': not mapped (a stream without feed goes back to the fabric's remote user).
               const key = userID ? `${e.feedId} ${userID} ${e.usageLabel}` : '';
               if ((applied.get(mid) ?? '') != key) {
-                f.mapStream({ mid }, userID ? { userID, usageLabel: e.usageLabel } : { userID: f.remoteUserID });
+                if (userID) f.mapStream({ mid }, { userID, usageLabel: e.usageLabel });
+                else f.unmapStream({ mid });
                 applied.set(mid, key);
               }
             }

@@ -252,8 +252,12 @@ export function attachTwilio(room: TwilioRoomLike, monitor: Monitor, options: At
       evaluate(participant, 'connected');
     });
     on(room, 'participantDisconnected', (participant: Participant) => {
-      // Its streams are gone: fabrics added from now on need no mapping for them.
-      mappings.forEach((m, key) => m[1].userID == participant.identity && mappings.delete(key));
+      // Its streams are gone: forgotten by the live fabrics and by those added from now on.
+      mappings.forEach((m, key) => {
+        if (m[1].userID != participant.identity) return;
+        mappings.delete(key);
+        for (const f of live()) f.unmapStream(m[0]);
+      });
       if (perParticipant) fabricOf(participant.identity)?.terminate();
     });
     on(room, 'dominantSpeakerChanged', (participant: Participant | null) => {

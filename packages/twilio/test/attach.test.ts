@@ -500,19 +500,25 @@ describe('stream mappings', () => {
 });
 
 describe('stream mappings of participants that left', () => {
-  it('are not kept: a fabric added later (new peer connection) gets only the present participants\' mappings', async () => {
+  it('are not kept: unmapped from the live fabric, and a fabric added later (new peer connection) gets only the present participants\' mappings', async () => {
     vi.useFakeTimers();
     const { room, monitor } = setup();
     room.addPc('pc1');
     /** mapStream calls made on each fabric the adapter adds, from its creation on. */
     const mapped: string[][] = [];
+    /** unmapStream calls on each fabric (its selectors). */
+    const unmapped: string[][] = [];
     const addFabric = monitor.addFabric.bind(monitor);
     monitor.addFabric = (pc, o) => {
       const f = addFabric(pc, o);
       const calls: string[] = [];
+      const unmaps: string[] = [];
       mapped.push(calls);
+      unmapped.push(unmaps);
       const map = f!.mapStream.bind(f);
+      const unmap = f!.unmapStream.bind(f);
       (f as { mapStream: Fabric['mapStream'] }).mapStream = (selector, mapping) => (calls.push(mapping.userID), map(selector, mapping));
+      (f as { unmapStream: Fabric['unmapStream'] }).unmapStream = (selector) => (unmaps.push(JSON.stringify(selector)), unmap(selector));
       return f;
     };
     const detach = attachTwilio(room, monitor);
@@ -533,6 +539,10 @@ describe('stream mappings of participants that left', () => {
       room.emit('participantDisconnected', p);
     }
     expect(mapped[0]).toContain('user20'); // they were mapped while present
+    // ... and unmapped from the live fabric when they left (trackId and SSRC of each).
+    expect(unmapped[0]).toHaveLength(40);
+    expect(unmapped[0]).toContain(JSON.stringify({ trackId: 'mst20' }));
+    expect(unmapped[0]).toContain(JSON.stringify({ ssrc: '1020' }));
     // Twilio replaces the peer connection (e.g. after a reconnection): a new fabric.
     room._signaling._peerConnectionManager._peerConnections.clear();
     room.addPc('pc2');

@@ -53,6 +53,7 @@ const TRANSITIONS: Partial<Record<LifecycleEvent, [FabricState, FabricState]>> =
 };
 
 let fabricCounter = 0;
+const BAD_SELECTOR = 'stream selector must be {ssrc}, {mid} or {trackId}';
 
 /** A fabric as the monitor holds it: `start()` is called once after registering it. */
 export type FabricImpl = Fabric & { start(): void };
@@ -211,8 +212,9 @@ export function createFabric(pc: MonitoredPeerConnection, options: FabricOptions
     reportError,
     mapStream(selector, mapping): Result {
       if (!isPlainObject(mapping) || !isString(mapping.userID) || !mapping.userID) return failure('stream mapping needs a non-empty userID');
-      return mappings.set(selector, mapping) ? SUCCESS : failure('stream selector must be {ssrc}, {mid} or {trackId}');
+      return mappings.set(selector, mapping) ? SUCCESS : failure(BAD_SELECTOR);
     },
+    unmapStream: (selector): Result => (mappings.delete(selector) ? SUCCESS : failure(BAD_SELECTOR)),
     latestStats: () => latest,
     async pollNow() {
       try {
@@ -225,5 +227,5 @@ export function createFabric(pc: MonitoredPeerConnection, options: FabricOptions
     terminate,
   } satisfies FabricImpl;
   // Whatever the app passes (throwing getters, revoked Proxies), these answer and never throw.
-  return guardMethods(fabric, log, { sendEvent: failure, reportError: failure, mapStream: failure, terminate: () => undefined });
+  return guardMethods(fabric, log, { sendEvent: failure, reportError: failure, mapStream: failure, unmapStream: failure, terminate: () => undefined });
 }

@@ -39,9 +39,11 @@ export class StreamMappings {
     return true;
   }
 
-  /** Removes the mapping of exactly this selector. */
+  /** Removes the mapping of exactly this selector, if any. Returns false for a malformed selector. */
   delete(selector: StreamSelector): boolean {
-    return this.byKey.delete(keyOf(selector) ?? '');
+    const key = keyOf(selector);
+    if (key) this.byKey.delete(key);
+    return !!key;
   }
 
   clear(): void {

@@ -96,6 +96,18 @@ describe('fabric lifecycle (fake pc, fake timers)', () => {
     expect(names()).toContain('iceRestarted');
   });
 
+  it('mapStream attributes a stream to a user; unmapStream gives it back to the remote user', async () => {
+    const fabric = monitor.addFabric(pc, { remoteUserID: 'sfu', conferenceID: 'c' })!;
+    pc.nextReport = [{ id: 'IT', type: 'inbound-rtp', timestamp: 1, ssrc: 5, kind: 'audio', mid: '1', packetsReceived: 10, bytesReceived: 1000 }];
+    const userOf = async () => Object.values((await fabric.pollNow())!.streams).map((st) => (st as { userID: string }).userID);
+    expect(fabric.mapStream({ mid: '1' }, { userID: 'carol' })).toEqual({ status: 'success' });
+    expect(await userOf()).toEqual(['carol']);
+    expect(fabric.unmapStream({ mid: '1' })).toEqual({ status: 'success' });
+    expect(await userOf()).toEqual(['sfu']);
+    expect(fabric.unmapStream({ mid: '9' })).toEqual({ status: 'success' }); // none set: nothing to forget
+    expect(fabric.unmapStream({ nope: 1 } as never)).toEqual({ status: 'failure', message: 'stream selector must be {ssrc}, {mid} or {trackId}' });
+  });
+
   it('one failing getStats does not stop polling or other fabrics', async () => {
     const other = new FakePeerConnection();
     monitor.addFabric(pc, { remoteUserID: 'bob', conferenceID: 'c1' });
