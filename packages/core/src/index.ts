@@ -18,6 +18,9 @@ export {
 export type {
   AdapterScope,
   CallStatsConfigParams,
+  CsQuality,
+  CsStats,
+  CsStreamStats,
   ConnectionStats,
   CustomEventRecord,
   CsErrorCode,

@@ -434,3 +434,21 @@ export interface CallStatsConfigParams {
   logger?: Logger;
   [key: string]: unknown;
 }
+
+/** callstats.js's stream rating (its 5 → 3 reduction of qualityRating), `unknown` without data. */
+export type CsQuality = 'excellent' | 'fair' | 'bad' | 'unknown';
+
+/** A stream as csStatsCallback gives it: StreamStats with callstats.js's rating and `audioLevel`. */
+export interface CsStreamStats extends Omit<StreamStats, 'quality'> {
+  quality: CsQuality;
+  /** Inbound audio: the received level (0..1, = audioOutputLevel), callstats.js's field. */
+  audioLevel?: Ratio;
+}
+
+/** csStatsCallback's object: FabricStats with callstats.js's connectionState and ratings. */
+export interface CsStats extends Omit<FabricStats, 'connectionState' | 'streams' | 'mediaStreamTracks'> {
+  /** As callstats.js: the browser's network state (navigator.onLine). The pc's own state is fabricState. */
+  connectionState: 'online' | 'offline';
+  streams: Record<string, CsStreamStats>;
+  mediaStreamTracks: CsStreamStats[];
+}

@@ -1,5 +1,7 @@
 import type {
   CallStatsConfigParams,
+  CsStats,
+  CsStreamStats,
   ErrorRecord,
   Fabric,
   FabricOptions,
@@ -9,6 +11,7 @@ import type {
   Monitor,
   MonitoredPeerConnection,
   Result,
+  StreamStats,
   TokenGenerator,
   UserIdentity,
   WebRTCFunction,
@@ -27,16 +30,16 @@ import {
   userIDType,
   webRTCFunctions,
 } from './enums';
-import { checkConferenceID, checkCustomEvent, checkCustomStats, checkFeedback, checkPeerConnection, tryCreateMonitor, validateFabricOptions } from '../monitor/monitor';
+import { checkConferenceID, checkCustomEvent, checkCustomStats, checkFeedback, checkPeerConnection, tryCreateMonitor, userIdentityToString, validateFabricOptions } from '../monitor/monitor';
 import { checkFabricEvent } from '../monitor/fabric';
 import { checkWebRTCFunction } from '../monitor/errors';
 import { failure, SUCCESS } from '../monitor/result';
-import { createEmitter, safeCall } from '../util/emitter';
+import { safeCall } from '../util/emitter';
 import { safeLogger } from '../util/logger';
 import { errorMessage, hasOwn, isPlainObject, isString, printable } from '../util/values';
 
 type CsInitCallback = (status: string, message: string) => void;
-type CsStatsCallback = (stats: FabricStats) => void;
+type CsStatsCallback = (stats: CsStats) => void;
 type PcCallback = (error: string, message: string) => void;
 type AnyPeerConnection = RTCPeerConnection | MonitoredPeerConnection;
 interface FacadeEvents {
@@ -44,6 +47,29 @@ interface FacadeEvents {
   error: (error: unknown) => void;
   defaultConfig: (config: Record<string, unknown>) => void;
   recommendedConfig: (config: Record<string, unknown>) => void;
+}
+type FacadeEvent = keyof FacadeEvents;
+const EVENTS: readonly string[] = ['stats', 'error', 'defaultConfig', 'recommendedConfig'];
+/** callstats.js's other on() events: pre-call tests, recommendations, media disruption (never delivered here). */
+const UNDELIVERED: readonly string[] = ['preCallTestResults', 'preCallTest', 'connectionRecommendation', 'mediaDisruption', 'pctConnectionQualityChange'];
+
+/** callstats.js's stream rating: its own 5 → 3 reduction (qualityRating 4..2 are all `fair`), `unknown` without data. */
+const CS_QUALITY = { excellent: 'excellent', good: 'fair', fair: 'fair', poor: 'fair', bad: 'bad' } as const;
+/** FabricStats in callstats.js's callback values (copies: the monitor's own listeners see FabricStats). */
+export function toCsStats(stats: FabricStats): CsStats {
+  const copies = new Map<StreamStats, CsStreamStats>();
+  const copy = (s: StreamStats): CsStreamStats => {
+    let c = copies.get(s);
+    if (!c) {
+      copies.set(s, (c = { ...s, quality: (s.quality && CS_QUALITY[s.quality]) || 'unknown' }));
+      if (s.statsType == 'inbound-rtp' && s.audioOutputLevel !== undefined) c.audioLevel = s.audioOutputLevel;
+    }
+    return c;
+  };
+  const streams: Record<string, CsStreamStats> = {};
+  for (const key in stats.streams) streams[key] = copy(stats.streams[key]!);
+  const onLine = (globalThis as { navigator?: { onLine?: unknown } }).navigator?.onLine;
+  return { ...stats, connectionState: onLine === false ? 'offline' : 'online', streams, mediaStreamTracks: stats.mediaStreamTracks.map(copy) };
 }
 
 const MAX_QUEUED_CALLS = 1000;
@@ -70,14 +96,34 @@ const ENUMS = {
 };
 type Enums = typeof ENUMS;
 
-/** The enums are instance properties too (set in the constructor). */
+/**
+ * callstats.js's methods without an equivalent here. They exist (an integration calling one must
+ * not throw "is not a function"), answer a failure that says so and log a warning. Own properties
+ * set in the constructor (getTurnCredentials and getSctResults, whose answers differ, are methods).
+ */
+const UNSUPPORTED = ['setIdentifiers', 'attachWifiStatsHandler', 'resetWifiStatsHandler', 'makePrecallTest', 'startPrecallTests', 'stopPrecallTests'] as const;
+
+/** The enums are instance properties too (set in the constructor), as are the UNSUPPORTED stubs. */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
-interface CallStatsClass extends Readonly<Enums> {}
+interface CallStatsClass extends Readonly<Enums> {
+  /** callstats.js: renames the conference, or a fabric's remote user, afterwards. Unsupported. */
+  setIdentifiers(identifiers?: { conferenceID?: string; remoteUserID?: string }, pc?: AnyPeerConnection): Result;
+  /** callstats.js: a function giving WiFi stats. Unsupported. */
+  attachWifiStatsHandler(handler?: () => unknown): Result;
+  resetWifiStatsHandler(): Result;
+  /** callstats.js: pre-call tests (its TURN servers). Unsupported, as startPrecallTests / stopPrecallTests. */
+  makePrecallTest(iceServers?: unknown, provider?: string, options?: unknown): Result;
+  startPrecallTests(iceServers?: unknown, durationSeconds?: number): Result;
+  stopPrecallTests(): Result;
+}
 
 /**
  * The callstats.js API. Every method answers `{status, message?}` and never throws, whatever it
  * is given. Calls made before initialize() are checked, queued and replayed in order once it runs.
- * callstats.js's enums are static and instance properties.
+ * callstats.js's enums are static and instance properties. Methods are bound to their instance
+ * (callstats.js's never used `this`: `const {sendFabricEvent} = callstats` works), and every
+ * method of callstats.js 3.73.16 exists: those this SDK does not implement answer a failure that
+ * says so (and log a warning).
  */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 class CallStatsClass {
@@ -85,11 +131,19 @@ class CallStatsClass {
   private logger = safeLogger();
   private proxyCollectorURL: string | undefined;
   private readonly queue: Array<() => void> = [];
-  // Through the current logger: configParams.logger may replace it.
-  private readonly listeners = createEmitter<FacadeEvents>({ error: (...a) => this.logger.error(...a) });
+  /** One callback per event, as callstats.js: on() (and initialize's csStatsCallback) replace it. */
+  private readonly callbacks: { [K in FacadeEvent]?: FacadeEvents[K] } = {};
 
   constructor() {
     Object.assign(this, ENUMS);
+    // Own, bound copies of the methods (writable: apps wrap them, as lib-jitsi-meet does).
+    const self = this as unknown as Record<string, unknown>;
+    const define = (name: string, value: unknown) => Object.defineProperty(this, name, { value, writable: true, configurable: true });
+    for (const name of Object.getOwnPropertyNames(CallStatsClass.prototype)) {
+      const method = self[name];
+      if (name != 'constructor' && typeof method == 'function') define(name, method.bind(this));
+    }
+    for (const name of UNSUPPORTED) if (!(name in this)) define(name, () => this.unsupported(name));
   }
 
   /** The typed monitor underneath (after initialize), for code that wants the clean API. */
@@ -125,10 +179,9 @@ class CallStatsClass {
       if (!monitor) return `${ARGUMENT} ${result.message}`;
       this.monitorImpl = monitor;
 
-      const emit = this.listeners.emit;
-      // (The emitter calls functions only.)
-      this.listeners.on('stats', csStatsCallback!);
-      monitor.on('stats', (stats) => emit('stats', stats));
+      const emit = this.emit.bind(this);
+      if (typeof csStatsCallback == 'function') this.callbacks.stats = csStatsCallback;
+      monitor.on('stats', (stats) => this.callbacks.stats && emit('stats', toCsStats(stats)));
       monitor.on('error', (record) => emit('error', record));
       monitor.on('transport', (status) => status.error && status.state != 'connected' && emit('error', status));
       void monitor.ready.then(({ status, message = 'authError: authentication failed' }) => {
@@ -195,7 +248,7 @@ class CallStatsClass {
   }
 
   reportError(
-    pc: AnyPeerConnection | null,
+    pc: AnyPeerConnection | null | undefined,
     conferenceID: string,
     webRTCFunction: WebRTCFunction,
     error: unknown,
@@ -219,7 +272,7 @@ class CallStatsClass {
 
   associateMstWithUserID(
     pc: AnyPeerConnection,
-    userID: string,
+    userID: UserIdentity,
     conferenceID: string,
     ssrc: string | number,
     usageLabel: string,
@@ -232,7 +285,8 @@ class CallStatsClass {
         fabric.mapStream(
           { ssrc: printable(ssrc) },
           {
-            userID: printable(userID),
+            // A {userName, aliasName} (lib-jitsi-meet's local streams) is its alias, as for initialize.
+            userID: userIdentityToString(userID) ?? printable(userID),
             usageLabel: isString(usageLabel) ? usageLabel : undefined,
             associatedVideoTag: isString(associatedVideoTag) ? associatedVideoTag : undefined,
           },
@@ -293,18 +347,58 @@ class CallStatsClass {
     });
   }
 
+  /** Sets the callback of an event, replacing the previous one (callstats.js keeps one per event). */
   on(eventName: 'stats', callback: CsStatsCallback): Result;
   on(eventName: 'error', callback: (error: ErrorRecord | unknown) => void): Result;
   on(eventName: 'defaultConfig' | 'recommendedConfig', callback: (config: Record<string, unknown>) => void): Result;
+  /** callstats.js's pre-call test, recommendation and media disruption events: unsupported (a failure). */
+  on(eventName: string, callback: (...args: never[]) => void): Result;
   on(eventName: string, callback: (...args: never[]) => void): Result {
+    if (typeof callback == 'function' && UNDELIVERED.includes(eventName)) return this.unsupported(`on('${eventName}')`);
     return this.call('on', () => {
-      if (!['stats', 'error', 'defaultConfig', 'recommendedConfig'].includes(eventName) || typeof callback != 'function') return ARGUMENT;
-      this.listeners.on(eventName as 'stats', callback as CsStatsCallback);
+      if (!EVENTS.includes(eventName) || typeof callback != 'function') return ARGUMENT;
+      this.callbacks[eventName as 'stats'] = callback as CsStatsCallback;
       return undefined;
     });
   }
 
+  /** callstats.js's contact-center details (role, callType, ...): sent as the fabric event callDetails. */
+  sendCallDetails(pc: AnyPeerConnection, conferenceID: string, eventData: { role: string; callType?: string; [key: string]: unknown }): Result {
+    let details!: Record<string, unknown>;
+    return this.call(
+      'sendCallDetails',
+      () => {
+        if (!pc || !isPlainObject(eventData)) return ARGUMENT;
+        details = { ...eventData, callType: eventData.callType || callType.unknown };
+        const known = (value: unknown, values: object) => isString(value) && hasOwn(values, value);
+        return known(details.callType, callType) && known(details.role, roles) ? checkFabricEvent('callDetails', details) : ARGUMENT;
+      },
+      withFabric(pc, conferenceID, (fabric) => fabric.sendEvent('callDetails', details)),
+    );
+  }
+
+  /** callstats.js answers a Promise of TURN servers: here a rejected one. */
+  getTurnCredentials(_user?: unknown, _credential?: unknown): Promise<never> {
+    return Promise.reject(new Error(this.unsupported('getTurnCredentials').message));
+  }
+  /** callstats.js answers its stored pre-call test results, or null: here always null. */
+  getSctResults(): null {
+    this.unsupported('getSctResults');
+    return null;
+  }
+
   // -------------------------------------------------------------------------------------------
+
+  /** Calls the app's callback of `event`, if any; never throws. */
+  private emit<K extends FacadeEvent>(event: K, ...args: Parameters<FacadeEvents[K]>): void {
+    safeCall(this.logger, `the app's '${event}' callback threw`, this.callbacks[event] as ((...a: typeof args) => void) | undefined, ...args);
+  }
+
+  private unsupported(method: string): Result {
+    const result = failure(`${method}: not supported by Callmetry`);
+    this.logger.warn(result.message!);
+    return result;
+  }
 
   /**
    * The facade's promise: whatever it is given, it answers and never throws; failures read

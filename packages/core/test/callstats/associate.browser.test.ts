@@ -31,7 +31,7 @@ describe('associateMstWithUserID on a real receiver', () => {
       const assoc = cs.associateMstWithUserID(pc2, 'carol', 'conf-a', sent.video!, 'camera', 'video-tag-1');
       const wrongConf = cs.associateMstWithUserID(pc2, 'carol', 'other-conf', sent.video!, 'camera');
       const unknownPc = cs.associateMstWithUserID(pc1, 'carol', 'conf-a', sent.video!, 'camera');
-      const stats = await new Promise<import('../../src/types').FabricStats>((resolve) => {
+      const stats = await new Promise<import('../../src/types').CsStats>((resolve) => {
         cs.on('stats', (s) => {
           const inbound = s.mediaStreamTracks.filter((t) => t.statsType === 'inbound-rtp');
           // Rates need two polls: wait for a callback where they exist.
