@@ -9,6 +9,8 @@
   const sessionApp = document.getElementById('session-app');
   let charts = [];
   let listTimer = null;
+  /** Incremented by every render: a response that arrives after the user moved on is dropped. */
+  let renderSeq = 0;
 
   // ------------------------------------------------------------------ helpers
 
@@ -30,6 +32,74 @@
     return el;
   }
 
+  // Strings sent by SDK clients (IDs, names, messages, data) are shown as text only, never as
+  // HTML, and through these helpers: bidi-isolated (a U+202E in a user ID must not reverse the text
+  // around it), clipped where they go into titles and chart labels, and collapsed when long.
+
+  /** `s` as a bidi isolate (FSI ... PDI); isolate controls inside are dropped so it cannot close early. */
+  function iso(s) {
+    return `\u2068${String(s).replace(/[\u2066-\u2069]/g, '')}\u2069`;
+  }
+
+  /** At most `max` characters (not cutting a surrogate pair), with an ellipsis when cut. */
+  function clipText(s, max) {
+    s = String(s);
+    if (s.length <= max) return s;
+    let end = max - 1;
+    const c = s.charCodeAt(end - 1);
+    if (c >= 0xd800 && c <= 0xdbff) end--;
+    return `${s.slice(0, end)}…`;
+  }
+
+  /** A client's ID or name: one line, ellipsis past the column's width, whole in the tooltip. */
+  function idText(s, cls) {
+    if (s === null || s === undefined || s === '') return h('span', { class: 'muted', text: '–' });
+    return h('span', { class: `id${cls ? ` ${cls}` : ''}`, title: clipText(s, 1000), text: iso(s) });
+  }
+
+  const LONG_CHARS = 300;
+  const LONG_LINES = 6;
+  /** Free text (messages, comments, data): newlines kept, long words wrapped, a long one collapsed. */
+  function longText(s, cls) {
+    s = String(s);
+    let cut = clipText(s, LONG_CHARS);
+    const lines = cut.split('\n');
+    if (lines.length > LONG_LINES) cut = `${lines.slice(0, LONG_LINES).join('\n')}…`;
+    const box = h('span', { class: `text${cls ? ` ${cls}` : ''}`, text: iso(cut === s ? s : cut) });
+    if (cut === s) return box;
+    const more = h('button', {
+      type: 'button',
+      class: 'more',
+      text: `show all (${s.length.toLocaleString()} characters)`,
+      onclick: () => {
+        box.replaceChildren(...breakable(iso(s)));
+        box.classList.add('full');
+        more.remove();
+      },
+    });
+    return h('span', {}, box, ' ', more);
+  }
+
+  /**
+   * `s` as text nodes with a <wbr> after every 80 characters without whitespace: left to break a
+   * 100 KB word by itself, Chromium lays it out for seconds; with <wbr> it takes milliseconds, and
+   * copying the text gives it back unchanged.
+   */
+  function breakable(s) {
+    const out = [];
+    const run = /\S{80}/g;
+    let last = 0;
+    while (run.exec(s)) {
+      let end = run.lastIndex;
+      const c = s.charCodeAt(end - 1);
+      if (c >= 0xd800 && c <= 0xdbff) run.lastIndex = --end; // not inside a surrogate pair
+      out.push(s.slice(last, end), document.createElement('wbr'));
+      last = end;
+    }
+    out.push(s.slice(last));
+    return out;
+  }
+
   function credentials() {
     try {
       const c = JSON.parse(sessionStorage.getItem(STORAGE_KEY) || 'null');
@@ -47,6 +117,7 @@
   }
 
   class ApiError extends Error {
+    /** status 0: no (whole) answer: the collector is down or the connection broke. */
     constructor(status, code, message) {
       super(message);
       this.status = status;
@@ -54,21 +125,52 @@
     }
   }
 
+  const NETWORK_MESSAGE = 'Cannot reach the collector: it may be stopped or restarting, or the network is down. Try again in a moment.';
+
+  /** Seconds from a 429 (Retry-After, else the number in the message), at least 1. */
+  function retrySeconds(res, body) {
+    const header = Number(res.headers.get('Retry-After'));
+    if (Number.isFinite(header) && header > 0) return Math.ceil(header);
+    const m = body && typeof body.message === 'string' ? /(\d+)\s*s\b/.exec(body.message) : null;
+    return m ? Math.max(1, Number(m[1])) : 60;
+  }
+
+  /** What the user reads for an answer that is not 2xx. */
+  function errorFor(res, body) {
+    const code = body && typeof body.error === 'string' ? body.error : null;
+    const message = body && typeof body.message === 'string' ? body.message : null;
+    if (res.status === 429) {
+      const s = retrySeconds(res, body);
+      return new ApiError(429, code || 'too_many_failures', `Too many failed sign-ins from this address; try again in ${s} s.`);
+    }
+    if (res.status === 401) return new ApiError(401, code, 'Unknown app or wrong secret.');
+    if (!code) {
+      // Not the collector's JSON: a proxy's error page, or the collector going down mid-answer.
+      const what = res.status >= 500 ? 'the collector or a proxy in front of it failed' : 'this is not an answer of the collector query API';
+      return new ApiError(res.status, null, `The collector answered HTTP ${res.status} (${what}). Try again in a moment.`);
+    }
+    return new ApiError(res.status, code, message || `HTTP ${res.status}`);
+  }
+
   async function api(path, c = credentials()) {
     if (!c) throw new ApiError(401, 'unauthorized', 'Sign in first.');
-    const res = await fetch(`/v1/apps/${encodeURIComponent(c.appID)}${path}`, {
-      headers: { Authorization: authHeader(c), Accept: 'application/json' },
-      cache: 'no-store',
-    });
+    let res;
     let body = null;
+    try {
+      res = await fetch(`/v1/apps/${encodeURIComponent(c.appID)}${path}`, {
+        headers: { Authorization: authHeader(c), Accept: 'application/json' },
+        cache: 'no-store',
+      });
+    } catch {
+      throw new ApiError(0, 'network', NETWORK_MESSAGE);
+    }
     try {
       body = await res.json();
     } catch {
-      // not JSON
+      // Not JSON, or the connection broke mid-answer (e.g. the collector stopped).
+      if (res.ok) throw new ApiError(0, 'network', 'The answer of the collector was cut off or is not JSON. Try again in a moment.');
     }
-    if (!res.ok) {
-      throw new ApiError(res.status, body && body.error, (body && body.message) || `HTTP ${res.status}`);
-    }
+    if (!res.ok) throw errorFor(res, body);
     return body;
   }
 
@@ -128,11 +230,18 @@
   function showError(e) {
     if (e instanceof ApiError && e.status === 401) {
       sessionStorage.removeItem(STORAGE_KEY);
-      renderLogin('Your credentials were refused. Sign in again.');
+      renderLogin('Your credentials were refused (the collector may have restarted with other apps). Sign in again.');
       return;
     }
+    const title = !(e instanceof ApiError) ? 'Something went wrong' : e.status === 0 ? 'Collector unreachable' : e.status === 429 ? 'Too many failed sign-ins' : 'The collector refused the request';
     setView(
-      h('div', { class: 'card error-card' }, h('h2', { text: 'Something went wrong' }), h('p', { text: e.message || String(e) }), h('a', { href: '#/', text: '← Back to conferences' })),
+      h(
+        'div',
+        { class: 'card error-card' },
+        h('h2', { text: title }),
+        h('p', { class: 'error-message', text: e.message || String(e) }),
+        h('p', {}, h('button', { type: 'button', class: 'secondary', text: 'Try again', onclick: () => route() }), ' ', h('a', { href: '#/', text: '← Back to conferences' })),
+      ),
     );
   }
 
@@ -145,6 +254,7 @@
   // ------------------------------------------------------------------ login
 
   function renderLogin(message) {
+    renderSeq++; // an answer still on its way must not replace the form
     updateSession();
     const appID = h('input', { id: 'login-app', name: 'appID', autocomplete: 'username', required: true, spellcheck: 'false', placeholder: 'my-app' });
     const secret = h('input', { id: 'login-secret', name: 'secret', type: 'password', autocomplete: 'current-password', required: true });
@@ -162,11 +272,9 @@
           try {
             await api('/conferences?limit=1', c);
             sessionStorage.setItem(STORAGE_KEY, JSON.stringify(c));
-            updateSession();
-            if (location.hash === '' || location.hash === '#/' || location.hash === '#/login') route();
-            else route();
+            route(); // the page asked for (a conference link opened before signing in), else the list
           } catch (e) {
-            status.textContent = e instanceof ApiError && e.status === 401 ? 'Unknown app or wrong secret.' : e.message;
+            status.textContent = e instanceof ApiError ? e.message : `Sign-in failed: ${e.message || e}`;
           } finally {
             button.disabled = false;
           }
@@ -187,22 +295,34 @@
 
   // ------------------------------------------------------------------ conference list
 
+  /** Refreshes the list every 15 s while it is shown (also after an error: the collector may be back). */
+  function scheduleListRefresh() {
+    clearTimeout(listTimer);
+    listTimer = setTimeout(() => {
+      if (credentials() && currentRoute().name === 'list') renderList();
+    }, 15000);
+  }
+
   async function renderList() {
+    const seq = ++renderSeq;
     const refresh = h('button', { type: 'button', class: 'secondary', text: 'Refresh', onclick: () => renderList() });
     let data;
     try {
       data = await api('/conferences');
     } catch (e) {
+      if (seq !== renderSeq) return;
       showError(e);
+      if (!(e instanceof ApiError && e.status === 401)) scheduleListRefresh();
       return;
     }
+    if (seq !== renderSeq) return;
     const rows = data.conferences.map((c) =>
       h(
         'tr',
         { class: 'clickable', tabindex: '0', onclick: () => go(c.conferenceID), onkeydown: (e) => e.key === 'Enter' && go(c.conferenceID) },
-        h('td', {}, h('a', { href: `#/conference/${encodeURIComponent(c.conferenceID)}`, class: 'mono', text: c.conferenceID })),
-        h('td', { text: fmtTime(c.firstSeen) }),
-        h('td', { text: fmtDuration(c.lastSeen - c.firstSeen) }),
+        h('td', {}, h('a', { href: `#/conference/${encodeURIComponent(c.conferenceID)}`, class: 'mono id id-wide', title: clipText(c.conferenceID, 1000), text: iso(c.conferenceID) })),
+        h('td', { class: 'nowrap', text: fmtTime(c.firstSeen) }),
+        h('td', { class: 'nowrap', text: fmtDuration(c.lastSeen - c.firstSeen) }),
         h('td', { class: 'num', text: c.participantCount }),
         h('td', { class: 'num', text: c.fabricCount }),
         h('td', { class: 'num' }, c.errorCount ? h('span', { class: 'badge s-failed', text: c.errorCount }) : '0'),
@@ -230,10 +350,7 @@
       h('div', { class: 'page-head' }, h('div', {}, h('h1', { text: 'Conferences' }), h('p', { class: 'muted', text: `${data.conferences.length} most recent, newest first` })), refresh),
       h('div', { class: 'card flush' }, table),
     );
-    clearTimeout(listTimer);
-    listTimer = setTimeout(() => {
-      if (currentRoute().name === 'list') renderList();
-    }, 15000);
+    scheduleListRefresh();
   }
 
   function go(conferenceID) {
@@ -247,12 +364,13 @@
   /** "alice → bob · audio (sent)": who sends to whom, and from whose side the stats are. */
   function streamLabel(s, fabrics) {
     const f = fabrics.get(`${s.sid}\u0000${s.fabricID}`);
-    const local = (f && f.localUserID) || '?';
-    const remote = (f && f.remoteUserID) || '?';
+    const who = (id) => iso(clipText(id || '?', 60));
+    const local = f && f.localUserID;
+    const remote = f && f.remoteUserID;
     const media = s.mediaType || 'media';
-    if (s.statsType === 'outbound-rtp') return `${s.userID || local} → ${remote} · ${media} (sent)`;
-    if (s.statsType === 'inbound-rtp') return `${s.userID || remote} → ${local} · ${media} (received)`;
-    return `${s.userID || local} · ${media} · ${s.key}`;
+    if (s.statsType === 'outbound-rtp') return `${who(s.userID || local)} → ${who(remote)} · ${media} (sent)`;
+    if (s.statsType === 'inbound-rtp') return `${who(s.userID || remote)} → ${who(local)} · ${media} (received)`;
+    return `${who(s.userID || local)} · ${media} · ${who(s.key)}`;
   }
 
   /** The time axis length (s): the duration rounded up to a whole number of steps (>= 10 s). */
@@ -316,10 +434,15 @@
   }
 
   function describeData(data) {
-    if (!data) return '';
+    if (!data || typeof data !== 'object') return '';
     return Object.entries(data)
       .map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : v}`)
       .join(', ');
+  }
+
+  /** "who → whom" of a fabric (or its ID when the fabric item never arrived), isolated pieces. */
+  function fabricName(f) {
+    return f.localUserID ? `${iso(f.localUserID)} → ${iso(f.remoteUserID || '?')}` : iso(f.fabricID);
   }
 
   function timeline(d) {
@@ -352,28 +475,28 @@
         bar.append(
           h('div', {
             class: `marker ${eventClass(e.event)}`,
-            title: `${fmtClock(e.t)} ${e.event}${e.data ? ` (${describeData(e.data)})` : ''}`,
+            title: clipText(`${fmtClock(e.t)} ${iso(e.event)}${e.data ? ` (${iso(describeData(e.data))})` : ''}`, 300),
             style: { left: pos(e.t) },
             text: own(EVENT_ICON, e.event) || '•',
           }),
         );
       }
       for (const err of d.errors.filter((x) => x.fabricID === f.fabricID && x.sid === f.sid)) {
-        bar.append(h('div', { class: 'marker ev-error', title: `${fmtClock(err.t)} error in ${err.fn}: ${err.message}`, style: { left: pos(err.t) }, text: '!' }));
+        bar.append(h('div', { class: 'marker ev-error', title: clipText(`${fmtClock(err.t)} error in ${iso(err.fn)}: ${iso(err.message)}`, 300), style: { left: pos(err.t) }, text: '!' }));
       }
-      const who = f.localUserID ? `${f.localUserID} → ${f.remoteUserID}` : f.fabricID;
+      const who = fabricName(f);
       return h(
         'div',
         { class: 'lane' },
         h(
           'div',
           { class: 'lane-label' },
-          h('div', { class: 'lane-title', text: who }),
+          h('div', { class: 'lane-title', title: clipText(who, 600), text: who }),
           h(
             'div',
             { class: 'lane-meta' },
             stateBadge(f.state),
-            h('span', { class: 'muted', text: ` ${f.fabricUsage || ''}${f.remoteEndpointType ? ` · ${f.remoteEndpointType}` : ''}` }),
+            h('span', { class: 'muted', text: ` ${f.fabricUsage ? iso(f.fabricUsage) : ''}${f.remoteEndpointType ? ` · ${f.remoteEndpointType}` : ''}` }),
           ),
         ),
         bar,
@@ -402,40 +525,61 @@
     for (const e of d.events) rows.push({ t: e.t, who: e.userID, fabric: '', what: e.event, detail: describeData(e.data), cls: 'ev-media' });
     for (const e of d.errors) rows.push({ t: e.t, who: e.userID, fabric: e.fabricID || '', what: `error: ${e.fn}`, detail: e.message, cls: 'ev-error' });
     rows.sort((a, b) => a.t - b.t);
+    // The rows are built when the list is first opened: a client may have sent thousands of events.
+    const tbody = h('tbody');
     const list = h(
       'details',
-      { class: 'events' },
+      {
+        class: 'events',
+        ontoggle: (ev) => {
+          if (!ev.currentTarget.open || tbody.childElementCount) return;
+          tbody.append(
+            ...rows.map((r) =>
+              h(
+                'tr',
+                {},
+                h('td', { class: 'mono nowrap', text: `+${fmtOffset((r.t - t0) / 1000)}` }),
+                h('td', {}, idText(r.who)),
+                h('td', { class: 'mono' }, idText(r.fabric)),
+                h('td', {}, h('span', { class: `chip id ${r.cls}`, title: clipText(r.what, 1000), text: iso(r.what) })),
+                h('td', { class: 'wrap' }, r.detail ? longText(r.detail) : ''),
+              ),
+            ),
+          );
+        },
+      },
       h('summary', { text: `All events (${rows.length})` }),
-      h(
-        'table',
-        { class: 'data compact' },
-        h('thead', {}, h('tr', {}, ['Time', 'User', 'Fabric', 'Event', 'Details'].map((t) => h('th', { text: t })))),
-        h(
-          'tbody',
-          {},
-          rows.map((r) =>
-            h('tr', {}, h('td', { class: 'mono', text: `+${fmtOffset((r.t - t0) / 1000)}` }), h('td', { text: r.who }), h('td', { class: 'mono', text: r.fabric }), h('td', {}, h('span', { class: `chip ${r.cls}`, text: r.what })), h('td', { class: 'wrap', text: r.detail })),
-          ),
-        ),
-      ),
+      rows.length
+        ? h('table', { class: 'data compact' }, h('thead', {}, h('tr', {}, ['Time', 'User', 'Fabric', 'Event', 'Details'].map((t) => h('th', { text: t })))), tbody)
+        : h('p', { class: 'muted', text: 'No events, errors or state changes were received.' }),
     );
 
     return section('Fabric timeline', d.fabrics.length ? h('div', { class: 'timeline' }, lanes, h('div', { class: 'lane' }, h('div', { class: 'lane-label' }), ticks)) : h('p', { class: 'muted', text: 'No fabrics.' }), legend, list);
   }
 
-  function chartCard(title, unit, streams, pick, t0, fabrics, span) {
+  /** Streams drawn at once above which the chart legend is left out: colours repeat, the table names them. */
+  const LEGEND_MAX = PALETTE.length;
+
+  /**
+   * One chart of `entries` ({s: stream, i: its index in the conference, for its colour}). The chart
+   * is drawn in a task of its own (a big conference must not freeze the page in one long task) and
+   * only if its canvas is still shown by then; it is added to `owned` for whoever replaces it.
+   */
+  function chartCard(title, unit, entries, pick, t0, fabrics, span, owned) {
     const canvas = h('canvas', { 'aria-label': `${title} per stream`, role: 'img' });
     const card = h('div', { class: 'chart-card' }, h('h3', {}, title, h('span', { class: 'muted unit', text: unit ? ` (${unit})` : '' })), h('div', { class: 'chart-box' }, canvas));
-    const datasets = streams
-      .map((s, i) => ({
+    const many = entries.length > LEGEND_MAX || entries.some(({ s }) => s.series.length > 300);
+    const datasets = entries
+      .map(({ s, i }) => ({
         label: streamLabel(s, fabrics),
         data: s.series.filter((p) => pick(p) !== null && pick(p) !== undefined).map((p) => ({ x: (p.t - t0) / 1000, y: pick(p) })),
         borderColor: PALETTE[i % PALETTE.length],
         backgroundColor: PALETTE[i % PALETTE.length],
-        borderWidth: 2,
+        borderWidth: entries.length > LEGEND_MAX ? 1 : 2,
         pointRadius: s.series.length > 60 ? 0 : 2,
-        tension: 0.25,
-        cubicInterpolationMode: 'monotone', // no overshoot or loops between close samples
+        // Straight segments for long series: chart.js then draws them on its fast path.
+        tension: many ? 0 : 0.25,
+        cubicInterpolationMode: many ? 'default' : 'monotone', // no overshoot or loops between close samples
       }))
       .filter((ds) => ds.data.length > 0);
     if (!window.Chart) {
@@ -446,34 +590,91 @@
       card.querySelector('.chart-box').replaceChildren(h('p', { class: 'muted empty-chart', text: 'No data' }));
       return card;
     }
-    queueMicrotask(() => {
-      charts.push(
-        new window.Chart(canvas, {
-          type: 'line',
-          data: { datasets },
-          options: {
-            animation: false,
-            maintainAspectRatio: false,
-            parsing: false,
-            normalized: true,
-            interaction: { mode: 'nearest', intersect: false },
-            scales: {
-              x: { type: 'linear', min: 0, max: span, ticks: { callback: (v) => fmtOffset(v), stepSize: niceStep(span) }, grid: { color: '#eef0f4' } },
-              y: { beginAtZero: true, grid: { color: '#eef0f4' } },
-            },
-            plugins: {
-              legend: { position: 'bottom', labels: { boxWidth: 10, boxHeight: 10, font: { size: 11 } } },
-              tooltip: { callbacks: { title: (items) => (items[0] ? `+${fmtOffset(items[0].parsed.x)}` : '') } },
-            },
+    setTimeout(() => {
+      if (!canvas.isConnected) return;
+      const chart = new window.Chart(canvas, {
+        type: 'line',
+        data: { datasets },
+        options: {
+          animation: false,
+          maintainAspectRatio: false,
+          parsing: false,
+          normalized: true,
+          interaction: { mode: 'nearest', intersect: false },
+          scales: {
+            x: { type: 'linear', min: 0, max: span, ticks: { callback: (v) => fmtOffset(v), stepSize: niceStep(span) }, grid: { color: '#eef0f4' } },
+            y: { beginAtZero: true, grid: { color: '#eef0f4' } },
           },
-        }),
-      );
-    });
+          plugins: {
+            legend: { display: datasets.length <= LEGEND_MAX, position: 'bottom', labels: { boxWidth: 10, boxHeight: 10, font: { size: 11 } } },
+            tooltip: { callbacks: { title: (items) => (items[0] ? `+${fmtOffset(items[0].parsed.x)}` : '') } },
+          },
+        },
+      });
+      charts.push(chart);
+      owned.push(chart);
+    }, 0);
     return card;
   }
 
-  function streamsTable(streams, fabrics) {
-    if (!streams.length) return h('p', { class: 'muted', text: 'No stats received.' });
+  /** The charts and the stream table of the conference, for every stream or one fabric's. */
+  function mediaSection(d, t0, fabricsById, span) {
+    const all = d.streams.map((s, i) => ({ s, i }));
+    const fabricKey = (s) => `${s.sid}\u0000${s.fabricID}`;
+    const groups = [];
+    const byKey = new Map();
+    for (const e of all) {
+      const k = fabricKey(e.s);
+      if (!byKey.has(k)) {
+        const g = { key: k, entries: [] };
+        byKey.set(k, g);
+        groups.push(g);
+      }
+      byKey.get(k).entries.push(e);
+    }
+    const body = h('div');
+    const drawn = [];
+    const draw = (entries) => {
+      for (const c of drawn.splice(0)) {
+        c.destroy();
+        charts = charts.filter((x) => x !== c);
+      }
+      const args = [t0, fabricsById, span, drawn];
+      body.replaceChildren(
+        ...[
+          h(
+            'div',
+            { class: 'chart-grid' },
+            chartCard('Bitrate', 'kbps', entries, (p) => p.bitrate, ...args),
+            chartCard('Packet loss', '%', entries, (p) => (typeof p.fractionLoss === 'number' ? Math.round(p.fractionLoss * 1000) / 10 : null), ...args),
+            chartCard('Round-trip time', 'ms', entries, (p) => p.rtt, ...args),
+            chartCard('Jitter', 'ms', entries, (p) => p.jitter, ...args),
+          ),
+          entries.length > LEGEND_MAX ? h('p', { class: 'muted chart-note', text: `${entries.length} streams: hover a line for its name, or show one fabric at a time.` }) : null,
+          streamsTable(entries, fabricsById),
+        ].filter(Boolean),
+      );
+    };
+    let picker = null;
+    if (groups.length > 1) {
+      const select = h(
+        'select',
+        { id: 'stream-filter', onchange: () => draw(select.value === '' ? all : groups[Number(select.value)].entries) },
+        h('option', { value: '', text: `All streams (${all.length})` }),
+        groups.map((g, n) => {
+          const f = fabricsById.get(g.key);
+          const name = f ? fabricName(f) : iso(g.entries[0].s.fabricID);
+          return h('option', { value: String(n), text: `${clipText(name, 120)} (${g.entries.length})` });
+        }),
+      );
+      picker = h('label', { class: 'stream-filter muted' }, 'Show ', select);
+    }
+    draw(all);
+    return h('section', { class: 'card' }, h('div', { class: 'section-head' }, h('h2', { text: 'Media quality per stream' }), picker), body);
+  }
+
+  function streamsTable(entries, fabrics) {
+    if (!entries.length) return h('p', { class: 'muted', text: 'No stats received.' });
     return h(
       'div',
       { class: 'scroll' },
@@ -488,12 +689,12 @@
         h(
           'tbody',
           {},
-          streams.map((s, i) => {
+          entries.map(({ s, i }) => {
             const m = s.summary;
             return h(
               'tr',
               {},
-              h('td', {}, h('i', { class: 'dot', style: { background: PALETTE[i % PALETTE.length] } }), streamLabel(s, fabrics), s.ssrc ? h('span', { class: 'muted ssrc', text: ` ssrc ${s.ssrc}` }) : null),
+              h('td', { class: 'stream-cell' }, h('i', { class: 'dot', style: { background: PALETTE[i % PALETTE.length] } }), streamLabel(s, fabrics), s.ssrc ? h('span', { class: 'muted ssrc', text: ` ssrc ${iso(s.ssrc)}` }) : null),
               h('td', { class: 'num', text: m.samples }),
               h('td', { class: 'num', text: `${fmtNum(m.bitrate.avg)} / ${fmtNum(m.bitrate.worst)} kbps` }),
               h('td', { class: 'num', text: `${fmtPct(m.fractionLoss.avg)} / ${fmtPct(m.fractionLoss.worst)}` }),
@@ -507,18 +708,23 @@
     );
   }
 
-  async function renderConference(conferenceID) {
+  /** `refresh`: keep the shown page until the answer is there (the Refresh button). */
+  async function renderConference(conferenceID, refresh = false) {
+    const seq = ++renderSeq;
+    if (!refresh) setView(h('p', { class: 'muted loading' }, 'Loading conference ', h('span', { class: 'mono id id-wide', text: iso(conferenceID) }), '…'));
     let d;
     try {
       d = await api(`/conferences/${encodeURIComponent(conferenceID)}`);
     } catch (e) {
+      if (seq !== renderSeq) return;
       if (e instanceof ApiError && e.status === 404) {
-        setView(h('div', { class: 'card error-card' }, h('h2', { text: 'Conference not found' }), h('p', { class: 'mono', text: conferenceID }), h('a', { href: '#/', text: '← Back to conferences' })));
+        setView(h('div', { class: 'card error-card' }, h('h2', { text: 'Conference not found' }), h('p', { class: 'mono long-id', text: iso(conferenceID) }), h('a', { href: '#/', text: '← Back to conferences' })));
         return;
       }
       showError(e);
       return;
     }
+    if (seq !== renderSeq) return;
     const t0 = d.firstSeen;
     const s = d.summary;
     const setupDelays = d.fabrics.map((f) => f.setupDelay).filter((v) => v !== null);
@@ -537,9 +743,9 @@
       { class: 'page-head' },
       h(
         'div',
-        {},
+        { class: 'page-title' },
         h('a', { href: '#/', class: 'back', text: '← Conferences' }),
-        h('h1', { class: 'mono', text: d.conferenceID }),
+        h('h1', { class: 'mono long-id', text: iso(d.conferenceID) }),
         h(
           'p',
           { class: 'muted' },
@@ -547,7 +753,15 @@
           s ? h('span', { class: 'badge done', text: `summary ${s.reason === 'terminated' ? 'after all fabrics ended' : 'after inactivity'}` }) : h('span', { class: 'badge live', text: 'active' }),
         ),
       ),
-      h('button', { type: 'button', class: 'secondary', text: 'Refresh', onclick: () => renderConference(conferenceID) }),
+      h('button', {
+        type: 'button',
+        class: 'secondary',
+        text: 'Refresh',
+        onclick: (ev) => {
+          ev.currentTarget.disabled = true;
+          renderConference(conferenceID, true);
+        },
+      }),
     );
 
     const stats = h(
@@ -555,7 +769,7 @@
       { class: 'stats' },
       stat('Participants', String(d.participants.length)),
       stat('Fabrics', String(d.fabrics.length), Object.entries(countBy(d.fabrics.map((f) => STATE_LABEL[f.state] || f.state))).map(([k, v]) => `${v} ${k}`).join(', ')),
-      stat('Setup delay', setupDelays.length ? fmtNum(setupDelays.reduce((a, b) => a + b, 0) / setupDelays.length, 0, ' ms') : '–', setupDelays.length ? `max ${fmtNum(Math.max(...setupDelays), 0, ' ms')}` : ''),
+      stat('Setup delay', setupDelays.length ? fmtNum(setupDelays.reduce((a, b) => a + b, 0) / setupDelays.length, 0, ' ms') : '–', setupDelays.length ? `max ${fmtNum(setupDelays.reduce((a, b) => Math.max(a, b)), 0, ' ms')}` : ''),
       stat('Errors', String(d.errors.length)),
       stat('Quality', qualityBadge(s ? s.quality : worst), worstMoment ? `worst stream · at worst: ${worstMoment}` : 'worst stream'),
       stat('Feedback', avgFeedback === null ? '–' : `${fmtNum(avgFeedback, 1)} / 5`, d.feedback.length ? `${d.feedback.length} rating${d.feedback.length > 1 ? 's' : ''}` : ''),
@@ -563,29 +777,20 @@
 
     const participants = section(
       'Participants',
-      h(
-        'table',
-        { class: 'data compact' },
-        h('thead', {}, h('tr', {}, ['User', 'First seen', 'Last seen'].map((t) => h('th', { text: t })))),
-        h('tbody', {}, d.participants.map((p) => h('tr', {}, h('td', { text: p.userID }), h('td', { text: fmtClock(p.firstSeen) }), h('td', { text: fmtClock(p.lastSeen) })))),
-      ),
+      d.participants.length
+        ? h(
+            'table',
+            { class: 'data compact' },
+            h('thead', {}, h('tr', {}, ['User', 'First seen', 'Last seen'].map((t) => h('th', { text: t })))),
+            h('tbody', {}, d.participants.map((p) => h('tr', {}, h('td', {}, idText(p.userID)), h('td', { class: 'nowrap', text: fmtClock(p.firstSeen) }), h('td', { class: 'nowrap', text: fmtClock(p.lastSeen) })))),
+          )
+        : h('p', { class: 'muted', text: 'No participants.' }),
     );
 
     const fabricsById = new Map(d.fabrics.map((f) => [`${f.sid}\u0000${f.fabricID}`, f]));
     const span = niceSpan((d.lastSeen - t0) / 1000);
     const chartsSection = d.streams.length
-      ? section(
-          'Media quality per stream',
-          h(
-            'div',
-            { class: 'chart-grid' },
-            chartCard('Bitrate', 'kbps', d.streams, (p) => p.bitrate, t0, fabricsById, span),
-            chartCard('Packet loss', '%', d.streams, (p) => (p.fractionLoss === null ? null : Math.round(p.fractionLoss * 1000) / 10), t0, fabricsById, span),
-            chartCard('Round-trip time', 'ms', d.streams, (p) => p.rtt, t0, fabricsById, span),
-            chartCard('Jitter', 'ms', d.streams, (p) => p.jitter, t0, fabricsById, span),
-          ),
-          streamsTable(d.streams, fabricsById),
-        )
+      ? mediaSection(d, t0, fabricsById, span)
       : section('Media quality per stream', h('p', { class: 'muted', text: 'No stats were received for this conference.' }));
 
     const errors = d.errors.length
@@ -599,7 +804,15 @@
               'tbody',
               {},
               d.errors.map((e) =>
-                h('tr', {}, h('td', { class: 'mono', text: fmtClock(e.t) }), h('td', { text: e.userID }), h('td', { class: 'mono', text: e.fn }), h('td', { text: e.category }), h('td', { class: 'wrap', text: e.name ? `${e.name}: ${e.message}` : e.message })),
+                h(
+                  'tr',
+                  {},
+                  h('td', { class: 'mono nowrap', text: fmtClock(e.t) }),
+                  h('td', {}, idText(e.userID)),
+                  h('td', { class: 'mono' }, idText(e.fn)),
+                  h('td', {}, idText(e.category)),
+                  h('td', { class: 'wrap' }, e.name ? [idText(e.name), ': '] : null, longText(e.message)),
+                ),
               ),
             ),
           ),
@@ -616,10 +829,10 @@
               h(
                 'li',
                 {},
-                h('span', { class: 'stars', title: `${f.rating.overall} of 5`, text: '★'.repeat(f.rating.overall) + '☆'.repeat(5 - f.rating.overall) }),
-                h('strong', { text: f.userID }),
-                f.comment ? h('span', { class: 'comment', text: `“${f.comment}”` }) : null,
-                h('span', { class: 'muted', text: fmtClock(f.t) }),
+                h('span', { class: 'stars', title: `${stars(f.rating.overall)} of 5`, text: '★'.repeat(stars(f.rating.overall)) + '☆'.repeat(5 - stars(f.rating.overall)) }),
+                h('strong', {}, idText(f.userID)),
+                h('span', { class: 'comment' }, f.comment ? longText(f.comment) : null),
+                h('span', { class: 'muted nowrap', text: fmtClock(f.t) }),
               ),
             ),
           ),
@@ -633,12 +846,23 @@
             'table',
             { class: 'data compact' },
             h('thead', {}, h('tr', {}, ['Time', 'User', 'Name', 'Data'].map((t) => h('th', { text: t })))),
-            h('tbody', {}, d.customEvents.map((e) => h('tr', {}, h('td', { class: 'mono', text: fmtClock(e.t) }), h('td', { text: e.userID }), h('td', { text: e.name }), h('td', { class: 'wrap mono', text: e.data ? JSON.stringify(e.data) : '' })))),
+            h(
+              'tbody',
+              {},
+              d.customEvents.map((e) =>
+                h('tr', {}, h('td', { class: 'mono nowrap', text: fmtClock(e.t) }), h('td', {}, idText(e.userID)), h('td', {}, idText(e.name)), h('td', { class: 'wrap mono' }, e.data ? longText(JSON.stringify(e.data)) : '')),
+              ),
+            ),
           ),
         )
       : null;
 
     setView(head, stats, timeline(d), chartsSection, h('div', { class: 'two-col' }, participants, feedback), errors, custom);
+  }
+
+  /** A rating as a whole number of stars, 0..5 (the collector validates it; a bad one must not throw). */
+  function stars(n) {
+    return Math.min(5, Math.max(0, Math.round(Number(n)) || 0));
   }
 
   function countBy(xs) {
