@@ -144,6 +144,15 @@ interface Signal {
 async function relayCall(wsUrl: string, role: 'caller' | 'callee'): Promise<{ peer: PeerResult; candidates: GatheredCandidate[] }> {
   const ws = new WebSocket(wsUrl);
   open.sockets.push(ws);
+  // The relay delivers what the other side queued as soon as this socket opens, before the pc
+  // below exists: keep those signals until the handler is ready (they were lost before: a flake).
+  const early: Signal[] = [];
+  let onSignal: ((m: Signal) => void) | undefined;
+  ws.onmessage = (ev) => {
+    const m = JSON.parse(String(ev.data)) as Signal;
+    if (onSignal) onSignal(m);
+    else early.push(m);
+  };
   await new Promise<void>((ok, ko) => {
     ws.onopen = () => ok();
     ws.onerror = () => ko(new Error(`WebSocket ${wsUrl} failed`));
@@ -164,8 +173,7 @@ async function relayCall(wsUrl: string, role: 'caller' | 'callee'): Promise<{ pe
   const pending: RTCIceCandidateInit[] = [];
   let chain = Promise.resolve();
   let failure: unknown;
-  ws.onmessage = (ev) => {
-    const m = JSON.parse(String(ev.data)) as Signal;
+  onSignal = (m) => {
     chain = chain
       .then(async () => {
         if (m.sdp) {
@@ -184,6 +192,7 @@ async function relayCall(wsUrl: string, role: 'caller' | 'callee'): Promise<{ pe
         failure = e;
       });
   };
+  for (const m of early.splice(0)) onSignal(m);
 
   if (role === 'caller') {
     await pc.setLocalDescription(await pc.createOffer());
