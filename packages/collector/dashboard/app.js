@@ -618,7 +618,44 @@
   }
 
   /** The charts and the stream table of the conference, for every stream or one fabric's. */
-  function mediaSection(d, t0, fabricsById, span) {
+  /**
+   * Minutes from the conference's start: "Show" reloads the conference with that window, whose
+   * series the collector sends at full resolution (the whole conference is averaged to 1000 points).
+   */
+  function windowControl(conferenceID, d, t0, win) {
+    const minutes = (ms) => String(Math.max(0, Math.round(((ms - t0) / 60_000) * 10) / 10));
+    const input = (id, ms) => h('input', { type: 'number', id, min: '0', step: 'any', value: minutes(ms), class: 'window-input' });
+    const from = input('window-from', win ? win.from : t0);
+    const to = input('window-to', win ? win.to : d.lastSeen + 60_000);
+    const problem = h('span', { class: 'form-error' });
+    const base = `#/conference/${encodeURIComponent(conferenceID)}`;
+    return h(
+      'form',
+      {
+        class: 'window-form muted',
+        onsubmit: (ev) => {
+          ev.preventDefault();
+          const a = Math.floor(t0 + Number(from.value) * 60_000);
+          const b = Math.ceil(t0 + Number(to.value) * 60_000);
+          if (!(Number.isFinite(a) && Number.isFinite(b) && b > a && a >= 0)) {
+            problem.textContent = ' The end must be after the start.';
+            return;
+          }
+          location.hash = `${base}?from=${a}&to=${b}`;
+        },
+      },
+      win ? 'Series of minutes ' : 'Whole conference (averaged). Minutes ',
+      from,
+      ' to ',
+      to,
+      ' ',
+      h('button', { type: 'submit', class: 'secondary', text: 'Show at full resolution' }),
+      win ? h('a', { href: base, class: 'window-whole', text: 'Whole conference' }) : null,
+      problem,
+    );
+  }
+
+  function mediaSection(d, t0, fabricsById, span, windowForm) {
     const all = d.streams.map((s, i) => ({ s, i }));
     const fabricKey = (s) => `${s.sid}\u0000${s.fabricID}`;
     const groups = [];
@@ -670,7 +707,7 @@
       picker = h('label', { class: 'stream-filter muted' }, 'Show ', select);
     }
     draw(all);
-    return h('section', { class: 'card' }, h('div', { class: 'section-head' }, h('h2', { text: 'Media quality per stream' }), picker), body);
+    return h('section', { class: 'card' }, h('div', { class: 'section-head' }, h('h2', { text: 'Media quality per stream' }), picker), windowForm, body);
   }
 
   function streamsTable(entries, fabrics) {
@@ -709,12 +746,13 @@
   }
 
   /** `refresh`: keep the shown page until the answer is there (the Refresh button). */
-  async function renderConference(conferenceID, refresh = false) {
+  async function renderConference(conferenceID, refresh = false, win = currentRoute().window) {
     const seq = ++renderSeq;
     if (!refresh) setView(h('p', { class: 'muted loading' }, 'Loading conference ', h('span', { class: 'mono id id-wide', text: iso(conferenceID) }), '…'));
     let d;
     try {
-      d = await api(`/conferences/${encodeURIComponent(conferenceID)}`);
+      // A window: the series of that time at full resolution (the query API's ?from&to).
+      d = await api(`/conferences/${encodeURIComponent(conferenceID)}${win ? `?from=${win.from}&to=${win.to}` : ''}`);
     } catch (e) {
       if (seq !== renderSeq) return;
       if (e instanceof ApiError && e.status === 404) {
@@ -789,9 +827,10 @@
 
     const fabricsById = new Map(d.fabrics.map((f) => [`${f.sid}\u0000${f.fabricID}`, f]));
     const span = niceSpan((d.lastSeen - t0) / 1000);
+    const windowForm = windowControl(conferenceID, d, t0, win);
     const chartsSection = d.streams.length
-      ? mediaSection(d, t0, fabricsById, span)
-      : section('Media quality per stream', h('p', { class: 'muted', text: 'No stats were received for this conference.' }));
+      ? mediaSection(d, t0, fabricsById, span, windowForm)
+      : section('Media quality per stream', windowForm, h('p', { class: 'muted', text: win ? 'No stats in this time window.' : 'No stats were received for this conference.' }));
 
     const errors = d.errors.length
       ? section(
@@ -873,11 +912,13 @@
 
   // ------------------------------------------------------------------ routing
 
+  /** `#/conference/<id>[?from=<ms>&to=<ms>]` (the ID is percent-encoded, so a bare `?` starts the window). */
   function currentRoute() {
-    const m = /^#\/conference\/(.+)$/.exec(location.hash);
+    const m = /^#\/conference\/([^?]+)(?:\?from=(\d+)&to=(\d+))?$/.exec(location.hash);
     if (m) {
       try {
-        return { name: 'conference', id: decodeURIComponent(m[1]) };
+        const win = m[2] && Number(m[3]) > Number(m[2]) ? { from: Number(m[2]), to: Number(m[3]) } : null;
+        return { name: 'conference', id: decodeURIComponent(m[1]), window: win };
       } catch {
         return { name: 'list' };
       }
@@ -893,7 +934,7 @@
       return;
     }
     const r = currentRoute();
-    if (r.name === 'conference') renderConference(r.id);
+    if (r.name === 'conference') renderConference(r.id, false, r.window);
     else renderList();
   }
 

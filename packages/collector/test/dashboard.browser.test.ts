@@ -309,6 +309,47 @@ describe('dashboard in Chromium', () => {
     expect(d.errors).toEqual([]);
   });
 
+  it('a time window shows that part of a long conference at full resolution (?from&to), and back to the whole', async () => {
+    const c = await startTestCollector();
+    const token = await getToken(c, APP, 'alice');
+    const sid = 'sid-window';
+    // 20 minutes at 1 s: the whole conference is averaged to 1000 points per stream.
+    const items: unknown[] = [fabricItem(1, 'long-call', 'f1', 'alice', 'bob')];
+    for (let n = 2; n <= 1201; n++) items.push(statsItem(n, 'long-call', 'f1', [{ key: 'inbound-rtp:7', ssrc: '7', statsType: 'inbound-rtp', mediaType: 'audio', bitrate: n, rtt: 30, jitter: 2, fractionLoss: 0 }]));
+    for (let i = 0; i < items.length; i += 500) expect((await ingestHttp(c, token, { sid, items: items.slice(i, i + 500) })).status).toBe(200);
+    const d = await openDashboard(c.url);
+    await signIn(d.page);
+    await d.page.locator('tr.clickable', { hasText: 'long-call' }).click();
+    expect(await chartsDrawn(d.page)).toBe(4);
+    const points = () =>
+      d.page.evaluate(() => {
+        const Chart = (window as unknown as { Chart: { getChart(c: HTMLCanvasElement): { data: { datasets: { data: unknown[] }[] } } } }).Chart;
+        return Chart.getChart(document.querySelector('canvas')!)!.data.datasets[0]!.data.length;
+      });
+    expect(await points()).toBe(1000);
+
+    await d.page.locator('#window-from').fill('5');
+    await d.page.locator('#window-to').fill('10');
+    await d.page.locator('form.window-form button[type=submit]').click();
+    await d.page.waitForFunction(() => /\?from=\d+&to=\d+$/.test(location.hash));
+    expect(await chartsDrawn(d.page)).toBe(4);
+    await d.page.locator('a.window-whole').waitFor();
+    expect(await points()).toBe(300); // minutes 5..10, every sample
+    expect(await d.page.locator('#window-from').inputValue()).toBe('5');
+
+    // An end before the start is refused in the form, without a request.
+    await d.page.locator('#window-to').fill('2');
+    await d.page.locator('form.window-form button[type=submit]').click();
+    expect(await d.page.locator('form.window-form .form-error').innerText()).toContain('The end must be after the start');
+
+    await d.page.locator('a.window-whole').click();
+    await d.page.waitForFunction(() => !location.hash.includes('?'));
+    expect(await chartsDrawn(d.page)).toBe(4);
+    await d.page.locator('a.window-whole').waitFor({ state: 'detached' });
+    expect(await points()).toBe(1000);
+    expect(d.errors).toEqual([]);
+  });
+
   it('a conference of 50 fabrics x 6 streams, downsampled: charts drawn, one fabric at a time', async () => {
     const c = await startTestCollector();
     const FABRICS = 50;
