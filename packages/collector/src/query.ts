@@ -128,13 +128,18 @@ export function mean(xs: readonly number[]): number | null {
   return Number.isFinite(m) ? m : null;
 }
 
+/** mean() rounded to 3 decimals; null for none. */
+export function roundedMean(xs: readonly number[]): number | null {
+  const m = mean(xs);
+  return m === null ? null : round(m);
+}
+
 function metric(values: (number | null)[], worse: 'min' | 'max'): MetricSummary {
   const xs = values.filter((v): v is number => v !== null);
   if (xs.length === 0) return { avg: null, worst: null };
   let w = xs[0]!;
   for (const x of xs) if (worse === 'min' ? x < w : x > w) w = x;
-  const avg = mean(xs);
-  return { avg: avg === null ? null : round(avg), worst: round(w) };
+  return { avg: roundedMean(xs), worst: round(w) };
 }
 
 export function worseQuality(a: Quality | null, b: Quality | null): Quality | null {
@@ -192,8 +197,7 @@ export function downsample(points: SeriesPoint[], max: number): SeriesPoint[] {
     if (bucket.length === 0) continue;
     const p = { ...bucket[bucket.length - 1]! };
     for (const k of NUMERIC_POINT_KEYS) {
-      const avg = mean(bucket.map((x) => x[k]).filter((v): v is number => v !== null));
-      p[k] = avg === null ? null : round(avg);
+      p[k] = roundedMean(bucket.map((x) => x[k]).filter((v): v is number => v !== null));
     }
     p.quality = bucket.reduce<Quality | null>((q, x) => worseQuality(q, x.quality), null);
     out.push(p);

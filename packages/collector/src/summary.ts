@@ -3,7 +3,7 @@
 // arrives later.
 import type { Logger } from './logger';
 import { QUALITY_ORDER, type FabricState, type Quality } from './protocol';
-import { buildStreams, mean, participantsOf, round, type MetricSummary, type StreamView } from './query';
+import { buildStreams, participantsOf, roundedMean, type MetricSummary, type StreamView } from './query';
 import type { ConferenceData, Storage } from './storage/types';
 
 export interface MediaSummary {
@@ -39,11 +39,6 @@ export interface ConferenceSummary {
   worstStream: { sid: string; fabricID: string; key: string; userID: string | null; quality: Quality | null } | null;
 }
 
-/** mean() rounded; null for none. */
-const roundedMean = (xs: readonly number[]): number | null => {
-  const m = mean(xs);
-  return m === null ? null : round(m);
-};
 
 function combine(streams: StreamView[], pick: (s: StreamView) => MetricSummary, worse: 'min' | 'max'): MetricSummary {
   const avgs = streams.map((s) => pick(s).avg).filter((v): v is number => v !== null);
@@ -70,12 +65,10 @@ export function computeSummary(data: ConferenceData, reason: 'terminated' | 'idl
   const fabricStates: Partial<Record<FabricState, number>> = {};
   for (const f of data.fabrics) fabricStates[f.state] = (fabricStates[f.state] ?? 0) + 1;
   const delays = data.fabrics.map((f) => f.setupDelay).filter((v): v is number => v !== null && Number.isFinite(v));
-  // Categories are client strings: counted in a Map, then put in an object without a prototype so
-  // that "constructor", "toString" or "__proto__" are plain keys (JSON.stringify serializes it as usual).
-  const categories = new Map<string, number>();
-  for (const e of data.errors) categories.set(e.item.category, (categories.get(e.item.category) ?? 0) + 1);
+  // Categories are client strings: counted in an object without a prototype, where "constructor",
+  // "toString" or "__proto__" are plain keys (JSON.stringify serializes it as usual).
   const errorsByCategory: Record<string, number> = Object.create(null) as Record<string, number>;
-  for (const [category, count] of categories) errorsByCategory[category] = count;
+  for (const e of data.errors) errorsByCategory[e.item.category] = (errorsByCategory[e.item.category] ?? 0) + 1;
   const ratings = data.feedback.map((f) => f.item.rating.overall);
 
   let quality: Quality | null = null;
