@@ -40,7 +40,8 @@ export const truncateUtf8 = (text: string, maxBytes: number): string =>
  * Accepts Error objects, DOMExceptions, strings and anything else an app may pass, and never throws
  * (even for objects with throwing getters). Application logs are capped at 20 KB.
  */
-export function normalizeError(error: unknown, fn: WebRTCFunction): { name?: string; message: string; truncated?: boolean } {
+/** `truncated`: what was cut, for the caller's answer (e.g. "applicationLog truncated to 20 KB"). */
+export function normalizeError(error: unknown, fn: WebRTCFunction): { name?: string; message: string; truncated?: string } {
   let name: unknown;
   let message: unknown;
   try {
@@ -57,12 +58,13 @@ export function normalizeError(error: unknown, fn: WebRTCFunction): { name?: str
   } catch {
     message = `${fn} failed (the error could not be read)`;
   }
-  const out: { name?: string; message: string; truncated?: boolean } = { message: isString(message) ? message : printable(message) };
+  const out: { name?: string; message: string; truncated?: string } = { message: isString(message) ? message : printable(message) };
   if (isString(name) && name) out.name = utf8Length(name) > MAX_ERROR_NAME_BYTES ? truncateUtf8(name, MAX_ERROR_NAME_BYTES) : name;
-  const max = fn == 'applicationLog' ? MAX_APPLICATION_LOG_BYTES : MAX_ERROR_MESSAGE_BYTES;
+  const appLog = fn == 'applicationLog';
+  const max = appLog ? MAX_APPLICATION_LOG_BYTES : MAX_ERROR_MESSAGE_BYTES;
   if (utf8Length(out.message) > max) {
     out.message = truncateUtf8(out.message, max);
-    out.truncated = true;
+    out.truncated = `${appLog ? 'applicationLog' : 'error message'} truncated to ${max / 1024} KB`;
   }
   return out;
 }

@@ -155,9 +155,7 @@ function makeMonitor(options: MonitorOptions, disabled?: string): Monitor {
     send({ ...item, kind: 'error', t: timestamp, fn: webRTCFunction });
     emitter.emit('error', record);
     if (!truncated && !sdpTruncated) return SUCCESS;
-    const truncation = [truncated && `${fn == 'applicationLog' ? 'applicationLog' : 'error message'} truncated to ${fn == 'applicationLog' ? 20 : 64} KB`, sdpTruncated && 'SDP truncated to 256 KB']
-      .filter(Boolean)
-      .join('; ');
+    const truncation = [truncated, sdpTruncated && `SDP truncated to ${MAX_SDP_BYTES / 1024} KB`].filter(Boolean).join('; ');
     log.warn(truncation);
     return { status: 'success', message: truncation };
   }
@@ -248,14 +246,8 @@ function makeMonitor(options: MonitorOptions, disabled?: string): Monitor {
         direction: fabric.direction,
         attributes: fabricOptions.attributes,
       });
-      try {
-        fabric.start();
-      } catch (error) {
-        // No half-added fabric: it goes (fabricTerminated), and a retry starts afresh.
-        fabric.terminate();
-        byPc.delete(pc);
-        return { result: failure(`could not observe the PeerConnection: ${errorMessage(error)}`) };
-      }
+      // Never throws: the lifecycle observer catches what the pc throws, and the poller its polls.
+      fabric.start();
       return { fabric, result: SUCCESS };
     },
 
