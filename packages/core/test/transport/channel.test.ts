@@ -3,43 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createTransport, type Transport } from '../../src/transport/index';
 import { backoffDelay } from '../../src/transport/util';
 import type { TransportStatus } from '../../src/types';
-import { memoryLogger } from './helpers';
-
-class ScriptedWS {
-  static all: ScriptedWS[] = [];
-  /** What a new socket does: 'fail' (close 1006 before open) or 'open'. */
-  static behaviour: 'fail' | 'open' = 'fail';
-  readyState = 0;
-  sent: string[] = [];
-  onopen: ((ev: unknown) => void) | null = null;
-  onmessage: ((ev: { data: unknown }) => void) | null = null;
-  onclose: ((ev: { code?: number; reason?: unknown }) => void) | null = null;
-  onerror: ((ev: unknown) => void) | null = null;
-  readonly createdAt = Date.now();
-  constructor(readonly url: string) {
-    ScriptedWS.all.push(this);
-    queueMicrotask(() => (ScriptedWS.behaviour === 'open' ? this.open() : this.fail()));
-  }
-  open(): void {
-    this.readyState = 1;
-    this.onopen?.({});
-  }
-  fail(): void {
-    this.readyState = 3;
-    this.onerror?.({});
-    this.onclose?.({ code: 1006, reason: '' });
-  }
-  send(data: string): void {
-    this.sent.push(data);
-  }
-  close(): void {
-    this.readyState = 3;
-  }
-  ack(i = this.sent.length - 1): void {
-    const m = JSON.parse(this.sent[i] as string) as { id: number; items: Array<{ n: number }> };
-    this.onmessage?.({ data: JSON.stringify({ type: 'ack', id: m.id, acked: m.items.map((x) => x.n) }) });
-  }
-}
+import { memoryLogger, ScriptedWebSocket as ScriptedWS } from './helpers';
 
 function scriptedFetch(ingest: () => number) {
   const calls: string[] = [];
@@ -58,7 +22,7 @@ let transport: Transport | undefined;
 beforeEach(() => {
   vi.useFakeTimers();
   ScriptedWS.all = [];
-  ScriptedWS.behaviour = 'fail';
+  ScriptedWS.onCreate = (ws) => queueMicrotask(() => ws.fail());
 });
 afterEach(async () => {
   const t = transport;
@@ -134,7 +98,7 @@ describe('backoff', () => {
   });
 
   it('an unacknowledged batch is resent with the same n on the next connection', async () => {
-    ScriptedWS.behaviour = 'open';
+    ScriptedWS.onCreate = (ws) => queueMicrotask(() => ws.open());
     const { t } = make(() => 200, () => 0);
     await t.start();
     await vi.advanceTimersByTimeAsync(0);

@@ -153,3 +153,61 @@ export function expected(s: FullSample): { streams: Record<string, Record<string
   }
   return { streams, connection: { ...s.connection } };
 }
+
+/** A batch as the transport sends it. */
+export interface SentBatch {
+  id: number;
+  items: Array<{ n: number; kind: string; conferenceID: string; count?: number }>;
+}
+
+/**
+ * A scripted browser WebSocket for the transport (`WebSocketImpl`): no network. `onCreate` says
+ * what a new socket does (e.g. `opens`); the test then drives it: deliver(), ack(), drop(), fail().
+ * `all` and `onCreate` are reset by each test file's beforeEach.
+ */
+export class ScriptedWebSocket {
+  static all: ScriptedWebSocket[] = [];
+  static onCreate: (ws: ScriptedWebSocket) => void = () => {};
+  readyState = 0;
+  sent: string[] = [];
+  onopen: ((ev: unknown) => void) | null = null;
+  onmessage: ((ev: { data: unknown }) => void) | null = null;
+  onclose: ((ev: { code?: number; reason?: unknown }) => void) | null = null;
+  onerror: ((ev: unknown) => void) | null = null;
+  readonly createdAt = Date.now();
+  constructor(readonly url: string) {
+    ScriptedWebSocket.all.push(this);
+    ScriptedWebSocket.onCreate(this);
+  }
+  open(): void {
+    this.readyState = 1;
+    this.onopen?.({});
+  }
+  /** The server closes (or the network drops) the connection. */
+  drop(code: number, reason = ''): void {
+    this.readyState = 3;
+    this.onclose?.({ code, reason });
+  }
+  /** A connection that fails as a browser's does: error, then close 1006. */
+  fail(): void {
+    this.readyState = 3;
+    this.onerror?.({});
+    this.onclose?.({ code: 1006, reason: '' });
+  }
+  deliver(data: unknown): void {
+    this.onmessage?.({ data });
+  }
+  send(data: string): void {
+    this.sent.push(data);
+  }
+  close(): void {
+    this.readyState = 3;
+  }
+  batch(i = this.sent.length - 1): SentBatch {
+    return JSON.parse(this.sent[i] as string) as SentBatch;
+  }
+  ack(i = this.sent.length - 1): void {
+    const b = this.batch(i);
+    this.deliver(JSON.stringify({ type: 'ack', id: b.id, acked: b.items.map((x) => x.n) }));
+  }
+}

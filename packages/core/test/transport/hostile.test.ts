@@ -5,56 +5,10 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { prng } from '../../../../test/harness/prng';
 import { createTransport, type CreateTransportOptions, type Transport } from '../../src/transport/index';
 import { defaultTimers, type Timers } from '../../src/transport/util';
-import { memoryLogger } from './helpers';
+import { memoryLogger, ScriptedWebSocket, type SentBatch as Batch } from './helpers';
 
-interface Batch {
-  id: number;
-  items: Array<{ n: number; kind: string; conferenceID: string; count?: number }>;
-}
-
-class HostileWS {
-  static all: HostileWS[] = [];
-  /** What a new socket does; default: it opens. */
-  static onCreate: (ws: HostileWS) => void = () => {};
-  readyState = 0;
-  sent: string[] = [];
-  onopen: ((ev: unknown) => void) | null = null;
-  onmessage: ((ev: { data: unknown }) => void) | null = null;
-  onclose: ((ev: { code?: number; reason?: unknown }) => void) | null = null;
-  onerror: ((ev: unknown) => void) | null = null;
-  constructor(readonly url: string) {
-    HostileWS.all.push(this);
-    HostileWS.onCreate(this);
-  }
-  open(): void {
-    this.readyState = 1;
-    this.onopen?.({});
-  }
-  /** The server closes (or the network drops) the connection. */
-  drop(code: number, reason = ''): void {
-    this.readyState = 3;
-    this.onclose?.({ code, reason });
-  }
-  deliver(data: unknown): void {
-    this.onmessage?.({ data });
-  }
-  send(data: string): void {
-    this.sent.push(data);
-  }
-  close(): void {
-    this.readyState = 3;
-  }
-  batch(i = this.sent.length - 1): Batch {
-    return JSON.parse(this.sent[i] as string) as Batch;
-  }
-  ack(i = this.sent.length - 1): void {
-    const b = this.batch(i);
-    this.deliver(JSON.stringify({ type: 'ack', id: b.id, acked: b.items.map((x) => x.n) }));
-  }
-}
-
-const opens = (ws: HostileWS): void => queueMicrotask(() => ws.open());
-const fails = (ws: HostileWS): void => queueMicrotask(() => ws.drop(1006));
+const opens = (ws: ScriptedWebSocket): void => queueMicrotask(() => ws.open());
+const fails = (ws: ScriptedWebSocket): void => queueMicrotask(() => ws.drop(1006));
 
 /** The product's timers (clamping included), counted: creation times in (fake) ms. */
 function countingTimers(): Timers & { created: number[] } {
@@ -76,8 +30,8 @@ const isToken = (url: unknown): boolean => String(url).endsWith('/v1/token');
 let transport: Transport | undefined;
 beforeEach(() => {
   vi.useFakeTimers();
-  HostileWS.all = [];
-  HostileWS.onCreate = opens;
+  ScriptedWebSocket.all = [];
+  ScriptedWebSocket.onCreate = opens;
 });
 afterEach(async () => {
   const t = transport;
@@ -103,7 +57,7 @@ function make(fetchScript: FetchScript, over: Pick<CreateTransportOptions, 'opti
     tokenGenerator: (_force, cb) => cb(null, 'third.party.token'),
     collectIP: false,
     logger,
-    WebSocketImpl: HostileWS,
+    WebSocketImpl: ScriptedWebSocket,
     fetchImpl: ((url: string, init?: RequestInit) => fetchScript(String(url), init)) as unknown as typeof fetch,
     options: { minBackoffMs: 500, maxBackoffMs: 30_000, batchIntervalMs: 10, ...over.options },
     internal: { timers, random: prng(7), requestTimeoutMs: 5000, wsProbeMs: 60_000, ...over.internal },
@@ -126,7 +80,7 @@ describe('WebSocket messages', () => {
     await vi.advanceTimersByTimeAsync(0);
     for (let i = 0; i < 3; i++) t.send(ev(i));
     await vi.advanceTimersByTimeAsync(10);
-    const ws = HostileWS.all[0]!;
+    const ws = ScriptedWebSocket.all[0]!;
     const { id } = ws.batch();
     const frames: unknown[] = [
       // `==` / String() on these threw a TypeError out of onmessage
@@ -143,9 +97,9 @@ describe('WebSocket messages', () => {
     ];
     for (const f of frames) expect(() => ws.deliver(f)).not.toThrow();
     // Nothing was acknowledged: after the ack timeout the next connection resends n 1..3.
-    for (let s = 0; s < 400 && HostileWS.all.length < 2; s++) await vi.advanceTimersByTimeAsync(100);
+    for (let s = 0; s < 400 && ScriptedWebSocket.all.length < 2; s++) await vi.advanceTimersByTimeAsync(100);
     await vi.advanceTimersByTimeAsync(0);
-    const next = HostileWS.all[1]!;
+    const next = ScriptedWebSocket.all[1]!;
     expect(next.batch(0).items.map((x) => x.n)).toEqual([1, 2, 3]);
     const flushed = t.flush();
     next.ack(0);
@@ -160,7 +114,7 @@ describe('WebSocket messages', () => {
     const { t, logger } = make(() => tokenAnswer());
     await t.start();
     await vi.advanceTimersByTimeAsync(0);
-    const ws = HostileWS.all[0]!;
+    const ws = ScriptedWebSocket.all[0]!;
     for (let i = 0; i < 8; i++) t.send(ev(i));
     // Storage down for 10 simulated minutes: every batch is answered `internal`.
     let answered = 0;
@@ -174,7 +128,7 @@ describe('WebSocket messages', () => {
     expect(ws.sent.length).toBeLessThan(60);
     for (let i = 0; i < ws.sent.length; i++) expect(ws.batch(i).items.map((x) => x.n)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     expect(logger.lines.filter((l) => l.level === 'error')).toEqual([]);
-    expect(HostileWS.all).toHaveLength(1); // the socket stays
+    expect(ScriptedWebSocket.all).toHaveLength(1); // the socket stays
     // Storage is back: the next resend is acknowledged and sending carries on.
     for (let s = 0; s < 300 && ws.sent.length === answered; s++) await vi.advanceTimersByTimeAsync(100);
     expect(ws.batch().items.map((x) => x.n)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
@@ -188,7 +142,7 @@ describe('WebSocket messages', () => {
   it('a WebSocket ack never acknowledges a batch sent over HTTP', async () => {
     const held: Array<(r: Response) => void> = [];
     let wsUp = false;
-    HostileWS.onCreate = (ws) => (wsUp ? opens(ws) : fails(ws));
+    ScriptedWebSocket.onCreate = (ws) => (wsUp ? opens(ws) : fails(ws));
     const { t } = make((url) => (isToken(url) ? tokenAnswer() : new Promise<Response>((r) => held.push(r))), {
       internal: { wsProbeMs: 1000, requestTimeoutMs: 60_000 },
     });
@@ -205,7 +159,7 @@ describe('WebSocket messages', () => {
     // The probe's WebSocket opens and acknowledges every batch id it can think of.
     wsUp = true;
     await vi.advanceTimersByTimeAsync(1000);
-    const ws = HostileWS.all.at(-1)!;
+    const ws = ScriptedWebSocket.all.at(-1)!;
     expect(ws.readyState).toBe(1);
     for (let id = 0; id <= 20; id++) ws.deliver(JSON.stringify({ type: 'ack', id, acked: [2] }));
     // The HTTP POST fails after all: n=2 must still be sent (it was lost).
@@ -325,8 +279,8 @@ describe('long outages', () => {
     await t.start();
     await vi.advanceTimersByTimeAsync(0);
     up = false;
-    HostileWS.onCreate = fails;
-    HostileWS.all[0]!.drop(1006);
+    ScriptedWebSocket.onCreate = fails;
+    ScriptedWebSocket.all[0]!.drop(1006);
     // The token (1 h) is refreshed from 55 min on; the second hour is all refresh failures.
     await vi.advanceTimersByTimeAsync(3_600_000);
     const [requests, from] = [tokenRequests, Date.now()];
@@ -340,7 +294,7 @@ describe('long outages', () => {
 
   it('10 hours down: the buffer stays bounded, every event is kept, and delivery resumes once per item', async () => {
     let up = true;
-    HostileWS.onCreate = opens;
+    ScriptedWebSocket.onCreate = opens;
     const { t, timers } = make((url) => {
       if (!up) throw new TypeError('Failed to fetch');
       return isToken(url) ? tokenAnswer() : new Response('{}', { status: 503 });
@@ -348,8 +302,8 @@ describe('long outages', () => {
     await t.start();
     await vi.advanceTimersByTimeAsync(0);
     up = false;
-    HostileWS.onCreate = fails;
-    HostileWS.all[0]!.drop(1006);
+    ScriptedWebSocket.onCreate = fails;
+    ScriptedWebSocket.all[0]!.drop(1006);
     const from = Date.now();
     let stats = 0;
     const events: number[] = [];
@@ -365,7 +319,7 @@ describe('long outages', () => {
     expect(perMinute.peak).toBeLessThan(60);
     // The collector is back: it acknowledges every batch.
     up = true;
-    HostileWS.onCreate = (ws) => {
+    ScriptedWebSocket.onCreate = (ws) => {
       opens(ws);
       const send = ws.send.bind(ws);
       ws.send = (d) => {
@@ -373,10 +327,10 @@ describe('long outages', () => {
         queueMicrotask(() => ws.ack());
       };
     };
-    const connections = HostileWS.all.length;
+    const connections = ScriptedWebSocket.all.length;
     await vi.advanceTimersByTimeAsync(120_000);
     await t.flush();
-    const items = HostileWS.all.slice(connections).flatMap((w) => w.sent.map((m) => JSON.parse(m) as Batch)).flatMap((b) => b.items);
+    const items = ScriptedWebSocket.all.slice(connections).flatMap((w) => w.sent.map((m) => JSON.parse(m) as Batch)).flatMap((b) => b.items);
     // Bounded: 50 items, the events and a `dropped` item or two (one more per failed attempt before)
     expect(items.length).toBeLessThan(50 + events.length + 5);
     const ns = items.map((x) => x.n);
@@ -391,15 +345,15 @@ describe('long outages', () => {
 describe('reconnect storms and close codes', () => {
   it('a WebSocket that opens and closes at once, with any close code, is retried with backoff', async () => {
     for (const code of [1000, 1001, 1006, 1009, 1011, 4000, 4400, 4401, 4403, 4429, 3000, 0, -1, 99999]) {
-      HostileWS.all = [];
-      HostileWS.onCreate = (ws) => queueMicrotask(() => (ws.open(), ws.drop(code, 'bye')));
+      ScriptedWebSocket.all = [];
+      ScriptedWebSocket.onCreate = (ws) => queueMicrotask(() => (ws.open(), ws.drop(code, 'bye')));
       let tokens = 0;
       const h = make((url) => (isToken(url) && tokens++, isToken(url) ? tokenAnswer() : new Response('{}', { status: 503 })));
       await h.t.start();
       h.t.send(ev(1));
       await vi.advanceTimersByTimeAsync(3_600_000);
       // 30 s cap with jitter: ~240 WebSockets (and as many HTTP trials) an hour at most
-      expect(HostileWS.all.length).toBeLessThan(400);
+      expect(ScriptedWebSocket.all.length).toBeLessThan(400);
       expect(tokens).toBeLessThan(400);
       expect(h.t.status().state).toBe(code === 4403 ? 'failed' : 'disconnected');
       await h.t.close();
@@ -419,7 +373,7 @@ describe('pagehide and close with a hostile browser', () => {
     let keepalive: () => unknown = () => {
       throw new Error('fetch broke');
     };
-    HostileWS.onCreate = fails;
+    ScriptedWebSocket.onCreate = fails;
     const { t } = make((url, init) => (init?.keepalive ? keepalive() : isToken(url) ? tokenAnswer() : new Response('{}', { status: 503 })));
     await t.start();
     for (let i = 0; i < 5; i++) t.send(ev(i));
@@ -434,13 +388,13 @@ describe('pagehide and close with a hostile browser', () => {
       expect(() => target.dispatchEvent(new Event('pagehide'))).not.toThrow();
     }
     // the page lives on (bfcache): the collector comes back and gets every item
-    HostileWS.onCreate = (ws) => {
+    ScriptedWebSocket.onCreate = (ws) => {
       opens(ws);
       const send = ws.send.bind(ws);
       ws.send = (d) => (send(d), queueMicrotask(() => ws.ack()));
     };
     await vi.advanceTimersByTimeAsync(120_000);
-    const ns = HostileWS.all.flatMap((w) => w.sent.map((m) => JSON.parse(m) as Batch)).flatMap((b) => b.items.map((x) => x.n));
+    const ns = ScriptedWebSocket.all.flatMap((w) => w.sent.map((m) => JSON.parse(m) as Batch)).flatMap((b) => b.items.map((x) => x.n));
     expect([...new Set(ns)].sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5]);
   });
 });
