@@ -5,7 +5,7 @@
  */
 import type { CsErrorCode, TokenGenerator } from '../types';
 import { errorMessage, hmacHex, randomHex, type Json } from '../util/values';
-import { endpoint, post, type HttpContext } from './util';
+import { endpoint, guarded, post, type HttpContext } from './util';
 
 export interface TokenInfo {
   token: string;
@@ -18,6 +18,7 @@ export type AuthResult =
   | { ok: true; token: TokenInfo }
   /** retryable false: retrying will not help (bad secret, unknown app...). */
   | { ok: false; error: CsErrorCode; message: string; retryable: boolean };
+type AuthFailure = Extract<AuthResult, { ok: false }>;
 
 export interface AuthOptions extends HttpContext {
   collectorURL: string;
@@ -28,91 +29,74 @@ export interface AuthOptions extends HttpContext {
   now: () => number;
 }
 
-export const authFailure = (error: CsErrorCode, message: string, retryable = true): AuthResult => ({ ok: false, error, message, retryable });
+export const authFailure = (error: CsErrorCode, message: string, retryable = true): AuthFailure => ({ ok: false, error, message, retryable });
 
 /** forceNew: the current token was refused (or is about to expire): ask the tokenGenerator for a fresh one. */
 export async function getToken(o: AuthOptions, forceNew: boolean): Promise<AuthResult> {
   try {
-    const { appID, userID, tokenGenerator: gen } = o;
+    const { appID, userID, tokenGenerator: gen, appSecret } = o;
     let body: Json;
     if (gen) {
       const token = await callGenerator(o, gen, forceNew);
-      if (token instanceof Error) return authFailure('tokenGenerationError', token.message);
+      if (typeof token != 'string') return token;
       body = { appID, userID, thirdPartyToken: token };
-    } else if (o.appSecret !== undefined) {
+    } else if (appSecret !== undefined) {
       const ts = Math.round(o.now());
       const nonce = randomHex(16);
       try {
-        body = { appID, userID, ts, nonce, signature: await hmacHex(o.appSecret, `${appID}\n${userID}\n${ts}\n${nonce}`) };
+        body = { appID, userID, ts, nonce, signature: await hmacHex(appSecret, `${appID}\n${userID}\n${ts}\n${nonce}`) };
       } catch (e) {
-        return authFailure(
-          'tokenGenerationError',
-          `Could not sign (${errorMessage(e)}): crypto.subtle needs https or localhost, else use a tokenGenerator.`,
-          false,
-        );
+        return authFailure('tokenGenerationError', `Could not sign (${errorMessage(e)}): crypto.subtle needs https or localhost, else use a tokenGenerator.`, false);
       }
-    } else {
-      return authFailure('authError', 'Needs an appSecret or a tokenGenerator.', false);
-    }
+    } else return authFailure('authError', 'Needs an appSecret or a tokenGenerator.', false);
     const url = endpoint(o.collectorURL, '/v1/token');
     const requestedAt = o.now();
     const { status, json, message } = await post(o, url, JSON.stringify(body));
-    if (!status)
-      return authFailure('httpError', `Could not reach ${url} (${message}): check collectorURL and CORS.`);
+    if (!status) return authFailure('httpError', `Could not reach ${url} (${message}): check collectorURL and CORS.`);
+    const { token, expiresAt, error: code } = json;
     if (status == 200) {
-      const { token, expiresAt } = json;
-      return typeof token == 'string' && token && typeof expiresAt == 'number'
-        ? { ok: true, token: tokenInfo(token, expiresAt, requestedAt, o.now()) }
-        : authFailure('csProtoError', `${url} gave no token: is it a Callmetry collector?`);
+      if (typeof token != 'string' || !token || typeof expiresAt != 'number') return authFailure('csProtoError', `${url} gave no token: is it a Callmetry collector?`);
+      // Refresh 80% into the lifetime, at most 5 min before expiry, at least 1 s from now. A clock
+      // far off the collector's can make the token look expired: refresh in a minute then.
+      const lifetime = expiresAt > requestedAt ? expiresAt - requestedAt : 60_000;
+      return { ok: true, token: { token, refreshAt: requestedAt + Math.max(1000, lifetime - Math.min(300_000, lifetime * 0.2)), obtainedAt: o.now() } };
     }
-    // Any JSON: compared strictly (`==` throws on {"toString": 1}).
-    const code = json.error;
-    // The tokenGenerator's cached token expired or was used already: ask once for a fresh one.
-    if (status == 401 && gen && !forceNew && (code === 'replayed' || code === 'expired')) return getToken(o, true);
-    // The collector's message says what to fix.
-    if (status == 401)
+    if (status == 401) {
+      // (`code` is any JSON: compared strictly, `==` throws on {"toString": 1}.)
+      // The tokenGenerator's cached token expired or was used already: ask once for a fresh one.
+      if (gen && !forceNew && (code === 'replayed' || code === 'expired')) return getToken(o, true);
+      // The collector's message says what to fix.
       return authFailure(
         'authError',
-        code === 'bad_signature' && !gen ? `appSecret does not match the collector's for appID "${appID}" (${message})` : `The collector refused appID "${appID}" (${message})`,
+        `${code === 'bad_signature' && !gen ? `appSecret does not match the collector's for` : 'The collector refused'} appID "${appID}" (${message})`,
         false,
       );
-    if (status == 400) return authFailure('csProtoError', `Token request refused (${message}): SDK/collector version mismatch?`, false);
-    return authFailure('httpError', `${url} failed (${message})`);
+    }
+    return status == 400
+      ? authFailure('csProtoError', `Token request refused (${message}): SDK/collector version mismatch?`, false)
+      : authFailure('httpError', `${url} failed (${message})`);
   } catch (e) {
-    return authFailure('httpError', `Authentication failed unexpectedly: ${errorMessage(e)}`);
+    return authFailure('httpError', `Authentication failed: ${errorMessage(e)}`);
   }
 }
 
-/** The tokenGenerator's token, or an Error saying what it did wrong. Cancelled by the aborts. */
-function callGenerator(o: AuthOptions, gen: TokenGenerator, forceNew: boolean): Promise<string | Error> {
-  return new Promise((resolve) => {
-    const finish = (r: string | Error): void => {
-      if (!o.aborts.delete(cancel)) return;
-      o.timers.clearTimeout(timer);
-      resolve(r);
-    };
-    const cancel = (): void => finish(Error('cancelled'));
-    o.aborts.add(cancel);
-    const timer = o.timers.setTimeout(() => finish(Error(`tokenGenerator did not call back within ${o.timeoutMs} ms.`)), o.timeoutMs);
-    try {
-      gen(forceNew, (error, token) =>
-        finish(
-          error != null
-            ? Error(`tokenGenerator reported an error: ${errorMessage(error)}`)
-            : typeof token == 'string' && token
-              ? token
-              : Error('tokenGenerator gave no token: call callback(null, token).'),
-        ),
-      );
-    } catch (e) {
-      finish(Error(`tokenGenerator threw: ${errorMessage(e)}`));
-    }
-  });
-}
-
-/** When to refresh: 80% into the lifetime, at most 5 min before expiry, at least 1 s from now. */
-function tokenInfo(token: string, expiresAt: number, requestedAt: number, now: number): TokenInfo {
-  // A clock far off the collector's can make it look expired: refresh in a minute then.
-  const lifetime = expiresAt > requestedAt ? expiresAt - requestedAt : 60_000;
-  return { token, refreshAt: requestedAt + Math.max(1000, lifetime - Math.min(300_000, lifetime * 0.2)), obtainedAt: now };
-}
+/** The tokenGenerator's token, or a failure saying what it did wrong. Cancelled by the aborts. */
+const callGenerator = (o: AuthOptions, gen: TokenGenerator, forceNew: boolean): Promise<string | AuthFailure> =>
+  guarded(
+    o,
+    'did not call back',
+    () =>
+      new Promise<string>((resolve, reject) => {
+        try {
+          gen(forceNew, (error, token) =>
+            error != null
+              ? reject(Error(`reported an error: ${errorMessage(error)}`))
+              : typeof token == 'string' && token
+                ? resolve(token)
+                : reject(Error('gave no token: call callback(null, token).')),
+          );
+        } catch (e) {
+          reject(Error(`threw: ${errorMessage(e)}`));
+        }
+      }),
+  ).catch((e) => authFailure('tokenGenerationError', `tokenGenerator ${errorMessage(e)}`));

@@ -6,10 +6,10 @@
  * and sending stops; keepalive fetches fail silently). No answer is awaited: sent items stay
  * buffered and are resent if the page lives on (bfcache); the collector stores them once.
  */
-import { serialized, type BufferedItem } from './buffer';
+import { batchJson, fitting, type BufferedItem } from './buffer';
 
 /** Per request; under the ~64 KiB keepalive/beacon quota. */
-export const BEACON_MAX_BYTES = 60_000;
+const BEACON_MAX_BYTES = 60_000;
 
 /** Returns the items handed to the browser (the caller marks them transmitted). */
 export function sendFinal(
@@ -20,16 +20,12 @@ export function sendFinal(
   maxItems: number,
 ): BufferedItem[] {
   const nav = (globalThis as { navigator?: { sendBeacon?: (url: string, data: string) => boolean } }).navigator;
-  const head = `{"sid":${JSON.stringify(sid)},"items":[`;
+  const envelopeBytes = batchJson(sid, []).length;
   let sent = 0;
   while (sent < items.length) {
-    let bytes = head.length + 2;
-    let end = sent;
-    for (; end < items.length && end - sent < maxItems; end++) {
-      bytes += serialized(items[end]!).bytes + 1;
-      if (end > sent && bytes > BEACON_MAX_BYTES) break;
-    }
-    const body = `${head}${items.slice(sent, end).map((b) => serialized(b).json).join()}]}`;
+    let chunk = items.slice(sent, sent + maxItems);
+    chunk = chunk.slice(0, fitting(chunk, BEACON_MAX_BYTES, envelopeBytes));
+    const body = batchJson(sid, chunk);
     let ok = false;
     try {
       ok = nav?.sendBeacon?.(url, body) === true;
@@ -41,7 +37,7 @@ export function sendFinal(
       }
     } catch {}
     if (!ok) break;
-    sent = end;
+    sent += chunk.length;
   }
   return items.slice(0, sent);
 }

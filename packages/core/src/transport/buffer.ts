@@ -28,18 +28,31 @@ export interface BufferedItem {
   item: WireItem;
   /** Sent at least once (WS, HTTP or beacon): may be stored already; never dropped or modified. */
   transmitted?: boolean;
-  /** Cached serialization and its UTF-8 size. */
+  /** Cached serialization and its UTF-8 size (json undefined: the item changed since). */
   json?: string;
   bytes?: number;
 }
 
 /** The item's JSON and its UTF-8 size (cached until the item changes). */
-export function serialized(b: BufferedItem): { json: string; bytes: number } {
+function serialized(b: BufferedItem): { json: string; bytes: number } {
   if (b.json === undefined) b.bytes = utf8Length((b.json = JSON.stringify(b.item)));
   return b as { json: string; bytes: number };
 }
 
-const changed = (b: BufferedItem): void => void (b.json = undefined);
+/** A batch body: `{<head>"sid":..,"items":[..]}` (head: e.g. `"type":"batch","id":1,`). */
+export const batchJson = (sid: string, items: readonly BufferedItem[], head = ''): string =>
+  `{${head}"sid":${JSON.stringify(sid)},"items":[${items.map((b) => serialized(b).json).join()}]}`;
+
+/** How many of the first items fit in `maxBytes` (already `bytes` used) with a comma each; at least one. */
+export function fitting(items: readonly BufferedItem[], maxBytes: number, bytes = 0): number {
+  let count = 0;
+  for (const b of items) {
+    bytes += serialized(b).bytes + 1;
+    if (count && bytes > maxBytes) break;
+    count++;
+  }
+  return count;
+}
 
 /** A stats item's entries by key: its stream entries, and its connection under the key ''. */
 function entries(item: WireItem): Array<[key: string, entry: Fields]> {
@@ -50,30 +63,27 @@ function entries(item: WireItem): Array<[key: string, entry: Fields]> {
 
 const entryOf = (item: WireItem, key: string): Fields | undefined => entries(item).find(([k]) => k == key)?.[1];
 
+/** Where the carry keeps a dropped entry of a stats item. (fabricID: a string, checked by the transport.) */
+const carryId = (item: WireItem, key: string): string => `${item.fabricID as string}${SEP}${key}`;
+
 /**
  * Folds the fields of an older (dropped) entry of the same key into a newer one, in place:
  * applying the result to the state before the older entry gives the state after the newer one.
  */
-function mergeInto(newer: Fields, older: Fields): void {
+function mergeInto(newer: Fields, older: Fields | undefined): void {
   for (const f in older) if (!(f in newer)) newer[f] = older[f];
 }
 
 /** See the top of this file. `new OutboxBuffer(bound, allocN, now, warn)`. */
 export interface OutboxBuffer {
   readonly size: number;
-  /** Highest n buffered, or 0. */
-  readonly lastN: number;
-  /** Lowest n buffered, or undefined when empty. */
-  readonly firstN: number | undefined;
   /** Stats samples dropped so far. */
   readonly dropped: number;
   all(): readonly BufferedItem[];
   /** Adds an item (its n must be higher than every buffered n); drops stats while over the bound. */
   push(item: WireItem, json?: string, bytes?: number): void;
-  /** Removes the acknowledged items. */
+  /** Removes the acknowledged items (or a refused one). */
   ack(ns: readonly number[]): void;
-  /** Removes one item without merging (an item the collector refused). */
-  discard(n: number): void;
   /**
    * The first items in n order, at most maxItems and (but at least one) maxBytes of serialized items
    * plus a comma each; marks them transmitted. A `dropped` item waits while an earlier one of its
@@ -90,13 +100,6 @@ function createOutbox(bound: number, allocN: () => number, now: () => number, wa
   /** Per conference, the `dropped` item still open for counting (not transmitted). */
   const openDropped = new Map<string, BufferedItem>();
   let warnedFull = false;
-  let dropped = 0;
-
-  function ack(ns: readonly number[]): void {
-    const set = new Set(ns);
-    items = items.filter((b) => !set.has(b.n));
-    for (const [conference, b] of openDropped) if (set.has(b.n)) openDropped.delete(conference);
-  }
 
   function markTransmitted(b: BufferedItem): void {
     b.transmitted = true;
@@ -110,95 +113,80 @@ function createOutbox(bound: number, allocN: () => number, now: () => number, wa
     let i = untransmitted('stats');
     if (i < 0) i = untransmitted('customStats');
     if (i < 0) return false;
-    const { item } = items.splice(i, 1)[0]!;
-    if (item.kind == 'stats') mergeForward(item, i);
-    dropped++;
+    const { item: gone } = items.splice(i, 1)[0]!;
+    const { conferenceID } = gone;
+    if (gone.kind == 'stats') {
+      // Fold its entries into the later stats items of its fabric, else into the carry.
+      const later = items.slice(i).filter((b) => b.item.kind == 'stats' && b.item.fabricID == gone.fabricID);
+      for (const [key, older] of entries(gone)) {
+        const b = later.find((b) => entryOf(b.item, key));
+        if (b) {
+          mergeInto(entryOf(b.item, key)!, older);
+          b.json = undefined;
+        } else {
+          const id = carryId(gone, key);
+          mergeInto(older, carry.get(id));
+          carry.set(id, older);
+        }
+      }
+    }
+    buffer.dropped++;
     // Count it in the conference's open `dropped` item, or open one.
-    const open = openDropped.get(item.conferenceID);
+    const open = openDropped.get(conferenceID);
     if (open) {
       open.item.count = (open.item.count as number) + 1;
-      changed(open);
+      open.json = undefined;
     } else {
       const n = allocN();
-      const b: BufferedItem = { n, item: { n, t: now(), kind: 'dropped', conferenceID: item.conferenceID, count: 1, reason: 'buffer_full' } };
-      openDropped.set(item.conferenceID, b);
+      const b: BufferedItem = { n, item: { n, t: now(), kind: 'dropped', conferenceID, count: 1, reason: 'buffer_full' } };
+      openDropped.set(conferenceID, b);
       items.push(b);
     }
     return true;
   }
 
-  /** Folds a dropped stats item into the later stats items of its fabric (from index `from` on) or the carry. */
-  function mergeForward(gone: WireItem, from: number): void {
-    const fabricID = String(gone.fabricID);
-    const later = items.slice(from).filter((b) => b.item.kind == 'stats' && String(b.item.fabricID) == fabricID);
-    for (const [key, older] of entries(gone)) {
-      const b = later.find((b) => entryOf(b.item, key));
-      if (b) {
-        mergeInto(entryOf(b.item, key)!, older);
-        changed(b);
-      } else {
-        const id = fabricID + SEP + key;
-        mergeInto(older, carry.get(id) ?? {});
-        carry.set(id, older);
-      }
-    }
-  }
-
-  return {
+  const buffer = {
+    dropped: 0,
     get size() {
       return items.length;
     },
-    get lastN() {
-      return items[items.length - 1]?.n ?? 0;
-    },
-    get firstN() {
-      return items[0]?.n;
-    },
-    get dropped() {
-      return dropped;
-    },
     all: () => items,
-    push(item, json, bytes) {
+    push(item: WireItem, json?: string, bytes?: number) {
       if (item.kind == 'stats' && carry.size) {
         // Merge what was kept aside from dropped items into this item's entries.
         for (const [key, entry] of entries(item)) {
-          const id = String(item.fabricID) + SEP + key;
-          mergeInto(entry, carry.get(id) ?? {});
+          const id = carryId(item, key);
+          mergeInto(entry, carry.get(id));
           carry.delete(id);
         }
-        json = bytes = undefined; // the item may have changed: serialize it again when needed
+        json = undefined; // the item may have changed: serialize it again when needed
       }
       items.push({ n: item.n, item, json, bytes });
       while (items.length > bound)
         if (!evictOne()) {
-          if (!warnedFull) warn(`Offline buffer over its size (${bound}) with nothing droppable: it grows until the collector is reachable.`);
+          if (!warnedFull) warn(`Offline buffer over its size (${bound}) with nothing droppable: it grows until the collector answers.`);
           warnedFull = true;
           break;
         }
     },
-    ack,
-    discard: (n) => ack([n]),
-    takeBatch(maxItems, maxBytes) {
-      const out: BufferedItem[] = [];
+    ack(ns: readonly number[]) {
+      const set = new Set(ns);
+      items = items.filter((b) => !set.has(b.n));
+      for (const [conference, b] of openDropped) if (set.has(b.n)) openDropped.delete(conference);
+    },
+    takeBatch(maxItems: number, maxBytes: number) {
+      // A conference's newer `dropped` item stays open (counting) while an earlier one is
+      // unacknowledged: sending it would close it, and one new item per failed attempt grew the
+      // buffer for as long as the collector was down.
       const droppedOf = new Set<string>();
-      let bytes = 0;
-      for (const b of items) {
-        // A conference's newer `dropped` item stays open (counting) while an earlier one is
-        // unacknowledged: sending it would close it, and one new item per failed attempt grew the
-        // buffer for as long as the collector was down.
-        if (b.item.kind == 'dropped') {
-          if (droppedOf.has(b.item.conferenceID)) continue;
-          droppedOf.add(b.item.conferenceID);
-        }
-        bytes += serialized(b).bytes + 1;
-        if (out.length >= maxItems || (out.length && bytes > maxBytes)) break;
-        out.push(b);
-        markTransmitted(b);
-      }
+      const eligible = items.filter((b) => b.item.kind != 'dropped' || (!droppedOf.has(b.item.conferenceID) && droppedOf.add(b.item.conferenceID)));
+      const out = eligible.slice(0, fitting(eligible.slice(0, maxItems), maxBytes));
+      out.forEach(markTransmitted);
       return out;
     },
     markTransmitted,
   };
+  return buffer;
 }
 
 /** A constructor, as tests and tools use it: `new OutboxBuffer(bound, allocN, now, warn)`. */

@@ -23,14 +23,6 @@ export function resolveWebSocket(impl: unknown): WebSocketCtor | undefined {
   return typeof ctor == 'function' ? (ctor as WebSocketCtor) : undefined;
 }
 
-export interface WsHandlers {
-  open(): void;
-  /** A server message: `{type: 'ack' | 'error' | 'pong', ...}` (parsed JSON, not yet checked). */
-  message(m: Json): void;
-  /** Once per connection, unless close() was called first. */
-  closed(code: number, reason: string, wasOpen: boolean): void;
-}
-
 export interface WsConnection {
   /** False if the socket is not open or send threw. */
   send(data: string): boolean;
@@ -38,8 +30,20 @@ export interface WsConnection {
   close(code?: number, reason?: string): void;
 }
 
-/** One WebSocket connection attempt, given up after `timeoutMs` if it does not open. */
-export function openSocket(Ctor: WebSocketCtor, url: string, h: WsHandlers, timers: Timers, timeoutMs: number): WsConnection {
+/**
+ * One WebSocket connection attempt, given up after `timeoutMs` if it does not open. `onMessage` gets
+ * a server message: `{type: 'ack' | 'error' | 'pong', ...}` (parsed JSON, not yet checked).
+ * `onClosed` is called once per connection, unless close() was called first.
+ */
+export function openSocket(
+  Ctor: WebSocketCtor,
+  url: string,
+  timers: Timers,
+  timeoutMs: number,
+  onOpen: () => void,
+  onMessage: (m: Json) => void,
+  onClosed: (code: number, reason: string, wasOpen: boolean) => void,
+): WsConnection {
   let ws: WebSocketLike | undefined;
   let opened = false;
   let done = false;
@@ -58,7 +62,7 @@ export function openSocket(Ctor: WebSocketCtor, url: string, h: WsHandlers, time
     return true;
   };
   const finish = (code: number, reason: string, closeCode = 1000): void => {
-    if (stop(closeCode)) h.closed(code, reason, opened);
+    if (stop(closeCode)) onClosed(code, reason, opened);
   };
   try {
     const socket = (ws = new Ctor(url));
@@ -66,7 +70,7 @@ export function openSocket(Ctor: WebSocketCtor, url: string, h: WsHandlers, time
     socket.onopen = () => {
       timers.clearTimeout(timer);
       opened = true;
-      h.open();
+      onOpen();
     };
     socket.onmessage = (ev) => {
       // The collector sends text frames (a `ws` Buffer stringifies to its text too).
@@ -74,7 +78,7 @@ export function openSocket(Ctor: WebSocketCtor, url: string, h: WsHandlers, time
       try {
         m = JSON.parse(String(ev?.data));
       } catch {}
-      if (isPlainObject(m)) h.message(m);
+      if (isPlainObject(m)) onMessage(m);
     };
     // Followed by a close event (browsers and `ws`); some implementations only fire error.
     socket.onerror = () => socket.readyState == 3 && finish(1006, 'error');

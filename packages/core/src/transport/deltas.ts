@@ -27,18 +27,10 @@ export const SEP = '\u0000';
  * Own enumerable fields, without `key`, undefined values and non-finite numbers. (The transport's
  * sanitizer lets only numbers and strings through, so values compare with `===`.)
  */
-export function cleanFields(entry: Fields): Fields {
+function cleanFields(entry: Fields): Fields {
   const out: Fields = {};
-  for (const f of Object.keys(entry)) {
-    const v = entry[f];
-    if (f != 'key' && v !== undefined && (typeof v != 'number' || isFinite(v))) out[f] = v;
-  }
+  for (const [f, v] of Object.entries(entry)) if (f != 'key' && v !== undefined && (typeof v != 'number' || isFinite(v))) out[f] = v;
   return out;
-}
-
-/** Sets `null` in `out` for the fields of `prev` that `cur` lacks. */
-function nullsFor(out: Fields, prev: Fields | undefined, cur: Fields): void {
-  for (const f in prev) if (!(f in cur)) out[f] = null;
 }
 
 /** The stream entries of a stats sample: an array of `{key?, ...}` or an object keyed by stream key. */
@@ -55,48 +47,52 @@ export function streamEntries(streams: unknown): StreamEntry[] {
   return out;
 }
 
-export class DeltaEncoder {
-  /** `${fabricID}\0${key}` -> the last full fields sent; `${fabricID}\0` -> the last connection. */
-  private readonly last = new Map<string, Fields>();
-  /** stream key -> fabricID that sent it last. */
-  private readonly fabricOfKey = new Map<string, string>();
-
+/** `new DeltaEncoder()`: one per transport. */
+export interface DeltaEncoder {
   /** Encodes one full sample; updates the state as if the result reached the collector. */
-  encode(fabricID: string, streams: StreamEntry[], connection: Fields | undefined): { streams: StreamEntry[]; connection?: Fields } {
-    const last = this.last;
-    const outStreams: StreamEntry[] = [];
-    const seen = new Set<string>();
-    for (const s of streams) {
-      const key = s.key;
-      if (seen.has(key)) continue; // a key once per item
-      seen.add(key);
-      const cur = cleanFields(s);
-      const id = fabricID + SEP + key;
-      const prev = last.get(id);
-      const otherFabric = this.fabricOfKey.get(key);
-      const other = otherFabric !== undefined && otherFabric !== fabricID ? last.get(otherFabric + SEP + key) : undefined;
-      const out: StreamEntry = { key };
-      if (other || !prev) {
-        // whole, with null for what either fabric's state knows
-        nullsFor(out, other, cur);
-        nullsFor(out, prev, cur);
-        Object.assign(out, cur);
-      } else {
-        for (const f in cur) if (prev[f] !== cur[f]) out[f] = cur[f];
-        nullsFor(out, prev, cur);
-      }
-      last.set(id, cur);
-      this.fabricOfKey.set(key, fabricID);
-      outStreams.push(out);
-    }
-    if (!connection) return { streams: outStreams };
-    const cur = cleanFields(connection);
-    const out: Fields = {};
-    nullsFor(out, last.get(fabricID + SEP), cur);
-    last.set(fabricID + SEP, cur);
-    return { streams: outStreams, connection: Object.assign(out, cur) };
-  }
+  encode(fabricID: string, streams: StreamEntry[], connection: Fields | undefined): { streams: StreamEntry[]; connection: Fields | undefined };
 }
+
+function createDeltaEncoder(): DeltaEncoder {
+  /** `${fabricID}\0${key}` -> the last full fields sent; `${fabricID}\0` -> the last connection. */
+  const last = new Map<string, Fields>();
+  /** stream key -> the `last` id of the fabric that sent it last. */
+  const lastIdOfKey = new Map<string, string>();
+  /** Into `out`: the fields of `cur` that differ from `prev` (all if `whole`), then `null` for those of `prevs` that `cur` lacks. */
+  const encodeInto = <T extends Fields>(out: T, cur: Fields, whole: unknown, ...prevs: Array<Fields | undefined>): T => {
+    for (const f in cur) if (whole || prevs[0]![f] !== cur[f]) (out as Fields)[f] = cur[f];
+    for (const prev of prevs) for (const f in prev) if (!(f in cur)) (out as Fields)[f] = null;
+    return out;
+  };
+  return {
+    encode(fabricID, streams, connection) {
+      const outStreams: StreamEntry[] = [];
+      const seen = new Set<string>();
+      for (const s of streams) {
+        const key = s.key;
+        if (seen.has(key)) continue; // a key once per item
+        seen.add(key);
+        const cur = cleanFields(s);
+        const id = fabricID + SEP + key;
+        const prev = last.get(id);
+        const otherId = lastIdOfKey.get(key);
+        const other = otherId != id ? last.get(otherId!) : undefined;
+        // Whole (with null for what either fabric's state knows) after a collision or the first time.
+        outStreams.push(encodeInto({ key }, cur, other || !prev, prev, other));
+        last.set(id, cur);
+        lastIdOfKey.set(key, id);
+      }
+      const id = fabricID + SEP;
+      const cur = connection && cleanFields(connection);
+      const out = cur && encodeInto({}, cur, true, last.get(id));
+      if (cur) last.set(id, cur);
+      return { streams: outStreams, connection: out };
+    },
+  };
+}
+
+/** A constructor, as tests and tools use it: `new DeltaEncoder()`. */
+export const DeltaEncoder = createDeltaEncoder as unknown as new () => DeltaEncoder;
 
 /**
  * Carry-forward reconstruction as the collector does it: applies an encoded entry to the previous

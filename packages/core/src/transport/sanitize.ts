@@ -66,9 +66,8 @@ function valid(rule: Rule, v: unknown): unknown {
   // `<= max` is false for NaN and Infinity too.
   if (typeof rule == 'number') return typeof v == 'number' && v >= 0 && v <= rule ? v : undefined;
   const s = typeof v == 'number' && isFinite(v) ? String(v) : v;
-  if (!isString(s)) return undefined;
   // eslint-disable-next-line no-control-regex
-  return rule === true ? (s && s.length <= 256 && !/[\u0000-\u001f\u007f]/.test(s) ? s : undefined) : rule.includes(s) ? s : undefined;
+  return isString(s) && (rule === true ? s && s.length <= 256 && !/[\0-\x1f\x7f]/.test(s) : rule.includes(s)) ? s : undefined;
 }
 
 /** The SDP without its network addresses: candidate lines dropped, c=/rtcp addresses zeroed. */
@@ -87,19 +86,23 @@ export interface Sanitizer {
 
 export function createSanitizer(warn: (message: string) => void, collectIP: boolean): Sanitizer {
   const warned = new Set<string>();
-  const once = (key: string, message: string): void => {
-    if (!warned.has(key)) warned.add(key), warn(message);
-  };
   const topLevelRules: { [K in ItemKind]?: Record<string, null> } = {};
   /** The fields of `o` that are set and that `rules` define, with valid values; addresses stripped unless collectIP. */
   const copy = (o: Json, what: string, rules: Record<string, Rule>): Json => {
     const out: Json = {};
-    for (const k of Object.keys(o)) {
-      let v = o[k];
-      if (v == null || k == 'key' || (!collectIP && k.endsWith('Address'))) continue;
-      if (!hasOwn(rules, k)) once(`${what}.${k}`, `${what} field '${k}' is not in the protocol: not sent.`);
-      else if ((v = valid(rules[k]!, v)) === undefined) once(`${what}.${k}=`, `${what} field '${k}' is invalid (${JSON.stringify(o[k])}): not sent.`);
-      else out[k] = !collectIP && k.endsWith('SDP') && isString(v) ? redactSdpAddresses(v) : v;
+    for (const [k, value] of Object.entries(o)) {
+      if (value == null || k == 'key' || (!collectIP && k.endsWith('Address'))) continue;
+      const known = hasOwn(rules, k);
+      const v = known ? valid(rules[k]!, value) : undefined;
+      if (v !== undefined) out[k] = !collectIP && k.endsWith('SDP') && isString(v) ? redactSdpAddresses(v) : v;
+      else {
+        // Once per field (and once more if it is known but invalid).
+        const key = `${what}.${k}.${known}`;
+        if (!warned.has(key)) {
+          warned.add(key);
+          warn(`${what} field '${k}' is ${known ? `invalid (${JSON.stringify(value)})` : 'not in the protocol'}: not sent.`);
+        }
+      }
     }
     return out;
   };

@@ -17,7 +17,7 @@ import { createEmitter } from '../util/emitter';
 import { defined, errorMessage, isConferenceID, isPlainObject, isString, printable, randomHex, utf8Length } from '../util/values';
 import { authFailure, getToken, type AuthOptions, type AuthResult, type TokenInfo } from './auth';
 import { sendFinal } from './beacon';
-import { OutboxBuffer, serialized, type BufferedItem, type WireItem } from './buffer';
+import { batchJson, OutboxBuffer, type BufferedItem, type WireItem } from './buffer';
 import { openSocket, resolveWebSocket, type WsConnection } from './channel';
 import { DeltaEncoder, streamEntries } from './deltas';
 import { createSanitizer, isItemKind } from './sanitize';
@@ -93,7 +93,6 @@ interface InFlight {
   items: BufferedItem[];
   /** 'http' while in WebSocket mode: a trial of HTTP while the WebSocket keeps failing. */
   via: 'ws' | 'http';
-  timer?: unknown;
 }
 
 const positive = (v: number | undefined, fallback: number): number => (typeof v == 'number' && v > 0 && v < Infinity ? v : fallback);
@@ -151,7 +150,7 @@ export function createTransport(o: CreateTransportOptions): Transport {
   let flushWaiters: Array<[upTo: number, resolve: () => void]> = [];
 
   // ---- timers, by name ----------------------------------------------------------------------
-  type TimerName = 'retry' | 'batch' | 'refresh' | 'probe';
+  type TimerName = 'retry' | 'batch' | 'refresh' | 'probe' | 'ack';
   const pending: { [K in TimerName]?: unknown } = {};
   const clear = (name: TimerName): void => {
     timers.clearTimeout(pending[name]);
@@ -166,6 +165,11 @@ export function createTransport(o: CreateTransportOptions): Transport {
   };
   const waitingToRetry = (): boolean => 'retry' in pending;
   const stopped = (): boolean => closed || terminal;
+  /** Sends what is buffered now rather than after batchIntervalMs. */
+  const sendNow = (): void => {
+    due = true;
+    pump();
+  };
 
   // ---- status ---------------------------------------------------------------------------------
   /** Emits the status if it changed (droppedSamples included). */
@@ -199,8 +203,7 @@ export function createTransport(o: CreateTransportOptions): Transport {
     // While the WebSocket keeps failing, every other retry is an HTTP POST of the pending batch.
     lastRetryWasHttp = !lastRetryWasHttp && mode == 'ws' && wsFailures >= WS_FAILURES_BEFORE_HTTP && buffer.size > 0 && !inFlight && !!http;
     if (lastRetryWasHttp) return sendBatch('http');
-    due = true;
-    pump();
+    sendNow();
   }
 
   // ---- authentication -------------------------------------------------------------------------
@@ -252,33 +255,34 @@ export function createTransport(o: CreateTransportOptions): Transport {
     const conn = (ws = openSocket(
       WS!,
       endpoint(collectorURL, '/v1/ws', wsToken, true),
-      {
-        open() {
-          wsOpen = true;
-          wsOpenedAt = now();
-          mode = 'ws';
-          setStatus('connected');
-          due = true; // resend what is unacknowledged at once
-          pump();
-        },
-        message(m) {
-          // Any JSON may come: strict comparisons and printable() (`==` and String() throw on
-          // {"toString": 1}, and that would throw into the WebSocket's event dispatch).
-          if (m.type === 'ack') onAck(m.id as number, 'ws');
-          else if (m.type === 'error') {
-            const why = `${printable(m.error)}: ${printable(m.message)}`;
-            if (inFlight?.via != 'ws' || m.id !== inFlight.id) warn(`Collector error: ${why}`);
-            // Storage failed ("resend later"): not a refusal, so nothing is discarded.
-            else if (m.error === 'internal') {
-              releaseInFlight();
-              retryAfter(`The collector could not store a batch (${why})`, undefined, false, 'warn');
-            } else onBatchRefused(why);
-          }
-        },
-        closed: (code, reason, wasOpen) => ws == conn && onWsClosed(code, reason, wasOpen),
-      },
       timers,
       timeoutMs,
+      () => {
+        wsOpen = true;
+        wsOpenedAt = now();
+        mode = 'ws';
+        setStatus('connected');
+        sendNow(); // resend what is unacknowledged at once
+      },
+      (m) => {
+        // Any JSON may come: strict comparisons and printable() (`==` and String() throw on
+        // {"toString": 1}, and that would throw into the WebSocket's event dispatch).
+        // Only the channel that carries the batch acknowledges it (a WebSocket ack must not remove an
+        // HTTP batch that may yet fail).
+        const forInFlight = inFlight?.via == 'ws' && m.id === inFlight.id;
+        if (m.type === 'ack') {
+          if (forInFlight) onAck();
+        } else if (m.type === 'error') {
+          const why = `${printable(m.error)}: ${printable(m.message)}`;
+          if (!forInFlight) warn(`Collector error: ${why}`);
+          // Storage failed ("resend later"): not a refusal, so nothing is discarded.
+          else if (m.error === 'internal') {
+            releaseInFlight();
+            retryAfter(`Collector could not store a batch (${why})`, undefined, false, 'warn');
+          } else onBatchRefused(why);
+        }
+      },
+      (code, reason, wasOpen) => ws == conn && onWsClosed(code, reason, wasOpen),
     ));
   }
 
@@ -291,8 +295,7 @@ export function createTransport(o: CreateTransportOptions): Transport {
   function onWsClosed(code: number, reason: string, wasOpen: boolean): void {
     const unacknowledged = inFlight?.via == 'ws';
     if (unacknowledged) releaseInFlight();
-    ws = undefined;
-    wsOpen = false;
+    closeWs();
     // In HTTP mode this was a probe: the probe timer tries again.
     if (stopped() || mode == 'http') return;
     const what = `WebSocket ${wasOpen ? 'closed' : 'failed'} (${code}${reason ? ` ${reason}` : ''})`;
@@ -330,31 +333,26 @@ export function createTransport(o: CreateTransportOptions): Transport {
       return clear('batch');
     }
     if (due || buffer.size >= MAX_BATCH_ITEMS) sendBatch(mode);
-    else if (!('batch' in pending))
-      later('batch', batchIntervalMs, () => {
-        due = true;
-        pump();
-      });
+    else if (!('batch' in pending)) later('batch', batchIntervalMs, sendNow);
   }
 
   function sendBatch(via: 'ws' | 'http'): void {
     const items = buffer.takeBatch(batchLimit, MAX_ITEMS_BYTES);
     const id = ++batchId;
-    const batch = `"sid":${JSON.stringify(sid)},"items":[${items.map((b) => serialized(b).json).join()}]}`;
     const flight: InFlight = (inFlight = { id, items, via });
     if (via == 'ws') {
-      if (!ws!.send(`{"type":"batch","id":${id},${batch}`)) {
+      if (!ws!.send(batchJson(sid, items, `"type":"batch","id":${id},`))) {
         ws!.close(4000);
         return onWsClosed(1006, 'send failed', true);
       }
-      flight.timer = timers.setTimeout(() => {
+      later('ack', timeoutMs, () => {
         ws!.close(4000, 'ack timeout');
         onWsClosed(4000, `no acknowledgement within ${timeoutMs} ms`, true);
-      }, timeoutMs);
+      });
     } else {
-      void post(http!, ingestURL, `{${batch}`, `Bearer ${token!.token}`).then(({ status, json, message }) => {
+      void post(http!, ingestURL, batchJson(sid, items), `Bearer ${token!.token}`).then(({ status, json, message }) => {
         if (inFlight != flight) return;
-        if (status == 200 && Array.isArray(json.acked)) return onAck(id, 'http');
+        if (status == 200 && Array.isArray(json.acked)) return onAck();
         if (status == 400 || status == 413) return onBatchRefused(message);
         releaseInFlight();
         if (status == 401) onTokenRefused(message);
@@ -364,18 +362,15 @@ export function createTransport(o: CreateTransportOptions): Transport {
   }
 
   function releaseInFlight(): void {
-    timers.clearTimeout(inFlight?.timer);
+    clear('ack');
     inFlight = undefined;
   }
 
-  /** The collector committed the batch (it validates a batch whole: every item of it). */
-  function onAck(id: number, via: 'ws' | 'http'): void {
-    const flight = inFlight;
-    // Only the channel that carries the batch acknowledges it (a WebSocket ack must not remove an
-    // HTTP batch that may yet fail).
-    if (flight?.id !== id || flight.via != via) return;
+  /** The collector committed the batch in flight (it validates a batch whole: every item of it). */
+  function onAck(): void {
+    const { items, via } = inFlight!;
     releaseInFlight();
-    buffer.ack(flight.items.map((b) => b.n));
+    buffer.ack(items.map((b) => b.n));
     failures = 0;
     batchLimit = MAX_BATCH_ITEMS;
     if (via == 'ws') {
@@ -386,7 +381,7 @@ export function createTransport(o: CreateTransportOptions): Transport {
       mode = 'http';
       wsFailures = 0;
       closeWs();
-      const message = `The WebSocket fails but HTTP works: ${HTTP_MODE} Retrying the WebSocket every ${wsProbeMs / 1000} s.`;
+      const message = `WebSocket fails, HTTP works: ${HTTP_MODE} WebSocket retried every ${wsProbeMs / 1000} s.`;
       warn(`wsChannelFailure: ${message}`);
       setStatus('disconnected', 'wsChannelFailure', message);
       probeLater();
@@ -401,24 +396,23 @@ export function createTransport(o: CreateTransportOptions): Transport {
     const { items } = inFlight!;
     releaseInFlight();
     batchLimit = Math.ceil(items.length / 2);
-    if (items.length > 1) warn(`The collector refused a batch (${why}); retrying in halves.`);
+    if (items.length > 1) warn(`Batch refused (${why}); retrying in halves.`);
     else {
       const { n, item } = items[0]!;
-      buffer.discard(n);
+      buffer.ack([n]);
       batchLimit = MAX_BATCH_ITEMS;
-      log.error(`The collector refused item n=${n} (${item.kind}): ${why}. Discarded.`, item);
+      log.error(`Collector refused item n=${n} (${item.kind}): ${why}. Discarded.`, item);
       resolveFlushWaiters();
     }
-    due = true;
-    pump();
+    sendNow();
   }
 
   // ---- flush ----------------------------------------------------------------------------------
   /** Resolves the flushes whose items are all acknowledged (all of them: the attempt failed). */
   function resolveFlushWaiters(all?: boolean): void {
-    const first = buffer.firstN;
+    const first = buffer.all()[0]?.n ?? Infinity;
     flushWaiters = flushWaiters.filter(([upTo, resolve]) => {
-      const done = all || first === undefined || first > upTo;
+      const done = all || first > upTo;
       if (done) resolve();
       return !done;
     });
@@ -427,9 +421,8 @@ export function createTransport(o: CreateTransportOptions): Transport {
   function flush(): Promise<void> {
     if (stopped() || !buffer.size || waitingToRetry() || (!token && !authPending)) return Promise.resolve();
     return new Promise<void>((resolve) => {
-      flushWaiters.push([buffer.lastN, resolve]);
-      due = true;
-      pump();
+      flushWaiters.push([nextN - 1, resolve]);
+      sendNow();
     });
   }
 
@@ -440,7 +433,7 @@ export function createTransport(o: CreateTransportOptions): Transport {
       if (closed || !token) return;
       for (const b of sendFinal(buffer.all(), sid, endpoint(collectorURL, '/v1/ingest', token.token), fetchImpl, MAX_BATCH_ITEMS)) buffer.markTransmitted(b);
     } catch (e) {
-      log.error('The pagehide flush failed', e);
+      log.error('pagehide flush failed', e);
     }
   };
   win?.addEventListener?.('pagehide', onPageHide);
@@ -458,19 +451,21 @@ export function createTransport(o: CreateTransportOptions): Transport {
     try {
       if (closed) return log.debug('transport closed: item ignored', input);
       const kind = input?.kind;
-      if (!isItemKind(kind) || !isConferenceID(input.conferenceID) || (kind == 'stats' && (!isString(input.fabricID) || !input.fabricID)))
+      if (!isItemKind(kind) || !isConferenceID(input.conferenceID) || (kind == 'stats' && !(isString(input.fabricID) && input.fabricID)))
         return log.warn('transport.send: unknown kind, bad conferenceID or stats without fabricID; ignored', input);
-      const t = typeof input.t == 'number' && isFinite(input.t) ? input.t : now();
       const item = sanitizer.item(kind, input);
-      if (kind == 'stats') {
-        const connection = isPlainObject(input.connection) ? sanitizer.connection(input.connection) : undefined;
-        const enc = encoder.encode(input.fabricID as string, streamEntries(input.streams).map(sanitizer.stream), connection);
-        item.streams = enc.streams;
-        delete item.connection;
-        if (enc.connection) item.connection = enc.connection;
-      }
+      // (An encoded sample without connection sets it undefined: what the app passed is not sent.)
+      if (kind == 'stats')
+        Object.assign(
+          item,
+          encoder.encode(
+            input.fabricID as string,
+            streamEntries(input.streams).map(sanitizer.stream),
+            isPlainObject(input.connection) ? sanitizer.connection(input.connection) : undefined,
+          ),
+        );
       item.n = nextN;
-      item.t = t;
+      item.t = Number.isFinite(input.t) ? input.t : now();
       // Serialized once here; the buffer keeps the JSON for batching until the item changes.
       const json = JSON.stringify(item);
       const bytes = utf8Length(json);

@@ -1,5 +1,5 @@
 /** Helpers shared by the transport modules. */
-import { errorMessage, isPlainObject, printable, type Json } from '../util/values';
+import { defined, errorMessage, isPlainObject, printable, type Json } from '../util/values';
 
 /** setTimeout/clearTimeout, injectable so tests can account for every timer. */
 export interface Timers {
@@ -17,7 +17,7 @@ export const defaultTimers: Timers = {
  * Exponential backoff with full jitter: a uniformly random delay in
  * [min, min(max, min * 2^attempt)] (attempt 0 = first retry).
  */
-export function backoffDelay(attempt: number, minMs: number, maxMs: number, random: () => number = Math.random): number {
+export function backoffDelay(attempt: number, minMs: number, maxMs: number, random: () => number): number {
   const cap = Math.min(maxMs, minMs * 2 ** Math.min(attempt, 30));
   return Math.round(minMs + random() * Math.max(0, cap - minMs));
 }
@@ -50,45 +50,49 @@ export interface HttpAnswer {
   message: string;
 }
 
-/** POSTs JSON, with an Authorization header when given. Never throws; settles within timeoutMs. */
-export async function post(c: HttpContext, url: string, body: string, authorization?: string): Promise<HttpAnswer> {
+/**
+ * What `run` resolves to, or a rejection `<what> within <timeoutMs> ms` when the timeout or close()
+ * (the aborts) comes first: a fetch, body or tokenGenerator that ignores the signal must not hang
+ * the transport (nor close()).
+ */
+export function guarded<T>(c: HttpContext, what: string, run: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const ctrl = new AbortController();
-  // A fetch or body that ignores the signal must not hang the transport (nor close()): the
-  // timeout and close() also reject this, which every await below races against.
-  let giveUp!: (e: Error) => void;
-  const gaveUp = new Promise<never>((_, reject) => (giveUp = reject));
-  const abort = (): void => {
-    ctrl.abort();
-    giveUp(Error('aborted'));
-  };
+  let abort!: () => void;
+  const gaveUp = new Promise<never>((_, reject) => {
+    abort = () => {
+      // Rejected before the signal aborts what runs: this message wins the race.
+      reject(Error(`${what} within ${c.timeoutMs} ms`));
+      ctrl.abort();
+    };
+  });
   const timer = c.timers.setTimeout(abort, c.timeoutMs);
   c.aborts.add(abort);
-  try {
-    const res = await Promise.race([
-      c.fetchImpl(url, {
-        method: 'POST',
-        headers: authorization ? { 'Content-Type': 'application/json', Authorization: authorization } : { 'Content-Type': 'application/json' },
-        body,
-        signal: ctrl.signal,
-      }),
-      gaveUp,
-    ]);
-    const { status } = res;
-    // A fetch stand-in may answer anything: callers compare the status, it must be a number.
-    if (typeof status != 'number') throw TypeError('fetch gave no Response');
-    const text = await Promise.race([res.text(), gaveUp]);
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {}
-    const j = isPlainObject(json) ? json : {};
-    const detail = typeof j.message == 'string' ? j.message : text.slice(0, 200);
-    // printable: `error` may be any JSON (String() throws on {"toString": 1}).
-    return { status, json: j, message: `HTTP ${status}${j.error ? ` ${printable(j.error)}` : ''}${detail ? `: ${detail}` : ''}` };
-  } catch (e) {
-    return { status: 0, json: {}, message: ctrl.signal.aborted ? `no answer within ${c.timeoutMs} ms` : errorMessage(e) };
-  } finally {
+  return Promise.race([run(ctrl.signal), gaveUp]).finally(() => {
     c.timers.clearTimeout(timer);
     c.aborts.delete(abort);
+  });
+}
+
+/** POSTs JSON, with an Authorization header when given. Never throws; settles within timeoutMs. */
+export async function post(c: HttpContext, url: string, body: string, authorization?: string): Promise<HttpAnswer> {
+  try {
+    return await guarded(c, 'no answer', async (signal) => {
+      const headers = defined({ 'Content-Type': 'application/json', Authorization: authorization }) as Record<string, string>;
+      const res = await c.fetchImpl(url, { method: 'POST', headers, body, signal });
+      const { status } = res;
+      // A fetch stand-in may answer anything: callers compare the status, it must be a number.
+      if (typeof status != 'number') throw TypeError('fetch gave no Response');
+      const text = await res.text();
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch {}
+      const j = isPlainObject(json) ? json : {};
+      const detail = typeof j.message == 'string' ? j.message : text.slice(0, 200);
+      // printable: `error` may be any JSON (String() throws on {"toString": 1}).
+      return { status, json: j, message: `HTTP ${status}${j.error ? ` ${printable(j.error)}` : ''}${detail ? `: ${detail}` : ''}` };
+    });
+  } catch (e) {
+    return { status: 0, json: {}, message: errorMessage(e) };
   }
 }
