@@ -14,23 +14,11 @@ export interface FabricStatsInput extends Omit<FabricStats, 'streams' | 'mediaSt
  * `streams` is keyed by SSRC, as in callstats.js. Should an inbound and an outbound stream share
  * an SSRC (an echo server reflecting our SSRCs), the second one is keyed `<statsType>:<ssrc>` so
  * neither is lost. `mediaStreamTracks` lists every stream, outbound first. The stream records are
- * the processor's objects (not copied).
+ * the processor's objects (not copied). The fabric's fields come first, in the order given.
  */
-export function toFabricStats(input: FabricStatsInput): FabricStats {
+export function toFabricStats({ streams: list, connection, ...fabric }: FabricStatsInput): FabricStats {
   const streams: Record<string, StreamStats> = {};
-  for (const s of input.streams) {
-    const key = Object.prototype.hasOwnProperty.call(streams, s.ssrc) ? `${s.statsType}:${s.ssrc}` : s.ssrc;
-    streams[key] = s;
-  }
-  return {
-    fabricID: input.fabricID,
-    conferenceID: input.conferenceID,
-    connectionState: input.connectionState,
-    fabricState: input.fabricState,
-    conferenceURL: input.conferenceURL,
-    timestamp: input.timestamp,
-    streams,
-    mediaStreamTracks: [...input.streams],
-    connection: input.connection,
-  };
+  // (SSRCs are decimal numbers: no key of Object.prototype.)
+  for (const s of list) streams[s.ssrc in streams ? `${s.statsType}:${s.ssrc}` : s.ssrc] = s;
+  return { ...fabric, streams, mediaStreamTracks: [...list], connection };
 }

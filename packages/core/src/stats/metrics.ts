@@ -3,7 +3,6 @@
  * the quality rating. Formulas and thresholds are documented in docs/stats.md.
  */
 import type { Kbps, MeanOpinionScore, MediaKind, Milliseconds, PacketsPerSecond, Percentage, Ratio } from '../types';
-import { hasOwn } from '../util/values';
 
 export type QualityRating = 'excellent' | 'good' | 'fair' | 'poor' | 'bad';
 
@@ -19,13 +18,15 @@ export function counterDelta(prev: number | undefined, cur: number | undefined):
   return d >= 0 ? d : undefined; // NaN when either is undefined
 }
 
+/** A counter delta over `dtMs`, times `scale`; undefined without a delta or a positive interval. */
+const rate = (delta: number | undefined, dtMs: Milliseconds, scale: number): number | undefined =>
+  delta === undefined || !(dtMs > 0) ? undefined : (delta * scale) / dtMs;
+
 /** kbps from a byte delta over `dtMs` (8 bits per byte; bits per ms = kbit/s). */
-export const bitrateKbps = (bytesDelta: number | undefined, dtMs: Milliseconds): Kbps | undefined =>
-  bytesDelta === undefined || !(dtMs > 0) ? undefined : (bytesDelta * 8) / dtMs;
+export const bitrateKbps = (bytesDelta: number | undefined, dtMs: Milliseconds): Kbps | undefined => rate(bytesDelta, dtMs, 8);
 
 /** Events per second from a counter delta over `dtMs`. */
-export const perSecond = (delta: number | undefined, dtMs: Milliseconds): PacketsPerSecond | undefined =>
-  delta === undefined || !(dtMs > 0) ? undefined : (delta * 1000) / dtMs;
+export const perSecond = (delta: number | undefined, dtMs: Milliseconds): PacketsPerSecond | undefined => rate(delta, dtMs, 1000);
 
 /**
  * lost / (lost + received) over an interval, 0..1. A negative lost delta (duplicates make the
@@ -66,34 +67,17 @@ export interface CodecImpairment {
   bpl: number;
 }
 
-const G711_PLC: CodecImpairment = { ie: 0, bpl: 25.1 };
 /**
  * G.113 Appendix I gives G.711 with packet loss concealment Ie = 0, Bpl = 25.1 (random loss) and
  * G.729A Ie = 11, Bpl = 19. Opus has no ITU-T entry; it gets G.711+PLC's values (its concealment
- * and in-band FEC are at least as robust), which keeps the estimate conservative.
+ * and in-band FEC are at least as robust), which keeps the estimate conservative; so do G.722 and
+ * unknown codecs.
  */
-export const CODEC_IMPAIRMENTS: Readonly<Record<string, CodecImpairment>> = {
-  opus: G711_PLC,
-  pcmu: G711_PLC,
-  pcma: G711_PLC,
-  g722: G711_PLC,
-  g729: { ie: 11, bpl: 19 },
-};
+const G711_PLC: CodecImpairment = { ie: 0, bpl: 25.1 };
+const G729A: CodecImpairment = { ie: 11, bpl: 19 };
 
-/** By mimeType: a call has a handful of codecs, and this runs per audio stream per poll. */
-const impairments = new Map<string, CodecImpairment>();
-
-/** 'audio/opus' -> Opus' values; unknown codecs are treated as Opus. */
-export function codecImpairment(mimeType: string | undefined): CodecImpairment {
-  let impairment = impairments.get(mimeType ?? '');
-  if (!impairment) {
-    const name = mimeType?.split('/').pop()?.toLowerCase() ?? '';
-    impairment = hasOwn(CODEC_IMPAIRMENTS, name) ? CODEC_IMPAIRMENTS[name]! : G711_PLC;
-    if (impairments.size >= 16) impairments.clear();
-    impairments.set(mimeType ?? '', impairment);
-  }
-  return impairment;
-}
+/** 'audio/G729' -> G.729A's values, any other codec ('audio/opus') G.711+PLC's. */
+export const codecImpairment = (mimeType: string | undefined): CodecImpairment => (/(^|\/)g729$/i.test(mimeType ?? '') ? G729A : G711_PLC);
 
 /** Id: the delay impairment for a one-way (mouth-to-ear) delay d in ms (Cole & Rosenbluth). */
 export function delayImpairment(d: Milliseconds): number {
@@ -140,35 +124,33 @@ export function estimateMos(input: MosInput): { r: number; mos: MeanOpinionScore
 // Quality rating
 
 /**
- * Audio: the R factor's G.107 user-satisfaction bands: >= 90 excellent (very satisfied),
- * >= 80 good, >= 70 fair (some dissatisfied), >= 60 poor (many dissatisfied), else bad.
+ * Audio: the R factor's G.107 user-satisfaction bands, the lowest R of excellent (very
+ * satisfied), good, fair (some dissatisfied) and poor (many dissatisfied); below them, bad.
  */
-export const AUDIO_R_THRESHOLDS = { excellent: 90, good: 80, fair: 70, poor: 60 } as const;
-/** Video: interval loss (0..1) upper bounds per rating. */
-export const VIDEO_LOSS_THRESHOLDS = { excellent: 0.01, good: 0.02, fair: 0.05, poor: 0.1 } as const;
-/** Video: RTT (ms) upper bounds per rating. */
-export const VIDEO_RTT_THRESHOLDS = { excellent: 150, good: 300, fair: 450, poor: 700 } as const;
+export const AUDIO_R_THRESHOLDS = [90, 80, 70, 60];
+/** Video: the highest interval loss (0..1) of excellent, good, fair and poor. */
+export const VIDEO_LOSS_THRESHOLDS = [0.01, 0.02, 0.05, 0.1];
+/** Video: the highest RTT (ms) of excellent, good, fair and poor. */
+export const VIDEO_RTT_THRESHOLDS = [150, 300, 450, 700];
 
 const RATINGS: readonly QualityRating[] = ['excellent', 'good', 'fair', 'poor', 'bad'];
-
-const [AUDIO_R, VIDEO_LOSS, VIDEO_RTT] = [AUDIO_R_THRESHOLDS, VIDEO_LOSS_THRESHOLDS, VIDEO_RTT_THRESHOLDS].map((t) => Object.values(t));
 
 /**
  * The index in RATINGS of the first limit the value reaches (4, bad, if none); -1 for an unknown
  * value. `higherIsBetter`: the value must be >= the limit (R), else <= (loss, RTT).
  */
-function rank(value: number | undefined, limits: number[], higherIsBetter = false): number {
+function rank(value: number | undefined, limits: number[], higherIsBetter?: boolean): number {
   if (value === undefined) return -1;
   let i = 0;
-  while (i < limits.length && !(higherIsBetter ? value >= limits[i]! : value <= limits[i]!)) i++;
+  while (i < 4 && !(higherIsBetter ? value >= limits[i]! : value <= limits[i]!)) i++;
   return i;
 }
 
-export const audioQuality = (r: number): QualityRating => RATINGS[rank(r, AUDIO_R!, true)]!;
+export const audioQuality = (r: number): QualityRating => RATINGS[rank(r, AUDIO_R_THRESHOLDS, true)]!;
 
 /** Video: the worse of the loss rating and the RTT rating; undefined when neither is known. */
 export const videoQuality = (fractionLoss: Ratio | undefined, rttMs: Milliseconds | undefined): QualityRating | undefined =>
-  RATINGS[Math.max(rank(fractionLoss, VIDEO_LOSS!), rank(rttMs, VIDEO_RTT!))];
+  RATINGS[Math.max(rank(fractionLoss, VIDEO_LOSS_THRESHOLDS), rank(rttMs, VIDEO_RTT_THRESHOLDS))];
 
 /** Quality of a stream: audio from R (needs loss), video from loss and RTT. */
 export function streamQuality(

@@ -23,12 +23,20 @@ export const MAX_TIMER_DELAY_MS: Milliseconds = 2_147_483_647;
 
 /** Clamps a requested getStats interval to 1000 ms..1 hour; non-numbers (and NaN, ±Infinity) give the 1000 ms default. */
 export function clampInterval(intervalMs: unknown): Milliseconds {
-  if (typeof intervalMs !== 'number' || !Number.isFinite(intervalMs)) return MIN_STATS_INTERVAL_MS;
-  return Math.min(MAX_STATS_INTERVAL_MS, Math.max(MIN_STATS_INTERVAL_MS, Math.round(intervalMs)));
+  // (Number.isFinite is false for non-numbers too.)
+  if (!Number.isFinite(intervalMs)) return MIN_STATS_INTERVAL_MS;
+  return Math.min(MAX_STATS_INTERVAL_MS, Math.max(MIN_STATS_INTERVAL_MS, Math.round(intervalMs as number)));
 }
 
 /** A delay setTimeout takes as is: 1 ms..2^31-1 ms (below 1, and NaN, give 1 ms). */
 const timerDelay = (ms: number): Milliseconds => (ms >= 1 ? Math.min(ms, MAX_TIMER_DELAY_MS) : 1);
+
+/** Runs `fn`, ignoring its errors: the app's onTick and onError must never break polling. */
+function quietly(fn?: () => void): void {
+  try {
+    fn?.();
+  } catch {}
+}
 
 /** Raised (through onError) when a poll did not settle within `timeoutMs`. */
 export class PollTimeoutError extends Error {
@@ -92,42 +100,37 @@ export function createPoller<T>(options: PollerOptions<T>): Poller<T> {
   let running = false;
   let paused = false;
   let stopped = false;
-  /** The poll in flight: its promise and a way to settle it early (stop). */
-  let current: { promise: Promise<T | undefined>; settle: (value?: T, error?: unknown) => void } | undefined;
+  /** The poll in flight, and how to settle it early (stop). */
+  let current: Promise<T | undefined> | undefined;
+  let settleCurrent: (() => void) | undefined;
   const counters = { polls: 0, skippedTicks: 0, timeouts: 0, errors: 0 };
 
   const runPoll = (): Promise<T | undefined> => {
     if (stopped) return Promise.resolve(undefined);
-    if (current) return current.promise;
+    if (current) return current;
     counters.polls++;
     let settle!: (value?: T, error?: unknown) => void;
     const promise = new Promise<T | undefined>((resolve) => {
       settle = (value, error) => {
         // The late answer of an abandoned poll is ignored.
-        if (entry != current) return;
+        if (promise != current) return;
         current = undefined;
         clearTimeout(timeout);
         if (error && !stopped) {
           counters.errors++;
-          try {
-            options.onError?.(error);
-          } catch {
-            // onError must never break polling.
-          }
+          quietly(() => options.onError?.(error));
         }
         resolve(stopped ? undefined : value);
       };
     });
-    const entry = (current = { promise, settle });
+    current = promise;
+    settleCurrent = settle;
     const timeout = setTimeout(() => {
       counters.timeouts++;
       settle(undefined, new PollTimeoutError(timeoutMs));
     }, timeoutMs);
-    try {
-      Promise.resolve(options.poll()).then(settle, (error: unknown) => settle(undefined, error ?? new Error('poll rejected')));
-    } catch (error) {
-      settle(undefined, error ?? new Error('poll threw'));
-    }
+    // A synchronous throw of poll() rejects this promise too.
+    new Promise<T>((resolve) => resolve(options.poll())).then(settle, (error: unknown) => settle(undefined, error ?? new Error('poll failed')));
     return promise;
   };
 
@@ -138,11 +141,7 @@ export function createPoller<T>(options: PollerOptions<T>): Poller<T> {
     nextTickAt = nextTickAt ? nextTickAt + intervalMs : now + intervalMs;
     if (nextTickAt <= now) nextTickAt = now + intervalMs - ((now - nextTickAt) % intervalMs);
     tickTimer = setTimeout(() => {
-      try {
-        options.onTick?.();
-      } catch {
-        // onTick must never break polling.
-      }
+      quietly(options.onTick);
       if (stopped) return;
       if (current) counters.skippedTicks++;
       else void runPoll();
@@ -176,7 +175,7 @@ export function createPoller<T>(options: PollerOptions<T>): Poller<T> {
       stopped = true;
       running = false;
       clearTimeout(tickTimer);
-      current?.settle();
+      settleCurrent?.();
     },
     pollNow: runPoll,
     state: () => ({ running, paused, stopped, inFlight: !!current, ...counters }),

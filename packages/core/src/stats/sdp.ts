@@ -8,8 +8,6 @@
  *
  * Parsing is cached by SDP string (bounded): parsing the same SDP again returns the same object.
  */
-import { defined } from '../util/values';
-
 export type SsrcRole = 'primary' | 'rtx' | 'fec';
 
 export interface SdpSsrcInfo {
@@ -62,12 +60,6 @@ export interface SdpInfo {
   sectionsByMid: ReadonlyMap<string, SdpMediaSection>;
 }
 
-const EMPTY: SdpInfo = Object.freeze({
-  media: [],
-  ssrcs: new Map(),
-  secondaryToPrimary: new Map(),
-  sectionsByMid: new Map(),
-});
 const CACHE_SIZE = 32;
 const cache = new Map<string, SdpInfo>();
 
@@ -93,11 +85,11 @@ export const sdpCacheSize = (): number => cache.size;
 
 const DIRECTIONS = ['sendrecv', 'sendonly', 'recvonly', 'inactive'];
 
-function splitMsid(value: string): { msid: string; streamId?: string; trackId?: string } {
+const splitMsid = (value: string): { msid: string; streamId?: string; trackId?: string } => {
   const msid = value.trim();
   const [streamId, trackId] = msid.split(/\s+/);
-  return defined({ msid, streamId: streamId != '-' ? streamId : undefined, trackId });
-}
+  return { msid, streamId: streamId != '-' ? streamId : undefined, trackId };
+};
 
 /** Parses without the cache. */
 export function parseSdpUncached(sdp: string): SdpInfo {
@@ -105,17 +97,22 @@ export function parseSdpUncached(sdp: string): SdpInfo {
   const ssrcs = new Map<string, SdpSsrcInfo>();
   const secondaryToPrimary = new Map<string, string>();
   const sectionsByMid = new Map<string, SdpMediaSection>();
-  /** Per-SSRC attributes (Plan B msid / cname), by `<section index> <ssrc>`. */
-  const attrs = new Map<string, { cname?: string; msid?: string }>();
+  /**
+   * Per section, its SSRCs in order of appearance with their own cname and msid (Plan B): a lookup,
+   * not a scan, as SDPs can have 10^5 a=ssrc lines.
+   */
+  const attrs: Array<Map<string, { cname?: string; msid?: string }>> = [];
   let section: SdpMediaSection | undefined;
 
   for (const line of sdp.split(/\r?\n/)) {
-    if (line.startsWith('m=')) {
-      media.push((section = { index: media.length, mediaType: line.slice(2).split(' ')[0]!, ssrcs: [], ssrcGroups: [], rids: [] }));
+    // m=<media> <port> ... | a=<name>[:<value>]
+    const [, type, name = '', value = ''] = /^([am])=([^:]*):?(.*)/.exec(line) ?? [];
+    if (type == 'm') {
+      attrs.push(new Map());
+      media.push((section = { index: media.length, mediaType: name.split(' ')[0]!, ssrcs: [], ssrcGroups: [], rids: [] }));
       continue;
     }
-    const [, name, value = ''] = /^a=([^:]+):?(.*)/.exec(line) ?? [];
-    if (!section || !name) continue;
+    if (!section) continue;
     const words = value.trim().split(/\s+/);
     const [first = '', second] = words;
     if (name == 'mid') section.mid = first;
@@ -124,12 +121,11 @@ export function parseSdpUncached(sdp: string): SdpInfo {
       // a=ssrc:<ssrc> [cname:<cname> | msid:<stream> <track> | ...]
       const [, ssrc, key, val = ''] = /^(\d+)(?:\s+([^:\s]+):?(.*))?$/.exec(value.trim()) ?? [];
       if (!ssrc) continue;
-      const id = `${section.index} ${ssrc}`;
-      let a = attrs.get(id);
-      // The SSRC's first line in this section (a lookup, not a scan: SDPs can have 10^5 such lines).
+      const bySsrc = attrs[section.index]!;
+      let a = bySsrc.get(ssrc);
       if (!a) {
         section.ssrcs.push(ssrc);
-        attrs.set(id, (a = {}));
+        bySsrc.set(ssrc, (a = {}));
       }
       if (key == 'cname' || key == 'msid') a[key] = val.trim();
     } else if (name == 'ssrc-group') {
@@ -148,17 +144,10 @@ export function parseSdpUncached(sdp: string): SdpInfo {
   }
 
   for (const m of media) {
-    for (const ssrc of m.ssrcs) {
-      const a = attrs.get(`${m.index} ${ssrc}`);
-      const msid = a?.msid ?? m.msid;
-      ssrcs.set(ssrc, {
-        ssrc,
-        mediaType: m.mediaType,
-        ...defined({ mid: m.mid, cname: a?.cname }),
-        ...(msid ? splitMsid(msid) : {}),
-        role: 'primary',
-        associatedSsrcs: [],
-      });
+    // In section order: an SSRC listed again in a later section gets that section's facts.
+    for (const [ssrc, a] of attrs[m.index]!) {
+      const msid = a.msid ?? m.msid;
+      ssrcs.set(ssrc, { ssrc, mediaType: m.mediaType, mid: m.mid, cname: a.cname, ...(msid ? splitMsid(msid) : {}), role: 'primary', associatedSsrcs: [] });
     }
     if (m.mid !== undefined && !sectionsByMid.has(m.mid)) sectionsByMid.set(m.mid, m);
   }
@@ -191,6 +180,8 @@ export function parseSdpUncached(sdp: string): SdpInfo {
   }
   return { media, ssrcs, secondaryToPrimary, sectionsByMid };
 }
+
+const EMPTY: SdpInfo = Object.freeze(parseSdpUncached(''));
 
 /**
  * The mid of the only m-section of this media type, if there is exactly one (Safari reports no

@@ -95,6 +95,15 @@ describe('F11: an unreadable entry loses only itself', () => {
     expect(warn.mock.calls[0]?.[0]).toBe('2 entries of the getStats() report cannot be read: skipped');
   });
 
+  for (const type of ['constructor', '__proto__', 'hasOwnProperty']) {
+    it(`an extra entry of type '${type}' (an Object.prototype name) loses only itself`, () => {
+      const warn = warnSpy();
+      const r = afterRecorded(withEntry(poll3, { id: 'extra', type, timestamp: 1 } as StatsEntry), { warn });
+      expect(r.streams.map(key).sort()).toEqual(reference.streams.map(key).sort());
+      expect(r.connection.rtt).toBe(reference.connection.rtt);
+    });
+  }
+
   it('values that throw when compared or converted (an object type, a Symbol timestamp) read as absent', () => {
     const odd = {
       id: 'odd',

@@ -49,10 +49,8 @@ export function normalizeCarefully(
       },
     });
   };
-  const pass = (): NormalizedReport => {
-    const readable = entries.filter(([, entry]) => !unreadable.has(entry)).map(([key, entry]): [string, StatsEntry] => [key, guarded(entry)]);
-    return normalizeReport({ forEach: (callback) => readable.forEach(([key, entry]) => callback(entry, key)) }, options);
-  };
+  const pass = (): NormalizedReport =>
+    normalizeReport({ forEach: (callback) => entries.forEach(([key, entry]) => unreadable.has(entry) || callback(guarded(entry), key)) }, options);
 
   // Pass 1 finds the unreadable entries; pass 2 runs without them. (An entry pass 2 reads for the
   // first time, e.g. through a link pass 1 did not follow, reads as undefined where it throws.)

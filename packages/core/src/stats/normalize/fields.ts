@@ -1,33 +1,43 @@
 /** Typed reads of stats fields (entries are `unknown`-valued records). */
 import type { StatsEntry } from '../../types';
+import { statsTypeOf } from './steps/indexById';
 
 /** A finite number, or undefined. */
 export const finite = (v: unknown): number | undefined => (typeof v == 'number' && isFinite(v) ? v : undefined);
 
-/**
+/*
  * The largest plausible stats values. Beyond them (or below 0) a value is garbage from a broken
  * stack or a hostile report, not a measurement: it reads as absent, so the app never gets a
  * negative, infinite or absurd value, and rates computed from counters stay finite (docs/stats.md).
+ * (Constants of their own: the bundler inlines them.)
  */
+/** Counters (bytes, packets, frames, jitter buffer seconds) and timestamps (ms): exact in a double. */
+export const MAX_COUNTER = Number.MAX_SAFE_INTEGER;
+/** RTT, jitter, jitter buffer delay per frame. */
+export const MAX_MS = 3_600_000;
+/** Frame width and height: codecs code them in at most 16 bits. */
+export const MAX_PIXELS = 65_536;
+export const MAX_FRAME_RATE = 1000;
+/** 100 Gbit/s. */
+export const MAX_KBPS = 100_000_000;
+/** 100 Gbit/s of 1250-byte packets. */
+export const MAX_PACKET_RATE = 10_000_000;
+
+/** The limits above by kind of value. */
 export const LIMITS = {
-  /** Counters (bytes, packets, frames, jitter buffer seconds) and timestamps (ms): exact in a double. */
-  counter: Number.MAX_SAFE_INTEGER,
-  /** RTT, jitter, jitter buffer delay per frame. */
-  ms: 3_600_000,
-  /** Frame width and height: codecs code them in at most 16 bits. */
-  pixels: 65_536,
-  framesPerSecond: 1000,
-  /** 100 Gbit/s. */
-  kbps: 100_000_000,
-  /** 100 Gbit/s of 1250-byte packets. */
-  packetsPerSecond: 10_000_000,
+  counter: MAX_COUNTER,
+  ms: MAX_MS,
+  pixels: MAX_PIXELS,
+  framesPerSecond: MAX_FRAME_RATE,
+  kbps: MAX_KBPS,
+  packetsPerSecond: MAX_PACKET_RATE,
 } as const;
 
 /** A number from 0 to `max`, or undefined (NaN and ±Infinity too). */
 export const inRange = (v: unknown, max: number): number | undefined => (typeof v == 'number' && v >= 0 && v <= max ? v : undefined);
 
 /** A signed counter (packetsLost), or undefined. */
-export const signedCounter = (v: unknown): number | undefined => (typeof v == 'number' && Math.abs(v) <= LIMITS.counter ? v : undefined);
+export const signedCounter = (v: unknown): number | undefined => (typeof v == 'number' && Math.abs(v) <= MAX_COUNTER ? v : undefined);
 
 /** A non-empty string, or undefined. */
 export const nonEmpty = (v: unknown): string | undefined => (typeof v == 'string' && v ? v : undefined);
@@ -51,10 +61,19 @@ export function ssrcString(v: unknown): string | undefined {
 
 export const ssrcOf = (entry: StatsEntry): string | undefined => ssrcString(entry.ssrc);
 
-/** The entry of `type` that `rtp` points to by an id field (e.g. `mediaSourceId`), else by the other. */
-export function linked(rtp: StatsEntry, byId: ReadonlyMap<string, StatsEntry>, type: string, idField: string, otherIdField = ''): StatsEntry | undefined {
-  const entry = byId.get(str(rtp, idField) ?? str(rtp, otherIdField) ?? '');
-  return entry?.type == type ? entry : undefined;
+/**
+ * The entry of (spec) `type` that `from` points to by an id field (e.g. `mediaSourceId`), else by
+ * the other.
+ */
+export function linked(
+  from: StatsEntry | undefined,
+  byId: ReadonlyMap<string, StatsEntry>,
+  type: string,
+  idField: string,
+  otherIdField = '',
+): StatsEntry | undefined {
+  const entry = byId.get(str(from, idField) ?? str(from, otherIdField) ?? '');
+  return entry && statsTypeOf(entry) == type ? entry : undefined;
 }
 
 /** One read of the field (reads are what costs on the entries Chromium builds). */

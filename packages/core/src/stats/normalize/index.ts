@@ -18,7 +18,7 @@
  * The report is read, never copied or mutated: the output holds small records built from it.
  */
 import type { StatsEntry, StatsReportLike } from '../../types';
-import { finite, inRange, LIMITS, nonEmpty, signedCounter, ssrcOf, str } from './fields';
+import { finite, inRange, MAX_COUNTER, MAX_FRAME_RATE, MAX_KBPS, MAX_PIXELS, nonEmpty, signedCounter, ssrcOf, str } from './fields';
 import { candidateFields } from './steps/candidateFields';
 import { associatedSsrcsFromEntry, dropRtxAndFecStreams } from './steps/dropRtxAndFecStreams';
 import { fractionLostUnits } from './steps/fractionLostUnits';
@@ -43,14 +43,11 @@ export interface NormalizeOptions {
 export function normalizeReport(report: StatsReportLike, options: NormalizeOptions = {}): NormalizedReport {
   const index = indexById(report);
   const remoteByLocalId = remoteInboundFromLocalId([...index.remoteInbound, ...index.remoteOutbound]);
-  const streams = (direction: 'inbound' | 'outbound'): NormalizedRtpStream[] => {
-    const out: NormalizedRtpStream[] = [];
-    for (const entry of index[direction]) {
-      const stream = rtpStream(index, entry, direction, remoteByLocalId);
-      if (stream) out.push(stream);
-    }
-    return dropRtxAndFecStreams(out, options.primaryOf ?? (() => undefined));
-  };
+  const streams = (direction: 'inbound' | 'outbound'): NormalizedRtpStream[] =>
+    dropRtxAndFecStreams(
+      index[direction].map((entry) => rtpStream(index, entry, direction, remoteByLocalId)).filter((stream): stream is NormalizedRtpStream => !!stream),
+      options.primaryOf ?? (() => undefined),
+    );
   return {
     timestamp: index.latestTimestamp,
     inbound: streams('inbound'),
@@ -79,7 +76,7 @@ function rtpStream(
   // Fixed fields are read by name (this runs per stream per poll): the entry's own value, else the
   // legacy track's, else (outbound) the media source's. Some fields are inbound only. Values out
   // of their range (LIMITS) are absent.
-  const { counter } = LIMITS;
+  const counter = MAX_COUNTER;
   return {
     id: entry.id,
     direction,
@@ -87,7 +84,6 @@ function rtpStream(
     kind: kindFromMediaType(entry) ?? kindFromCodecMimeType(codec),
     timestamp: inRange(entry.timestamp, counter) ?? 0,
     mid: nonEmpty(entry.mid),
-    rid: nonEmpty(entry.rid),
     trackIdentifier: nonEmpty(entry.trackIdentifier) ?? legacy.trackIdentifier ?? source.trackIdentifier,
     codecMimeType: nonEmpty(codec?.mimeType),
     bytes: inRange(inbound ? entry.bytesReceived : entry.bytesSent, counter),
@@ -96,16 +92,16 @@ function rtpStream(
     packetsLost: inbound ? signedCounter(entry.packetsLost) : undefined,
     jitterMs: inbound ? jitterUnits(entry) : undefined,
     frames: inRange(finite(inbound ? entry.framesDecoded : entry.framesEncoded) ?? legacy.frames, counter),
-    framesPerSecond: inRange(finite(entry.framesPerSecond) ?? legacy.framesPerSecond ?? source.framesPerSecond, LIMITS.framesPerSecond),
-    frameWidth: inRange(finite(entry.frameWidth) ?? legacy.frameWidth ?? source.frameWidth, LIMITS.pixels),
-    frameHeight: inRange(finite(entry.frameHeight) ?? legacy.frameHeight ?? source.frameHeight, LIMITS.pixels),
-    audioLevel: inRange((inbound ? (finite(entry.audioLevel) ?? legacy.audioLevel) : undefined) ?? source.audioLevel ?? legacy.audioLevel, 1),
+    framesPerSecond: inRange(finite(entry.framesPerSecond) ?? legacy.framesPerSecond ?? source.framesPerSecond, MAX_FRAME_RATE),
+    frameWidth: inRange(finite(entry.frameWidth) ?? legacy.frameWidth ?? source.frameWidth, MAX_PIXELS),
+    frameHeight: inRange(finite(entry.frameHeight) ?? legacy.frameHeight ?? source.frameHeight, MAX_PIXELS),
+    // Inbound: the playout level; outbound: the capture level (media-source), not the RTP entry's.
+    audioLevel: inRange((inbound ? finite(entry.audioLevel) : source.audioLevel) ?? legacy.audioLevel, 1),
     qualityLimitationReason: inbound ? undefined : nonEmpty(entry.qualityLimitationReason),
     jitterBufferDelay: inbound ? inRange(finite(entry.jitterBufferDelay) ?? legacy.jitterBufferDelay, counter) : undefined,
     jitterBufferEmittedCount: inbound ? inRange(finite(entry.jitterBufferEmittedCount) ?? legacy.jitterBufferEmittedCount, counter) : undefined,
     associatedSsrcs: associatedSsrcsFromEntry(entry.rtxSsrc, entry.fecSsrc),
     remote: remote && {
-      id: remote.id,
       timestamp: inRange(remote.timestamp, counter) ?? 0,
       packetsLost: signedCounter(remote.packetsLost),
       packetsReceived: inRange(remote.packetsReceived, counter),
@@ -122,17 +118,14 @@ function connectionOf(index: StatsIndex, rtpTransportId: string | undefined): No
   const local = candidateFields(index.byId.get(str(pair, 'localCandidateId') ?? ''));
   const remote = candidateFields(index.byId.get(str(pair, 'remoteCandidateId') ?? ''));
   return {
-    candidatePairId: pair.id,
     currentRoundTripTimeMs: roundTripTimeUnits(pair, 'currentRoundTripTime'),
-    availableOutgoingBitrate: inRange(pair.availableOutgoingBitrate, LIMITS.kbps * 1000),
-    availableIncomingBitrate: inRange(pair.availableIncomingBitrate, LIMITS.kbps * 1000),
+    availableOutgoingBitrate: inRange(pair.availableOutgoingBitrate, MAX_KBPS * 1000),
+    availableIncomingBitrate: inRange(pair.availableIncomingBitrate, MAX_KBPS * 1000),
     localCandidateType: local.type,
     remoteCandidateType: remote.type,
     protocol: local.protocol ?? remote.protocol,
     localAddress: local.address,
-    localPort: local.port,
     remoteAddress: remote.address,
-    remotePort: remote.port,
   };
 }
 

@@ -4,7 +4,6 @@ import type { MediaKind } from '../../types';
 
 /** remote-inbound-rtp (for an outbound stream) or remote-outbound-rtp (for an inbound stream). */
 export interface NormalizedRemote {
-  id: string;
   timestamp: number;
   packetsLost?: number;
   packetsReceived?: number;
@@ -23,7 +22,6 @@ export interface NormalizedRtpStream {
   /** Milliseconds (the entry's own timestamp). */
   timestamp: number;
   mid?: string;
-  rid?: string;
   trackIdentifier?: string;
   /** e.g. 'audio/opus' */
   codecMimeType?: string;
@@ -52,7 +50,6 @@ export interface NormalizedRtpStream {
 }
 
 export interface NormalizedConnection {
-  candidatePairId?: string;
   currentRoundTripTimeMs?: number;
   /** bits per second, as reported. */
   availableOutgoingBitrate?: number;
@@ -61,9 +58,7 @@ export interface NormalizedConnection {
   remoteCandidateType?: string;
   protocol?: string;
   localAddress?: string;
-  localPort?: number;
   remoteAddress?: string;
-  remotePort?: number;
 }
 
 export interface NormalizedReport {

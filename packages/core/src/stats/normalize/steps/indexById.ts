@@ -29,15 +29,15 @@ export function statsTypeOf(entry: StatsEntry): string {
   return type == 'inbound-rtp' || type == 'outbound-rtp' ? remoteTypeFromIsRemote(type, entry.isRemote) : type;
 }
 
-/** The index lists by spec type. */
-const LISTS: Record<string, keyof StatsIndex> = {
-  'inbound-rtp': 'inbound',
-  'outbound-rtp': 'outbound',
-  'remote-inbound-rtp': 'remoteInbound',
-  'remote-outbound-rtp': 'remoteOutbound',
-  'candidate-pair': 'candidatePairs',
-  transport: 'transports',
-};
+/** The index lists by spec type (a Map: a report's types may be any string, 'constructor' too). */
+const LISTS = new Map<string, keyof StatsIndex>([
+  ['inbound-rtp', 'inbound'],
+  ['outbound-rtp', 'outbound'],
+  ['remote-inbound-rtp', 'remoteInbound'],
+  ['remote-outbound-rtp', 'remoteOutbound'],
+  ['candidate-pair', 'candidatePairs'],
+  ['transport', 'transports'],
+]);
 
 export function indexById(report: StatsReportLike): StatsIndex {
   const index: StatsIndex = {
@@ -58,7 +58,7 @@ export function indexById(report: StatsReportLike): StatsIndex {
     const timestamp = entry.timestamp;
     if (timestamp > index.latestTimestamp) index.latestTimestamp = timestamp;
     const type = statsTypeOf(entry);
-    const list = LISTS[type];
+    const list = LISTS.get(type);
     if (list) (index[list] as StatsEntry[]).push(entry);
     else if (type == 'track') index.legacyTracks = true;
   });

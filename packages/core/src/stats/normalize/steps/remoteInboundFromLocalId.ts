@@ -7,8 +7,7 @@
  * - Otherwise: the remote entry with the same SSRC (and kind, when both tell).
  */
 import type { StatsEntry } from '../../../types';
-import { ssrcOf, str } from '../fields';
-import { statsTypeOf } from './indexById';
+import { linked, ssrcOf, str } from '../fields';
 import { kindFromMediaType } from './kindFromMediaType';
 
 /** remote entries by the id of the local entry they describe (`localId`). */
@@ -21,15 +20,11 @@ export function remoteInboundFromLocalId(remotes: readonly StatsEntry[]): Map<st
   return byLocalId;
 }
 
-export function remoteFromRemoteId(
+export const remoteFromRemoteId = (
   rtp: StatsEntry,
   byId: ReadonlyMap<string, StatsEntry>,
   remoteType: 'remote-inbound-rtp' | 'remote-outbound-rtp',
-): StatsEntry | undefined {
-  const id = str(rtp, 'remoteId');
-  const r = id ? byId.get(id) : undefined;
-  return r && statsTypeOf(r) == remoteType ? r : undefined;
-}
+): StatsEntry | undefined => linked(rtp, byId, remoteType, 'remoteId');
 
 export function remoteFromSsrc(rtp: StatsEntry, remotes: readonly StatsEntry[]): StatsEntry | undefined {
   const ssrc = ssrcOf(rtp);

@@ -4,16 +4,16 @@
  * in milliseconds.
  */
 import type { Milliseconds, StatsEntry } from '../../../types';
-import { inRange, LIMITS } from '../fields';
+import { inRange, MAX_MS } from '../fields';
 
-/** A value in seconds, in ms; undefined unless in 0..LIMITS.ms once converted (1e308 s is no Infinity ms). */
-const secondsAsMs = (seconds: unknown): Milliseconds | undefined => (typeof seconds == 'number' ? inRange(seconds * 1000, LIMITS.ms) : undefined);
+/** A value in seconds, in ms; undefined unless in 0..MAX_MS once converted (1e308 s is no Infinity ms). */
+const secondsAsMs = (seconds: unknown): Milliseconds | undefined => (typeof seconds == 'number' ? inRange(seconds * 1000, MAX_MS) : undefined);
 
 /** roundTripTime / currentRoundTripTime (seconds) -> ms; `mozRtt` is taken as ms. */
 export const roundTripTimeUnits = (
   entry: StatsEntry | undefined,
   field: 'roundTripTime' | 'currentRoundTripTime' = 'roundTripTime',
-): Milliseconds | undefined => secondsAsMs(entry?.[field]) ?? inRange(entry?.mozRtt, LIMITS.ms);
+): Milliseconds | undefined => secondsAsMs(entry?.[field]) ?? inRange(entry?.mozRtt, MAX_MS);
 
 /** jitter (seconds) -> ms. */
 export const jitterUnits = (entry: StatsEntry | undefined): Milliseconds | undefined => secondsAsMs(entry?.jitter);

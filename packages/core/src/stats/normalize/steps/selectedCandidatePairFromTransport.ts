@@ -3,7 +3,7 @@
  * (no BUNDLE) the one the RTP streams use is preferred.
  */
 import type { StatsEntry } from '../../../types';
-import { str } from '../fields';
+import { linked, str } from '../fields';
 import type { StatsIndex } from './indexById';
 
 export function selectedCandidatePairFromTransport(
@@ -12,6 +12,5 @@ export function selectedCandidatePairFromTransport(
 ): StatsEntry | undefined {
   const withPair = index.transports.filter((t) => str(t, 'selectedCandidatePairId'));
   const transport = withPair.find((t) => t.id === preferredTransportId) ?? withPair[0];
-  const pair = index.byId.get(str(transport, 'selectedCandidatePairId') ?? '');
-  return pair?.type == 'candidate-pair' || pair?.type == 'candidatepair' ? pair : undefined;
+  return linked(transport, index.byId, 'candidate-pair', 'selectedCandidatePairId');
 }
