@@ -1,5 +1,6 @@
 import type {
   CallStatsConfigParams,
+  CsQuality,
   CsStats,
   CsStreamStats,
   ErrorRecord,
@@ -42,6 +43,7 @@ type CsInitCallback = (status: string, message: string) => void;
 type CsStatsCallback = (stats: CsStats) => void;
 type PcCallback = (error: string, message: string) => void;
 type AnyPeerConnection = RTCPeerConnection | MonitoredPeerConnection;
+type SdpArgument = string | RTCSessionDescriptionInit | null;
 interface FacadeEvents {
   stats: CsStatsCallback;
   error: (error: unknown) => void;
@@ -53,15 +55,15 @@ const EVENTS: readonly string[] = ['stats', 'error', 'defaultConfig', 'recommend
 /** callstats.js's other on() events: pre-call tests, recommendations, media disruption (never delivered here). */
 const UNDELIVERED: readonly string[] = ['preCallTestResults', 'preCallTest', 'connectionRecommendation', 'mediaDisruption', 'pctConnectionQualityChange'];
 
-/** callstats.js's stream rating: its own 5 → 3 reduction (qualityRating 4..2 are all `fair`), `unknown` without data. */
-const CS_QUALITY = { excellent: 'excellent', good: 'fair', fair: 'fair', poor: 'fair', bad: 'bad' } as const;
+/** callstats.js's stream rating: its own 5 → 3 reduction (good, fair and poor are all `fair`), `unknown` without data. */
+const csQuality = (quality: StreamStats['quality']): CsQuality => (quality == 'excellent' || quality == 'bad' ? quality : quality ? 'fair' : 'unknown');
 /** FabricStats in callstats.js's callback values (copies: the monitor's own listeners see FabricStats). */
 export function toCsStats(stats: FabricStats): CsStats {
   const copies = new Map<StreamStats, CsStreamStats>();
   const copy = (s: StreamStats): CsStreamStats => {
     let c = copies.get(s);
     if (!c) {
-      copies.set(s, (c = { ...s, quality: (s.quality && CS_QUALITY[s.quality]) || 'unknown' }));
+      copies.set(s, (c = { ...s, quality: csQuality(s.quality) }));
       if (s.statsType == 'inbound-rtp' && s.audioOutputLevel !== undefined) c.audioLevel = s.audioOutputLevel;
     }
     return c;
@@ -73,12 +75,13 @@ export function toCsStats(stats: FabricStats): CsStats {
 }
 
 const MAX_QUEUED_CALLS = 1000;
-/** callstats.js's failure texts (`"<method>: <text> <detail>"`). */
+/** callstats.js's failure text (`"<method>: <text> <detail>"`). */
 const ARGUMENT = 'Argument missing/invalid';
-const NOT_INITIALIZED = 'SDK is not initialized or no Fabrics added';
 
-/** A failure body's answer: a Result, a failure text, or nothing (success). */
+/** A method's answer before `call` completes it: a Result, a failure text, or nothing (success). */
 type Outcome = Result | string | undefined;
+/** What a method does with the monitor: at once when initialized, else queued for initialize(). */
+type Work = (monitor: Monitor) => Outcome;
 
 const ENUMS = {
   fabricEvent,
@@ -98,14 +101,64 @@ type Enums = typeof ENUMS;
 
 /**
  * callstats.js's methods without an equivalent here. They exist (an integration calling one must
- * not throw "is not a function"), answer a failure that says so and log a warning. Own properties
- * set in the constructor (getTurnCredentials and getSctResults, whose answers differ, are methods).
+ * not throw "is not a function"), answer a failure that says so and log a warning
+ * (getTurnCredentials and getSctResults, whose answers differ, are written out).
  */
 const UNSUPPORTED = ['setIdentifiers', 'attachWifiStatsHandler', 'resetWifiStatsHandler', 'makePrecallTest', 'startPrecallTests', 'stopPrecallTests'] as const;
 
-/** The enums are instance properties too (set in the constructor), as are the UNSUPPORTED stubs. */
+/** The instance's members: own properties set in the constructor (the class itself has none). */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 interface CallStatsClass extends Readonly<Enums> {
+  /** The typed monitor underneath (after initialize), for code that wants the clean API. */
+  readonly monitor: Monitor | undefined;
+  initialize(
+    appID: string,
+    appSecretOrTokenGenerator: string | TokenGenerator,
+    localUserID: UserIdentity,
+    csInitCallback?: CsInitCallback,
+    csStatsCallback?: CsStatsCallback,
+    configParams?: CallStatsConfigParams,
+  ): Result;
+  addNewFabric(
+    pc: AnyPeerConnection,
+    remoteUserID: string,
+    usage: FabricUsage,
+    conferenceID: string,
+    fabricAttributes?: { remoteEndpointType?: string; fabricTransmissionDirection?: string } | PcCallback,
+    pcCallback?: PcCallback,
+  ): Result;
+  sendFabricEvent(pc: AnyPeerConnection, event: FabricEvent, conferenceID: string, eventData?: Record<string, unknown>): Result;
+  reportError(
+    pc: AnyPeerConnection | null | undefined,
+    conferenceID: string,
+    webRTCFunction: WebRTCFunction,
+    error: unknown,
+    localSDP?: SdpArgument,
+    remoteSDP?: SdpArgument,
+  ): Result;
+  associateMstWithUserID(pc: AnyPeerConnection, userID: UserIdentity, conferenceID: string, ssrc: string | number, usageLabel: string, associatedVideoTag?: string): Result;
+  sendUserFeedback(
+    conferenceID: string,
+    feedback: { userID?: UserIdentity; overall: number; audio?: number; video?: number; comment?: string },
+    callback?: (status: string, message: string) => void,
+  ): Result;
+  /** callstats.js's signature: (pc, conferenceID, eventList) where eventList is a non-empty array or object. */
+  sendCustomEvent(pc: AnyPeerConnection | null, conferenceID: string, eventList: unknown): Result;
+  sendCustomStats(pc: AnyPeerConnection | null, conferenceID: string, stats: Record<string, number>): Result;
+  /** Points the SDK at a collector (or a proxy in front of it). Call before initialize. */
+  setProxyConfig(config: { collectorURL?: string; url?: string }): Result;
+  /** callstats.js's contact-center details (role, callType, ...): sent as the fabric event callDetails. */
+  sendCallDetails(pc: AnyPeerConnection, conferenceID: string, eventData: { role: string; callType?: string; [key: string]: unknown }): Result;
+  /** Sets the callback of an event, replacing the previous one (callstats.js keeps one per event). */
+  on(eventName: 'stats', callback: CsStatsCallback): Result;
+  on(eventName: 'error', callback: (error: ErrorRecord | unknown) => void): Result;
+  on(eventName: 'defaultConfig' | 'recommendedConfig', callback: (config: Record<string, unknown>) => void): Result;
+  /** callstats.js's pre-call test, recommendation and media disruption events: unsupported (a failure). */
+  on(eventName: string, callback: (...args: never[]) => void): Result;
+  /** callstats.js answers a Promise of TURN servers: here a rejected one. */
+  getTurnCredentials(user?: unknown, credential?: unknown): Promise<never>;
+  /** callstats.js answers its stored pre-call test results, or null: here always null. */
+  getSctResults(): null;
   /** callstats.js: renames the conference, or a fabric's remote user, afterwards. Unsupported. */
   setIdentifiers(identifiers?: { conferenceID?: string; remoteUserID?: string }, pc?: AnyPeerConnection): Result;
   /** callstats.js: a function giving WiFi stats. Unsupported. */
@@ -116,328 +169,253 @@ interface CallStatsClass extends Readonly<Enums> {
   startPrecallTests(iceServers?: unknown, durationSeconds?: number): Result;
   stopPrecallTests(): Result;
 }
+/** The methods that go through `call`: their arguments checked at once, their work queued before initialize(). */
+type CheckedMethod = Exclude<keyof CallStatsClass, keyof Enums | 'monitor' | 'on' | 'getTurnCredentials' | 'getSctResults' | (typeof UNSUPPORTED)[number]>;
+
+const isFunction = (value: unknown): value is (...args: never[]) => unknown => typeof value == 'function';
 
 /**
  * The callstats.js API. Every method answers `{status, message?}` and never throws, whatever it
  * is given. Calls made before initialize() are checked, queued and replayed in order once it runs.
- * callstats.js's enums are static and instance properties. Methods are bound to their instance
- * (callstats.js's never used `this`: `const {sendFabricEvent} = callstats` works), and every
- * method of callstats.js 3.73.16 exists: those this SDK does not implement answer a failure that
- * says so (and log a warning).
+ * callstats.js's enums are static and instance properties. The methods are closures, own
+ * properties of the instance (callstats.js's never used `this`: `const {sendFabricEvent} =
+ * callstats` works), and every method of callstats.js 3.73.16 exists: those this SDK does not
+ * implement answer a failure that says so (and log a warning).
  */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 class CallStatsClass {
-  private monitorImpl: Monitor | undefined;
-  private logger = safeLogger();
-  private proxyCollectorURL: string | undefined;
-  private readonly queue: Array<() => void> = [];
-  /** One callback per event, as callstats.js: on() (and initialize's csStatsCallback) replace it. */
-  private readonly callbacks: { [K in FacadeEvent]?: FacadeEvents[K] } = {};
-
   constructor() {
-    Object.assign(this, ENUMS);
-    // Own, bound copies of the methods (writable: apps wrap them, as lib-jitsi-meet does).
-    const self = this as unknown as Record<string, unknown>;
-    const define = (name: string, value: unknown) => Object.defineProperty(this, name, { value, writable: true, configurable: true });
-    for (const name of Object.getOwnPropertyNames(CallStatsClass.prototype)) {
-      const method = self[name];
-      if (name != 'constructor' && typeof method == 'function') define(name, method.bind(this));
-    }
-    for (const name of UNSUPPORTED) if (!(name in this)) define(name, () => this.unsupported(name));
-  }
+    let monitor: Monitor | undefined;
+    let logger = safeLogger();
+    let proxyCollectorURL: string | undefined;
+    const queue: Array<() => void> = [];
+    /** One callback per event, as callstats.js: on() (and initialize's csStatsCallback) replace it. */
+    const callbacks: { [K in FacadeEvent]?: FacadeEvents[K] } = {};
 
-  /** The typed monitor underneath (after initialize), for code that wants the clean API. */
-  get monitor(): Monitor | undefined {
-    return this.monitorImpl;
-  }
+    /** Calls one of the app's callbacks, if it is a function; never throws. */
+    const callApp = <A extends unknown[]>(name: string, callback: ((...args: A) => unknown) | undefined, ...args: A) =>
+      safeCall(logger, `the app's ${name} threw`, callback, ...args);
+    const emit = <K extends FacadeEvent>(event: K, ...args: Parameters<FacadeEvents[K]>) =>
+      callApp(`'${event}' callback`, callbacks[event] as ((...a: typeof args) => void) | undefined, ...args);
 
-  initialize(
-    appID: string,
-    appSecretOrTokenGenerator: string | TokenGenerator,
-    localUserID: UserIdentity,
-    csInitCallback?: CsInitCallback,
-    csStatsCallback?: CsStatsCallback,
-    configParams?: CallStatsConfigParams,
-  ): Result {
-    return this.call('initialize', () => {
-      if (this.monitorImpl) return 'already initialized (one callstats object per app)';
-      const secret = appSecretOrTokenGenerator;
-      if ((!isString(appID) && typeof appID != 'number') || (!isString(secret) && typeof secret != 'function') || !localUserID) return ARGUMENT;
-      const params: CallStatsConfigParams = isPlainObject(configParams) ? configParams : {};
-      if (params.logger) this.logger = safeLogger(params.logger);
-      const collectorURL = isString(params.collectorURL) ? params.collectorURL : this.proxyCollectorURL;
-      const { monitor, result } = tryCreateMonitor({
-        appID: printable(appID),
-        localUserID,
-        logger: this.logger,
-        collectIP: params.collectIP === true,
-        statsIntervalMs: params.statsIntervalMs,
-        statsCallbackIntervalMs: params.statsCallbackIntervalMs,
-        collectorURL,
-        [isString(secret) ? 'appSecret' : 'tokenGenerator']: secret,
+    const unsupported = (method: string): Result => {
+      const message = `${method}: not supported by Callmetry`;
+      logger.warn(message);
+      return failure(message);
+    };
+
+    /**
+     * The facade's promise: whatever it is given, it answers and never throws; failures read
+     * `<method>: <text>`. `body` checks the arguments (a failure text refuses the call) and may
+     * answer the Work that needs the monitor.
+     */
+    const call = (method: string, body: () => Outcome | Work): Result => {
+      const answer = (attempt: () => Outcome): Result => {
+        let outcome: Outcome;
+        try {
+          outcome = attempt();
+        } catch (error) {
+          logger.error(`${method} failed unexpectedly; the error was caught`, error);
+          outcome = `internal error ${errorMessage(error)}`;
+        }
+        if (!isString(outcome) && outcome?.status == 'failure') outcome = outcome.message ?? '';
+        return isString(outcome) ? failure(`${method}: ${outcome}`.trimEnd()) : (outcome ?? SUCCESS);
+      };
+      return answer(() => {
+        const work = body();
+        if (!isFunction(work)) return work;
+        if (monitor) return work(monitor);
+        // callstats.js's text, and why.
+        if (queue.length >= MAX_QUEUED_CALLS) return 'SDK is not initialized or no Fabrics added (queue full: call initialize first)';
+        queue.push(() => {
+          const result = answer(() => work(monitor!));
+          if (result.status == 'failure') logger.warn(`queued ${result.message}`);
+        });
+        return { status: 'success', message: `${method}: queued until initialize()` };
       });
-      if (!monitor) return `${ARGUMENT} ${result.message}`;
-      this.monitorImpl = monitor;
+    };
 
-      const emit = this.emit.bind(this);
-      if (typeof csStatsCallback == 'function') this.callbacks.stats = csStatsCallback;
-      monitor.on('stats', (stats) => this.callbacks.stats && emit('stats', toCsStats(stats)));
-      monitor.on('error', (record) => emit('error', record));
-      monitor.on('transport', (status) => status.error && status.state != 'connected' && emit('error', status));
-      void monitor.ready.then(({ status, message = 'authError: authentication failed' }) => {
-        const [code, ...rest] =
-          status == 'success'
-            ? [csError.success, `SDK authentication successful.${collectorURL ? '' : ' Local-only mode: no collectorURL, nothing is sent.'}`]
-            : message.split(': ');
-        safeCall(this.logger, "the app's csInitCallback threw", csInitCallback, code!, rest.join(': '));
-        // Without a config service, callstats.js delivered these with null members.
-        emit('defaultConfig', { peerConnection: null, media: null });
-      });
+    /** The methods' own parts, run by `call` (so inside its try): argument checks, then the Work for the monitor, if any. */
+    const checked: { [K in CheckedMethod]: (...args: Parameters<CallStatsClass[K]>) => Outcome | Work } = {
+      initialize: (appID, secret, localUserID, csInitCallback, csStatsCallback, configParams) => {
+        if (monitor) return 'already initialized';
+        if ((!isString(appID) && typeof appID != 'number') || (!isString(secret) && !isFunction(secret)) || !localUserID) return ARGUMENT;
+        const params: CallStatsConfigParams = isPlainObject(configParams) ? configParams : {};
+        if (params.logger) logger = safeLogger(params.logger);
+        const collectorURL = isString(params.collectorURL) ? params.collectorURL : proxyCollectorURL;
+        const { monitor: created, result } = tryCreateMonitor({
+          appID: printable(appID),
+          localUserID,
+          logger,
+          collectIP: params.collectIP === true,
+          statsIntervalMs: params.statsIntervalMs,
+          statsCallbackIntervalMs: params.statsCallbackIntervalMs,
+          collectorURL,
+          [isString(secret) ? 'appSecret' : 'tokenGenerator']: secret,
+        });
+        if (!created) return `${ARGUMENT} ${result.message}`;
+        monitor = created;
 
-      // Replay what the app called before initialize, in order.
-      for (const call of this.queue.splice(0)) call();
-      return undefined;
-    });
-  }
+        if (isFunction(csStatsCallback)) callbacks.stats = csStatsCallback;
+        created.on('stats', (stats) => callbacks.stats && emit('stats', toCsStats(stats)));
+        created.on('error', (record) => emit('error', record));
+        created.on('transport', (status) => status.error && status.state != 'connected' && emit('error', status));
+        void created.ready.then(({ status, message = 'authError: authentication failed' }) => {
+          // callstats.js's csInitCallback(code, text): a failure's message reads `<code>: <text>`.
+          const [code, ...text] = (
+            status == 'success' ? `${csError.success}: SDK authentication successful.${collectorURL ? '' : ' Local-only mode: no collectorURL, nothing is sent.'}` : message
+          ).split(': ');
+          callApp('csInitCallback', csInitCallback, code!, text.join(': '));
+          // Without a config service, callstats.js delivered these with null members.
+          emit('defaultConfig', { peerConnection: null, media: null });
+        });
 
-  addNewFabric(
-    pc: AnyPeerConnection,
-    remoteUserID: string,
-    usage: FabricUsage,
-    conferenceID: string,
-    fabricAttributes?: { remoteEndpointType?: string; fabricTransmissionDirection?: string } | PcCallback,
-    pcCallback?: PcCallback,
-  ): Result {
-    const callback = typeof fabricAttributes == 'function' ? fabricAttributes : pcCallback;
-    let options!: FabricOptions;
-    return this.call(
-      'addNewFabric',
-      () => {
+        // Replay what the app called before initialize, in order.
+        for (const queued of queue.splice(0)) queued();
+        return undefined;
+      },
+
+      addNewFabric: (pc, remoteUserID, usage, conferenceID, fabricAttributes, pcCallback) => {
         if (!pc || !usage || remoteUserID == null || !isString(conferenceID) || !conferenceID) return ARGUMENT;
+        const callback = isFunction(fabricAttributes) ? fabricAttributes : pcCallback;
         const attributes = isPlainObject(fabricAttributes) ? fabricAttributes : {};
-        options = {
+        const options: FabricOptions = {
           remoteUserID: printable(remoteUserID),
           conferenceID,
           usage,
           remoteEndpointType: attributes.remoteEndpointType as 'peer',
           direction: attributes.fabricTransmissionDirection as 'sendrecv',
         };
-        return checkPeerConnection(pc) ?? validateFabricOptions(options);
+        return (
+          checkPeerConnection(pc) ??
+          validateFabricOptions(options) ??
+          ((monitor) => {
+            const { fabric, result } = monitor.tryAddFabric(pc as MonitoredPeerConnection, options);
+            if (fabric && isFunction(callback)) {
+              const off = monitor.on('fabricEvent', ({ fabricID, event }) => {
+                if (fabricID != fabric.id) return;
+                if (event == 'connectionDisruptionStart' || event == 'fabricSetupFailed')
+                  callApp('pcCallback', callback, csError.appConnectivityError, `Connectivity check for PC object to ${options.remoteUserID} failed.`);
+                if (event == 'fabricTerminated') off();
+              });
+            }
+            return result;
+          })
+        );
       },
-      (monitor) => {
-        const { fabric, result } = monitor.tryAddFabric(pc as MonitoredPeerConnection, options);
-        if (fabric && typeof callback == 'function') {
-          const off = monitor.on('fabricEvent', ({ fabricID, event }) => {
-            if (fabricID != fabric.id) return;
-            if (event == 'connectionDisruptionStart' || event == 'fabricSetupFailed')
-              safeCall(this.logger, "the app's pcCallback threw", callback, csError.appConnectivityError, `Connectivity check for PC object to ${options.remoteUserID} failed.`);
-            if (event == 'fabricTerminated') off();
-          });
-        }
-        return result;
-      },
-    );
-  }
 
-  sendFabricEvent(pc: AnyPeerConnection, event: FabricEvent, conferenceID: string, eventData?: Record<string, unknown>): Result {
-    return this.call(
-      'sendFabricEvent',
-      () => (!pc || !event ? ARGUMENT : event == 'fabricSetupFailed' ? `Unsupported fabricEvent ${event}` : checkFabricEvent(event, eventData)),
-      withFabric(pc, conferenceID, (fabric) => fabric.sendEvent(event, eventData)),
-    );
-  }
-
-  reportError(
-    pc: AnyPeerConnection | null | undefined,
-    conferenceID: string,
-    webRTCFunction: WebRTCFunction,
-    error: unknown,
-    localSDP?: string | RTCSessionDescriptionInit | null,
-    remoteSDP?: string | RTCSessionDescriptionInit | null,
-  ): Result {
-    const sdpText = (sdp: unknown): string | undefined => (isString(sdp) ? sdp : isPlainObject(sdp) && isString(sdp.sdp) ? sdp.sdp : undefined);
-    let details!: { localSDP?: string; remoteSDP?: string };
-    return this.call(
-      'reportError',
-      () => {
-        details = { localSDP: sdpText(localSDP), remoteSDP: sdpText(remoteSDP) };
-        return checkWebRTCFunction(webRTCFunction) ?? checkConferenceID(conferenceID);
-      },
-      (monitor) => {
-        const fabric = pc ? monitor.getFabric(pc as MonitoredPeerConnection) : undefined;
-        return fabric ? fabric.reportError(webRTCFunction, error, details) : monitor.reportError(conferenceID, webRTCFunction, error, details);
-      },
-    );
-  }
-
-  associateMstWithUserID(
-    pc: AnyPeerConnection,
-    userID: UserIdentity,
-    conferenceID: string,
-    ssrc: string | number,
-    usageLabel: string,
-    associatedVideoTag?: string,
-  ): Result {
-    return this.call(
-      'associateMstWithUserID',
-      () => (!pc || userID == null || ssrc == null || ssrc === '' ? ARGUMENT : undefined),
-      withFabric(pc, conferenceID, (fabric) =>
-        fabric.mapStream(
-          { ssrc: printable(ssrc) },
-          {
-            // A {userName, aliasName} (lib-jitsi-meet's local streams) is its alias, as for initialize.
-            userID: userIdentityToString(userID) ?? printable(userID),
-            usageLabel: isString(usageLabel) ? usageLabel : undefined,
-            associatedVideoTag: isString(associatedVideoTag) ? associatedVideoTag : undefined,
-          },
-        ),
-      ),
-    );
-  }
-
-  sendUserFeedback(
-    conferenceID: string,
-    feedback: { userID?: UserIdentity; overall: number; audio?: number; video?: number; comment?: string },
-    callback?: (status: string, message: string) => void,
-  ): Result {
-    return this.call(
-      'sendUserFeedback',
-      // The monitor's checks, also before initialize (a queued call must not be answered success wrongly).
-      () => {
-        const invalid = checkConferenceID(conferenceID) ?? checkFeedback(feedback);
-        if (invalid) safeCall(this.logger, "the app's sendUserFeedback callback threw", callback, 'failure', invalid);
-        return invalid;
-      },
-      (monitor) => {
-        const result = monitor.sendFeedback(conferenceID, feedback);
-        safeCall(this.logger, "the app's sendUserFeedback callback threw", callback, result.status, result.message ?? 'feedback queued for sending');
-        return result;
-      },
-    );
-  }
-
-  /** callstats.js's signature: (pc, conferenceID, eventList) where eventList is a non-empty array or object. */
-  sendCustomEvent(pc: AnyPeerConnection | null, conferenceID: string, eventList: unknown): Result {
-    return this.call(
-      'sendCustomEvent',
-      () =>
-        !conferenceID || !eventList || typeof eventList != 'object' || (Array.isArray(eventList) && !eventList.length)
+      sendFabricEvent: (pc, event, conferenceID, eventData) =>
+        !pc || !event
           ? ARGUMENT
-          : (checkConferenceID(conferenceID) ?? checkCustomEvent('custom', customEventData(eventList))),
-      (monitor) => monitor.sendCustomEvent(conferenceID, 'custom', customEventData(eventList), (pc || undefined) as MonitoredPeerConnection | undefined),
-    );
-  }
+          : event == 'fabricSetupFailed'
+            ? `Unsupported fabricEvent ${event}`
+            : (checkFabricEvent(event, eventData) ?? withFabric(pc, conferenceID, (fabric) => fabric.sendEvent(event, eventData))),
 
-  sendCustomStats(pc: AnyPeerConnection | null, conferenceID: string, stats: Record<string, number>): Result {
-    return this.call(
-      'sendCustomStats',
-      () => (!conferenceID || !stats || typeof stats != 'object' ? ARGUMENT : (checkConferenceID(conferenceID) ?? checkCustomStats(stats))),
-      (monitor) => monitor.sendCustomStats(conferenceID, stats, (pc || undefined) as MonitoredPeerConnection | undefined),
-    );
-  }
-
-  /** Points the SDK at a collector (or a proxy in front of it). Call before initialize. */
-  setProxyConfig(config: { collectorURL?: string; url?: string }): Result {
-    return this.call('setProxyConfig', () => {
-      const url = isString(config?.collectorURL) ? config.collectorURL : config?.url;
-      if (!isString(url) || !/^https?:\/\//.test(url)) return `${ARGUMENT} collectorURL must be an http(s) URL`;
-      if (this.monitorImpl) return 'must be called before initialize';
-      this.proxyCollectorURL = url;
-      return undefined;
-    });
-  }
-
-  /** Sets the callback of an event, replacing the previous one (callstats.js keeps one per event). */
-  on(eventName: 'stats', callback: CsStatsCallback): Result;
-  on(eventName: 'error', callback: (error: ErrorRecord | unknown) => void): Result;
-  on(eventName: 'defaultConfig' | 'recommendedConfig', callback: (config: Record<string, unknown>) => void): Result;
-  /** callstats.js's pre-call test, recommendation and media disruption events: unsupported (a failure). */
-  on(eventName: string, callback: (...args: never[]) => void): Result;
-  on(eventName: string, callback: (...args: never[]) => void): Result {
-    if (typeof callback == 'function' && UNDELIVERED.includes(eventName)) return this.unsupported(`on('${eventName}')`);
-    return this.call('on', () => {
-      if (!EVENTS.includes(eventName) || typeof callback != 'function') return ARGUMENT;
-      this.callbacks[eventName as 'stats'] = callback as CsStatsCallback;
-      return undefined;
-    });
-  }
-
-  /** callstats.js's contact-center details (role, callType, ...): sent as the fabric event callDetails. */
-  sendCallDetails(pc: AnyPeerConnection, conferenceID: string, eventData: { role: string; callType?: string; [key: string]: unknown }): Result {
-    let details!: Record<string, unknown>;
-    return this.call(
-      'sendCallDetails',
-      () => {
-        if (!pc || !isPlainObject(eventData)) return ARGUMENT;
-        details = { ...eventData, callType: eventData.callType || callType.unknown };
-        const known = (value: unknown, values: object) => isString(value) && hasOwn(values, value);
-        return known(details.callType, callType) && known(details.role, roles) ? checkFabricEvent('callDetails', details) : ARGUMENT;
+      reportError: (pc, conferenceID, webRTCFunction, error, localSDP, remoteSDP) => {
+        const details = { localSDP: sdpText(localSDP), remoteSDP: sdpText(remoteSDP) };
+        return (
+          checkWebRTCFunction(webRTCFunction) ??
+          checkConferenceID(conferenceID) ??
+          ((monitor) => {
+            const fabric = pc ? monitor.getFabric(pc as MonitoredPeerConnection) : undefined;
+            return fabric ? fabric.reportError(webRTCFunction, error, details) : monitor.reportError(conferenceID, webRTCFunction, error, details);
+          })
+        );
       },
-      withFabric(pc, conferenceID, (fabric) => fabric.sendEvent('callDetails', details)),
-    );
-  }
 
-  /** callstats.js answers a Promise of TURN servers: here a rejected one. */
-  getTurnCredentials(_user?: unknown, _credential?: unknown): Promise<never> {
-    return Promise.reject(new Error(this.unsupported('getTurnCredentials').message));
-  }
-  /** callstats.js answers its stored pre-call test results, or null: here always null. */
-  getSctResults(): null {
-    this.unsupported('getSctResults');
-    return null;
-  }
+      associateMstWithUserID: (pc, userID, conferenceID, ssrc, usageLabel, associatedVideoTag) =>
+        !pc || userID == null || ssrc == null || ssrc === ''
+          ? ARGUMENT
+          : withFabric(pc, conferenceID, (fabric) =>
+              fabric.mapStream(
+                { ssrc: printable(ssrc) },
+                {
+                  // A {userName, aliasName} (lib-jitsi-meet's local streams) is its alias, as for initialize.
+                  userID: userIdentityToString(userID) ?? printable(userID),
+                  usageLabel: isString(usageLabel) ? usageLabel : undefined,
+                  associatedVideoTag: isString(associatedVideoTag) ? associatedVideoTag : undefined,
+                },
+              ),
+            ),
 
-  // -------------------------------------------------------------------------------------------
+      sendUserFeedback: (conferenceID, feedback, callback) => {
+        const answerApp = (status: string, message: string) => callApp('sendUserFeedback callback', callback, status, message);
+        // The monitor's checks, also before initialize (a queued call must not be answered success wrongly).
+        const invalid = checkConferenceID(conferenceID) ?? checkFeedback(feedback);
+        if (invalid) {
+          answerApp('failure', invalid);
+          return invalid;
+        }
+        return (monitor) => {
+          const result = monitor.sendFeedback(conferenceID, feedback);
+          answerApp(result.status, result.message ?? 'feedback queued for sending');
+          return result;
+        };
+      },
 
-  /** Calls the app's callback of `event`, if any; never throws. */
-  private emit<K extends FacadeEvent>(event: K, ...args: Parameters<FacadeEvents[K]>): void {
-    safeCall(this.logger, `the app's '${event}' callback threw`, this.callbacks[event] as ((...a: typeof args) => void) | undefined, ...args);
-  }
+      sendCustomEvent: (pc, conferenceID, eventList) => {
+        if (!conferenceID || !eventList || typeof eventList != 'object' || (Array.isArray(eventList) && !eventList.length)) return ARGUMENT;
+        // callstats.js's eventList: an array goes under `eventList`, an object is the data itself.
+        const data = (Array.isArray(eventList) ? { eventList } : eventList) as Record<string, unknown>;
+        return (
+          checkConferenceID(conferenceID) ??
+          checkCustomEvent('custom', data) ??
+          ((monitor) => monitor.sendCustomEvent(conferenceID, 'custom', data, (pc || undefined) as MonitoredPeerConnection | undefined))
+        );
+      },
 
-  private unsupported(method: string): Result {
-    const result = failure(`${method}: not supported by Callmetry`);
-    this.logger.warn(result.message!);
-    return result;
-  }
+      sendCustomStats: (pc, conferenceID, stats) =>
+        !conferenceID || !stats || typeof stats != 'object'
+          ? ARGUMENT
+          : (checkConferenceID(conferenceID) ??
+            checkCustomStats(stats) ??
+            ((monitor) => monitor.sendCustomStats(conferenceID, stats, (pc || undefined) as MonitoredPeerConnection | undefined))),
 
-  /**
-   * The facade's promise: whatever it is given, it answers and never throws; failures read
-   * `<method>: <text>`. `now` runs at once (argument checks: a failure text refuses the call).
-   * `run` needs the monitor: it runs now when initialized, else it is queued for initialize().
-   */
-  private call(method: string, now: () => Outcome, run?: (monitor: Monitor) => Outcome): Result {
-    const answer = (body: () => Outcome): Result => {
-      let outcome: Outcome;
-      try {
-        outcome = body();
-      } catch (error) {
-        this.logger.error(`${method} failed unexpectedly; the error was caught`, error);
-        outcome = `internal error ${errorMessage(error)}`;
-      }
-      if (isString(outcome)) outcome = failure(outcome);
-      return !outcome ? SUCCESS : outcome.status == 'failure' ? failure(`${method}: ${outcome.message ?? ''}`.trimEnd()) : outcome;
+      setProxyConfig: (config) => {
+        const url = isString(config?.collectorURL) ? config.collectorURL : config?.url;
+        if (!isString(url) || !/^https?:\/\//.test(url)) return `${ARGUMENT} collectorURL must be an http(s) URL`;
+        if (monitor) return 'must be called before initialize';
+        proxyCollectorURL = url;
+        return undefined;
+      },
+
+      sendCallDetails: (pc, conferenceID, eventData) => {
+        if (!pc || !isPlainObject(eventData)) return ARGUMENT;
+        const details = { ...eventData, callType: eventData.callType || callType.unknown };
+        const known = (value: unknown, values: object) => isString(value) && hasOwn(values, value);
+        return !known(details.callType, callType) || !known(details.role, roles)
+          ? ARGUMENT
+          : (checkFabricEvent('callDetails', details) ?? withFabric(pc, conferenceID, (fabric) => fabric.sendEvent('callDetails', details)));
+      },
     };
-    return answer(() => {
-      const refused = now();
-      const monitor = this.monitorImpl;
-      if (refused || !run) return refused;
-      if (monitor) return run(monitor);
-      if (this.queue.length >= MAX_QUEUED_CALLS) return `${NOT_INITIALIZED} (queue full: call initialize first)`;
-      this.queue.push(() => {
-        const result = answer(() => run(this.monitorImpl!));
-        if (result.status == 'failure') this.logger.warn(`queued ${result.message}`);
-      });
-      return { status: 'success', message: `${method}: queued until initialize()` };
-    });
+
+    const methods: Record<string, unknown> & Pick<CallStatsClass, 'on' | 'getTurnCredentials' | 'getSctResults'> = {
+      on: (eventName: string, callback: unknown): Result =>
+        isFunction(callback) && UNDELIVERED.includes(eventName)
+          ? unsupported(`on('${eventName}')`)
+          : call('on', () => {
+              if (!EVENTS.includes(eventName) || !isFunction(callback)) return ARGUMENT;
+              callbacks[eventName as 'stats'] = callback as CsStatsCallback;
+              return undefined;
+            }),
+      getTurnCredentials: () => Promise.reject(new Error(unsupported('getTurnCredentials').message)),
+      getSctResults: () => (unsupported('getSctResults'), null),
+    };
+    for (const [name, method] of Object.entries(checked)) methods[name] = (...args: never[]) => call(name, () => (method as (...a: never[]) => Outcome | Work)(...args));
+    for (const name of UNSUPPORTED) methods[name] = () => unsupported(name);
+
+    Object.assign(this, ENUMS);
+    // Own properties, not enumerable, writable (apps wrap them, as lib-jitsi-meet does).
+    for (const [name, value] of Object.entries(methods)) Object.defineProperty(this, name, { value, writable: true, configurable: true });
+    Object.defineProperty(this, 'monitor', { get: () => monitor });
   }
 }
 
-/** callstats.js's eventList: an array goes under `eventList`, an object is the data itself. */
-const customEventData = (eventList: unknown): Record<string, unknown> =>
-  Array.isArray(eventList) ? { eventList } : (eventList as Record<string, unknown>);
+/** A reportError SDP argument's text: a string, or an RTCSessionDescriptionInit's sdp. */
+const sdpText = (sdp: unknown): string | undefined => (isString(sdp) ? sdp : isPlainObject(sdp) && isString(sdp.sdp) ? sdp.sdp : undefined);
 
-/** A `run` for CallStats.call: with the fabric of `pc`, which must be in `conferenceID`. */
-function withFabric(pc: AnyPeerConnection, conferenceID: string, run: (fabric: Fabric) => Result): (monitor: Monitor) => Outcome {
+/** The Work of a method on the fabric of `pc`, which must be in `conferenceID`. */
+function withFabric(pc: AnyPeerConnection, conferenceID: string, run: (fabric: Fabric) => Result): Work {
   return (monitor) => {
     const fabric = monitor.getFabric(pc as MonitoredPeerConnection);
     if (!fabric) return 'Invalid PeerConnection object passed (not added, or terminated)';

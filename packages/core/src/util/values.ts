@@ -2,9 +2,11 @@
 
 export type Json = Record<string, unknown>;
 
+const objectPrototype = Object.prototype;
+
 export const isPlainObject = (v: unknown): v is Json => typeof v == 'object' && v !== null && !Array.isArray(v);
 
-export const hasOwn = (o: object, key: PropertyKey): boolean => Object.prototype.hasOwnProperty.call(o, key);
+export const hasOwn = (o: object, key: PropertyKey): boolean => objectPrototype.hasOwnProperty.call(o, key);
 
 export const isString = (v: unknown): v is string => typeof v == 'string';
 
@@ -27,7 +29,7 @@ export function printable(v: unknown): string {
     return String(v);
   } catch {
     try {
-      return Object.prototype.toString.call(v);
+      return objectPrototype.toString.call(v);
     } catch {
       return '[unprintable value]';
     }
@@ -37,12 +39,12 @@ export function printable(v: unknown): string {
 /** An error's message (with its cause's), or printable(e) for anything else. Never throws. */
 export function errorMessage(e: unknown): string {
   try {
-    if (!(e instanceof Error)) return printable(e);
-    const cause = (e as { cause?: { message?: unknown } }).cause?.message;
-    return isString(cause) && !e.message.includes(cause) ? `${e.message} (${cause})` : printable(e.message);
-  } catch {
-    return printable(e);
-  }
+    if (e instanceof Error) {
+      const cause = (e as { cause?: { message?: unknown } }).cause?.message;
+      return isString(cause) && !e.message.includes(cause) ? `${e.message} (${cause})` : printable(e.message);
+    }
+  } catch {}
+  return printable(e);
 }
 
 const hex = (bytes: Uint8Array): string => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
@@ -50,17 +52,18 @@ const hex = (bytes: Uint8Array): string => Array.from(bytes, (b) => b.toString(1
 /** Hex of `bytes` random bytes (crypto.getRandomValues, present in every ES2020 browser and Node 20). */
 export const randomHex = (bytes: number): string => hex(crypto.getRandomValues(new Uint8Array(bytes)));
 
+let encoder: TextEncoder | undefined;
+/** The UTF-8 bytes of a string. */
+export const utf8 = (s: string): Uint8Array<ArrayBuffer> => (encoder ??= new TextEncoder()).encode(s);
+
 /** hex(HMAC-SHA256(secret, message)) with crypto.subtle (secure contexts only: https or localhost). */
 export async function hmacHex(secret: string, message: string): Promise<string> {
-  const utf8 = new TextEncoder();
-  const key = await crypto.subtle.importKey('raw', utf8.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
-  return hex(new Uint8Array(await crypto.subtle.sign('HMAC', key, utf8.encode(message))));
+  const key = await crypto.subtle.importKey('raw', utf8(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+  return hex(new Uint8Array(await crypto.subtle.sign('HMAC', key, utf8(message))));
 }
 
-let encoder: TextEncoder | undefined;
 /** UTF-8 byte length; most of what we send is ASCII, where it is just the string's length. */
-export const utf8Length = (s: string): number =>
-  /[^\0-\x7f]/.test(s) ? (encoder ??= new TextEncoder()).encode(s).length : s.length;
+export const utf8Length = (s: string): number => (/[^\0-\x7f]/.test(s) ? utf8(s).length : s.length);
 
 /** What app data may be as JSON on the wire (the transport's item limit is 1 MiB). */
 const MAX_APP_DATA_BYTES = 512 * 1024;
@@ -71,12 +74,13 @@ const MAX_APP_DATA_BYTES = 512 * 1024;
  * that the app hears of it instead of a success whose item the transport would drop later.
  */
 export function checkSendable(what: string, value: unknown): string | undefined {
-  if (value === undefined) return undefined;
-  let json: string | undefined;
+  let problem: string | undefined;
   try {
-    json = JSON.stringify(value);
+    // undefined (nothing to send) stringifies to undefined.
+    const json = JSON.stringify(value);
+    if (json && utf8Length(json) > MAX_APP_DATA_BYTES) problem = 'over 512 KB as JSON';
   } catch (error) {
-    return `${what} cannot be sent: not JSON-serializable (${errorMessage(error)})`;
+    problem = `not JSON-serializable (${errorMessage(error)})`;
   }
-  return json !== undefined && utf8Length(json) > MAX_APP_DATA_BYTES ? `${what} cannot be sent: over 512 KB as JSON` : undefined;
+  return problem && `${what} cannot be sent: ${problem}`;
 }
