@@ -190,10 +190,15 @@ export function attachSipJs(target: SipJsAttachTarget, monitor: Monitor, options
         f
           ? f.sendEvent('callUnAnswered', data)
           : monitor.sendCustomEvent(conferenceID, 'callUnAnswered', { ...data, sipCallID: callId, sipDirection: attributes.sipDirection });
-      /** `{cause, originator, statusCode, reasonPhrase}` of a final status, how it is reported, and `486 Busy Here`. */
-      const outcome = (statusCode: number, reasonPhrase: string | undefined, originator: string) => {
+      /**
+       * A final status: the callUnAnswered event when it is an unanswered one; answers its data
+       * `{cause, originator, statusCode, reasonPhrase}`, how it is reported, and its text (`486 Busy Here`).
+       */
+      const conclude = (statusCode: number, reasonPhrase: string | undefined, originator: string, f?: Fabric) => {
         const { cause, callUnAnswered, webRTCFunction } = classifySipStatus(statusCode);
-        return { data: { cause, originator, statusCode, reasonPhrase } as Data, callUnAnswered, webRTCFunction, text: `${statusCode} ${reasonPhrase ?? ''}`.trim() };
+        const data: Data = { cause, originator, statusCode, reasonPhrase };
+        if (callUnAnswered) unanswered(data, f);
+        return [data, webRTCFunction, `${statusCode} ${reasonPhrase ?? ''}`.trim()] as const;
       };
 
       /** Events only when the call's hold state (held by either side) changes. */
@@ -274,11 +279,10 @@ export function attachSipJs(target: SipJsAttachTarget, monitor: Monitor, options
         if (reason) return;
         // 487 after our own CANCEL: the caller hung up (local); otherwise the callee or a proxy decided.
         const { statusCode, reasonPhrase } = response.message;
-        const o = outcome(statusCode!, reasonPhrase, statusCode == 487 && s.isCanceled ? 'local' : 'remote');
         const f = live()[0];
-        reason = o.data;
-        if (o.callUnAnswered) unanswered(reason, f);
-        report(f, o.webRTCFunction, { name: 'SIPError', message: o.text + (remoteURI && ` (INVITE to ${remoteURI})`) });
+        const [data, fn, text] = conclude(statusCode!, reasonPhrase, statusCode == 487 && s.isCanceled ? 'local' : 'remote', f);
+        reason = data;
+        report(f, fn, { name: 'SIPError', message: text + (remoteURI && ` (INVITE to ${remoteURI})`) });
       };
 
       /**
@@ -287,13 +291,9 @@ export function attachSipJs(target: SipJsAttachTarget, monitor: Monitor, options
        * applicationLog. The status is the one SIP.js answered with (487 after the caller's CANCEL).
        */
       const onUnanswered = (): void => {
-        const o = rejected && outcome(...rejected, s.isCanceled ? 'remote' : 'local');
-        const what = !o
-          ? 'ended before it was answered'
-          : s.isCanceled
-            ? `cancelled by the caller before it was answered (${o.text})`
-            : `rejected here: ${o.text}`;
-        if (!o || o.callUnAnswered) unanswered(o?.data ?? { cause: 'noAnswer', originator: 'local' });
+        const text = rejected && conclude(...rejected, s.isCanceled ? 'remote' : 'local')[2];
+        if (!text) unanswered({ cause: 'noAnswer', originator: 'local' });
+        const what = !text ? 'ended before it was answered' : s.isCanceled ? `cancelled by the caller before it was answered (${text})` : `rejected here: ${text}`;
         report(undefined, 'applicationLog', { name: 'SIPIncomingCall', message: `incoming call${remoteURI && ` from ${remoteURI}`} ${what}` });
       };
 

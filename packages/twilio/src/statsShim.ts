@@ -69,21 +69,22 @@ export class RoomStatsPeerConnection extends EventTarget implements MonitoredPee
   readonly localDescription = null;
   readonly remoteDescription = null;
 
-  constructor(
-    private readonly room: TwilioRoomLike,
-    /** Sees every report fetched (the adapter maps SSRCs from them); must not throw. */
-    private readonly onReports?: (reports: ReadonlyArray<TwilioStatsReportLike>) => void,
-  ) {
-    super();
-    this.follow(room.state);
-  }
+  /**
+   * `room.getStats()` as one spec-shaped report. A closure over the constructor's arguments (no
+   * members for them). `onReports` sees every report fetched (the adapter maps SSRCs from them); must not throw.
+   */
+  readonly getStats: () => Promise<StatsReportLike>;
 
-  async getStats(): Promise<StatsReportLike> {
-    const reports = await this.room.getStats();
-    this.onReports?.(reports);
-    const map = new Map<string, StatsEntry>();
-    for (const report of reports) for (const e of entriesFromTwilioReport(report, Date.now())) map.set(e.id, e);
-    return map;
+  constructor(room: TwilioRoomLike, onReports?: (reports: ReadonlyArray<TwilioStatsReportLike>) => void) {
+    super();
+    this.getStats = async () => {
+      const reports = await room.getStats();
+      onReports?.(reports);
+      const map = new Map<string, StatsEntry>();
+      for (const report of reports) for (const e of entriesFromTwilioReport(report, Date.now())) map.set(e.id, e);
+      return map;
+    };
+    this.follow(room.state);
   }
 
   /** Moves to the states matching the Room's state, then fires their change events. */
