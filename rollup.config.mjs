@@ -47,6 +47,18 @@ const configs = [
   },
 ];
 
+if (pkgName === 'collector') {
+  // The collector's reader worker thread (src/storage/readerWorker.ts), started by the library at
+  // run time from dist/readerWorker.mjs (an ES module whether the library was imported or required):
+  // a separate build, so it is self-contained and the library entries share no chunk with it.
+  configs.push({
+    input: resolve(pkgDir, 'src/storage/readerWorker.ts'),
+    external,
+    plugins: [ts()],
+    output: { file: resolve(pkgDir, 'dist/readerWorker.mjs'), format: 'es', sourcemap: true },
+  });
+}
+
 const browserEntry = resolve(pkgDir, 'src/browser.ts');
 if (pkgName === 'core' && existsSync(browserEntry)) {
   // Drop-in for callstats.js's script tag: defines the global constructor `callstats`.

@@ -44,6 +44,9 @@ async function main(): Promise<number> {
     summaryDelayMs: c.summaryDelayMs,
     authFailuresPerMinute: c.authFailuresPerMinute,
     trustProxy: c.trustProxy,
+    readerWorkers: c.readerWorkers,
+    readerQueue: c.readerQueue,
+    readerTimeoutMs: c.readerTimeoutMs,
     logger,
   });
   process.stdout.write(`Callmetry collector: dashboard at ${collector.url}\n`);

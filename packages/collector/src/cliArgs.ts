@@ -16,6 +16,11 @@ export interface CliConfig {
   /** Failed authentications per client address per minute before 429 (0: no limit). */
   authFailuresPerMinute: number;
   trustProxy: boolean;
+  /** Worker threads reading whole conferences (0: read in the main thread). */
+  readerWorkers: number;
+  /** Conference reads that may wait for a reader worker before 503 busy. */
+  readerQueue: number;
+  readerTimeoutMs: number;
   logLevel: LogLevel;
 }
 
@@ -49,6 +54,14 @@ Options (environment variable in brackets; flags win):
                            rest of the minute (default 20; 0 = no limit)      [CALLMETRY_AUTH_FAILURES]
       --trust-proxy        client address = last X-Forwarded-For entry (behind a reverse
                            proxy that always sets it)                         [CALLMETRY_TRUST_PROXY=1]
+      --reader-workers <n> worker threads that read whole conferences (the query API's
+                           conference view, summaries) off the main thread, from a SQLite
+                           file (default 1; 0 = in the main thread; a :memory: database is
+                           always read in the main thread)                    [CALLMETRY_READER_WORKERS]
+      --reader-queue <n>   conference reads that may wait for a reader; one more gets
+                           503 busy with Retry-After (default 8)              [CALLMETRY_READER_QUEUE]
+      --reader-timeout <s> a conference read not done after this many seconds gets
+                           503 timeout (default 60)                           [CALLMETRY_READER_TIMEOUT]
       --log-level <level>  debug, info, warn or error (default info)          [CALLMETRY_LOG_LEVEL]
   -h, --help               this help
       --version            print the version
@@ -80,6 +93,9 @@ export function parseCliArgs(argv: readonly string[], env: Readonly<Record<strin
     'summary-delay'?: string;
     'auth-failures'?: string;
     'trust-proxy'?: boolean;
+    'reader-workers'?: string;
+    'reader-queue'?: string;
+    'reader-timeout'?: string;
     'log-level'?: string;
     help?: boolean;
     version?: boolean;
@@ -99,6 +115,9 @@ export function parseCliArgs(argv: readonly string[], env: Readonly<Record<strin
         'summary-delay': { type: 'string' },
         'auth-failures': { type: 'string' },
         'trust-proxy': { type: 'boolean' },
+        'reader-workers': { type: 'string' },
+        'reader-queue': { type: 'string' },
+        'reader-timeout': { type: 'string' },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
@@ -144,6 +163,18 @@ export function parseCliArgs(argv: readonly string[], env: Readonly<Record<strin
   const failuresText = values['auth-failures'] ?? env.CALLMETRY_AUTH_FAILURES ?? '20';
   if (!/^\d+$/.test(failuresText.trim())) return { kind: 'error', message: `bad auth failure limit ${JSON.stringify(failuresText)} (a whole number; 0 = no limit)` };
 
+  const workersText = values['reader-workers'] ?? env.CALLMETRY_READER_WORKERS ?? '1';
+  if (!/^\d{1,2}$/.test(workersText.trim()) || Number(workersText) > 64) {
+    return { kind: 'error', message: `bad reader worker count ${JSON.stringify(workersText)} (0 to 64)` };
+  }
+  const queueText = values['reader-queue'] ?? env.CALLMETRY_READER_QUEUE ?? '8';
+  if (!/^\d{1,5}$/.test(queueText.trim())) return { kind: 'error', message: `bad reader queue ${JSON.stringify(queueText)} (a whole number)` };
+  const timeoutText = values['reader-timeout'] ?? env.CALLMETRY_READER_TIMEOUT ?? '60';
+  const timeout = Number(timeoutText);
+  if (timeoutText.trim() === '' || !Number.isFinite(timeout) || timeout <= 0) {
+    return { kind: 'error', message: `bad reader timeout ${JSON.stringify(timeoutText)} (seconds, > 0)` };
+  }
+
   const level = (values['log-level'] ?? env.CALLMETRY_LOG_LEVEL ?? 'info').toLowerCase();
   if (!(LEVELS as readonly string[]).includes(level)) return { kind: 'error', message: `bad log level ${JSON.stringify(level)}` };
 
@@ -160,6 +191,9 @@ export function parseCliArgs(argv: readonly string[], env: Readonly<Record<strin
       summaryDelayMs: Math.round(delay * 1000),
       authFailuresPerMinute: Number(failuresText),
       trustProxy: values['trust-proxy'] ?? truthy(env.CALLMETRY_TRUST_PROXY),
+      readerWorkers: Number(workersText),
+      readerQueue: Number(queueText),
+      readerTimeoutMs: Math.max(1, Math.round(timeout * 1000)),
       logLevel: level as LogLevel,
     },
   };

@@ -7,7 +7,8 @@ export { createConsoleLogger, createMemoryLogger, silentLogger } from './logger'
 export type { Logger, LogFields, LogLevel, LogRecord } from './logger';
 export { SqliteStorage, createSqliteStorage } from './storage/sqlite';
 export type { SqliteStorageOptions, SqliteHandle } from './storage/sqlite';
-export { CONNECTION_KEY } from './storage/types';
+export type { SqliteReaderPool, ReaderPoolStats } from './storage/readerPool';
+export { CONNECTION_KEY, ConferenceViewError } from './storage/types';
 export type {
   Storage,
   IngestContext,
@@ -21,7 +22,11 @@ export type {
   StoredItem,
   SampleRecord,
   TimeWindow,
+  ConferenceViews,
+  ConferenceViewsOptions,
+  ConferenceSummaryResult,
 } from './storage/types';
+export { inThreadViews } from './views';
 export type { ConferenceSummary, MediaSummary } from './summary';
 export type {
   ConferenceDetail,

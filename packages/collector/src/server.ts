@@ -26,16 +26,18 @@ import {
   readBody,
   sendError,
   sendJson,
+  sendJsonText,
 } from './http';
 import { GUESS_CODES, createAuthLimiter } from './authLimiter';
 import { createConsoleLogger, type Logger } from './logger';
 import { chartJsUmdPath, dashboardDir, defaultRepoRoot } from './paths';
 import { isFinalState, stateAfterEvent, type Batch } from './protocol';
-import { buildConferenceDetail, MAX_SERIES_POINTS } from './query';
+import { MAX_SERIES_POINTS } from './query';
 import { serveFile, serveStatic, type StaticRoot } from './static';
 import { SqliteStorage } from './storage/sqlite';
-import type { Storage } from './storage/types';
+import { ConferenceViewError, type ConferenceViews, type Storage } from './storage/types';
 import { Summarizer } from './summary';
+import { inThreadViews } from './views';
 import { clip } from './text';
 import { LIMITS, isPlainObject, validateBatch, validateTokenRequest, validateWsBatch } from './validate';
 
@@ -66,6 +68,21 @@ export interface CollectorOptions {
   maxBatchBytes?: number;
   /** Max items per batch. Default 500. */
   maxBatchItems?: number;
+  /**
+   * Worker threads that read whole conferences (the query API's conference view, the summaries)
+   * off the main thread, each with its own read-only connection to the SQLite file: a huge
+   * conference then no longer stalls ingest and the other requests. Default 1; 0 reads in the main
+   * thread. Only for a storage that can (SqliteStorage on a file in WAL mode): a ':memory:'
+   * database, which no other connection can open, is always read in the main thread.
+   */
+  readerWorkers?: number;
+  /** Conference views that may wait for a reader worker; one more gets 503 `busy` with Retry-After. Default 8. */
+  readerQueue?: number;
+  /**
+   * A conference view not computed this long after it was asked for gets 503 `timeout` (its worker
+   * is ended and replaced). Default 60000. Summaries wait in the same queue and have the same limit.
+   */
+  readerTimeoutMs?: number;
   /**
    * Failed authentications (wrong secret, forged signature, unknown app) per client address per
    * minute before that address gets 429 for the rest of the minute. Default 20; 0 turns it off.
@@ -159,10 +176,26 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
   const intervalMs = options.summaryCheckIntervalMs ?? Math.max(10, Math.min(1000, Math.floor(summaryDelayMs / 4)));
   const addressOf = (req: IncomingMessage): string => clientAddress(req, options.trustProxy === true);
   const authLimiter = createAuthLimiter({ maxFailures: options.authFailuresPerMinute ?? 20, windowMs: 60_000, clock });
+  const readerWorkers = options.readerWorkers ?? 1;
+  const readerQueue = options.readerQueue ?? 8;
+  const readerTimeoutMs = options.readerTimeoutMs ?? 60_000;
+  if (!(Number.isInteger(readerWorkers) && readerWorkers >= 0)) throw new Error('collector: readerWorkers must be an integer >= 0');
+  if (!(Number.isInteger(readerQueue) && readerQueue >= 0)) throw new Error('collector: readerQueue must be an integer >= 0');
+  if (!(readerTimeoutMs > 0)) throw new Error('collector: readerTimeoutMs must be > 0');
   const ownStorage = !options.storage;
   const storage: Storage = options.storage ?? new SqliteStorage({ path: options.db ?? ':memory:' });
+  // Whole-conference reads in worker threads when the storage can (a SQLite file), else in this
+  // thread as before (':memory:', other storages, readerWorkers 0).
+  let offThread: ConferenceViews | null = null;
+  try {
+    offThread = readerWorkers > 0 && storage.openViews ? storage.openViews({ workers: readerWorkers, maxQueue: readerQueue, timeoutMs: readerTimeoutMs, logger }) : null;
+  } catch (e) {
+    if (ownStorage) await storage.close();
+    throw e;
+  }
+  const views: ConferenceViews = offThread ?? inThreadViews(storage);
 
-  const summarizer = new Summarizer({ storage, logger, clock, delayMs: summaryDelayMs, intervalMs });
+  const summarizer = new Summarizer({ storage, views, logger, clock, delayMs: summaryDelayMs, intervalMs });
   const purgeTimer = setInterval(() => {
     storage.purgeExpired(clock()).catch((e: unknown) => logger.error('purge failed', { error: String(e) }));
   }, 60_000);
@@ -375,12 +408,19 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     if (window.from !== undefined && window.to !== undefined && window.from >= window.to) {
       throw new HttpError(400, 'bad_request', `?from must be before ?to (got ${window.from} and ${window.to})`);
     }
-    const data = await storage.getConference(appID, conferenceID, window);
-    if (!data) {
+    let body: Uint8Array | null;
+    try {
+      body = await views.conferenceDetailJson(appID, conferenceID, maxPoints, window);
+    } catch (e) {
+      if (!(e instanceof ConferenceViewError)) throw e;
+      const retry: Record<string, string> = e.retryAfterSeconds ? { 'Retry-After': String(e.retryAfterSeconds) } : {};
+      throw new HttpError(e.status, e.code, e.message, retry);
+    }
+    if (!body) {
       refuse(req, res, 404, 'not_found', `no conference ${JSON.stringify(clip(conferenceID))} for app ${JSON.stringify(clip(appID))}`);
       return;
     }
-    sendJson(res, 200, buildConferenceDetail(data, maxPoints, window));
+    sendJsonText(res, 200, body);
   }
 
   function decodeSegment(s: string): string {
@@ -643,6 +683,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
   }).catch(async (e: unknown) => {
     clearInterval(purgeTimer);
     if (heartbeat) clearInterval(heartbeat);
+    await views.close();
     if (ownStorage) await storage.close();
     throw e;
   });
@@ -652,7 +693,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : (options.port ?? 8080);
   const url = formatUrl(host, port);
-  logger.info('collector listening', { url, apps: apps.size });
+  logger.info('collector listening', { url, apps: apps.size, readerWorkers: offThread ? readerWorkers : 0 });
 
   let closing: Promise<void> | null = null;
   return {
@@ -669,6 +710,9 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
       closing ??= (async () => {
         clearInterval(purgeTimer);
         if (heartbeat) clearInterval(heartbeat);
+        // The reader workers end first: a summary being read is abandoned rather than awaited.
+        summarizer.halt();
+        await views.close();
         await summarizer.stop();
         for (const ws of wss.clients) ws.close(1001, 'collector shutting down');
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));

@@ -4,7 +4,7 @@
 import type { Logger } from './logger';
 import { QUALITY_ORDER, type FabricState, type Quality } from './protocol';
 import { buildStreams, participantsOf, roundedMean, type MetricSummary, type StreamView } from './query';
-import type { ConferenceData, Storage } from './storage/types';
+import type { ConferenceData, ConferenceViews, Storage } from './storage/types';
 
 export interface MediaSummary {
   streams: number;
@@ -107,6 +107,8 @@ export function computeSummary(data: ConferenceData, reason: 'terminated' | 'idl
 
 export interface SummarizerOptions {
   storage: Storage;
+  /** Reads and computes the summaries (in this thread, or in the storage's worker threads); storage stores them. */
+  views: ConferenceViews;
   logger: Logger;
   clock: () => number;
   delayMs: number;
@@ -136,7 +138,10 @@ export class Summarizer {
       return;
     }
     this.running = this.pass()
-      .catch((e: unknown) => this.o.logger.error('summary pass failed', { error: e instanceof Error ? e.message : String(e) }))
+      .catch((e: unknown) => {
+        // Stopping ends the reads in progress: that failure is expected.
+        if (!this.stopped) this.o.logger.error('summary pass failed', { error: e instanceof Error ? e.message : String(e) });
+      })
       .finally(() => {
         this.running = null;
         if (this.again) {
@@ -156,19 +161,25 @@ export class Summarizer {
     const due = await this.o.storage.conferencesDueForSummary(now - this.o.delayMs, 100);
     for (const ref of due) {
       if (this.stopped) return;
-      const data = await this.o.storage.getConference(ref.appID, ref.conferenceID);
-      if (!data) continue;
-      const summary = computeSummary(data, ref.reason, this.o.clock());
-      await this.o.storage.saveSummary(ref, summary, data.conference.dataVersion);
+      const computed = await this.o.views.conferenceSummary(ref, ref.reason, this.o.clock());
+      if (!computed || this.stopped) continue;
+      // Writes stay in this thread.
+      await this.o.storage.saveSummary(ref, computed.summary, computed.dataVersion);
       this.o.logger.info('conference summarized', { appID: ref.appID, conferenceID: ref.conferenceID, reason: ref.reason });
     }
     if (due.length === 100) this.again = true;
   }
 
+  /** Stops the timer and new passes; resolves when the current pass ended (see also `halt`). */
   async stop(): Promise<void> {
+    this.halt();
+    await this.idle();
+  }
+
+  /** Stops the timer and new passes at once, without waiting for the current one. */
+  halt(): void {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    await this.idle();
   }
 }

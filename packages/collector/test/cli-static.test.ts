@@ -22,6 +22,9 @@ describe('parseCliArgs', () => {
         summaryDelayMs: 30_000,
         authFailuresPerMinute: 20,
         trustProxy: false,
+        readerWorkers: 1,
+        readerQueue: 8,
+        readerTimeoutMs: 60_000,
         logLevel: 'info',
       },
     });
@@ -58,6 +61,11 @@ describe('parseCliArgs', () => {
     expect(parseCliArgs([], { CALLMETRY_SERVE_EXAMPLES: 'true' })).toMatchObject({ config: { serveExamples: true } });
     expect(parseCliArgs(['--auth-failures', '5', '--trust-proxy'], { CALLMETRY_AUTH_FAILURES: '9' })).toMatchObject({ config: { authFailuresPerMinute: 5, trustProxy: true } });
     expect(parseCliArgs([], { CALLMETRY_AUTH_FAILURES: '0', CALLMETRY_TRUST_PROXY: '1' })).toMatchObject({ config: { authFailuresPerMinute: 0, trustProxy: true } });
+    const readerEnv = { CALLMETRY_READER_WORKERS: '0', CALLMETRY_READER_QUEUE: '3', CALLMETRY_READER_TIMEOUT: '2.5' };
+    expect(parseCliArgs([], readerEnv)).toMatchObject({ config: { readerWorkers: 0, readerQueue: 3, readerTimeoutMs: 2500 } });
+    expect(parseCliArgs(['--reader-workers', '2', '--reader-queue', '0', '--reader-timeout', '90'], readerEnv)).toMatchObject({
+      config: { readerWorkers: 2, readerQueue: 0, readerTimeoutMs: 90_000 },
+    });
   });
 
   it('explains bad input', () => {
@@ -69,6 +77,17 @@ describe('parseCliArgs', () => {
     expect(parseCliArgs([], { CALLMETRY_AUTH_FAILURES: 'many' })).toMatchObject({ kind: 'error', message: expect.stringContaining('auth failure limit') });
     expect(parseCliArgs(['--help'], {})).toMatchObject({ kind: 'help', text: expect.stringContaining('--serve-examples') });
     expect(parseCliArgs(['--help'], {})).toMatchObject({ kind: 'help', text: expect.stringContaining('--auth-failures') });
+    for (const [flag, value, what] of [
+      ['--reader-workers', '-1', 'reader worker count'],
+      ['--reader-workers', '65', 'reader worker count'],
+      ['--reader-workers', '1.5', 'reader worker count'],
+      ['--reader-queue', 'lots', 'reader queue'],
+      ['--reader-timeout', '0', 'reader timeout'],
+      ['--reader-timeout', 'soon', 'reader timeout'],
+    ] as const) {
+      expect(parseCliArgs([`${flag}=${value}`], {}), `${flag}=${value}`).toMatchObject({ kind: 'error', message: expect.stringContaining(what) });
+    }
+    expect(parseCliArgs(['--help'], {})).toMatchObject({ kind: 'help', text: expect.stringContaining('--reader-workers') });
   });
 });
 

@@ -3,36 +3,24 @@
 // before ingest() resolves, so the caller acknowledges only durable data.
 import Database from 'better-sqlite3';
 import type { Database as SqliteDatabase, Statement } from 'better-sqlite3';
-import {
-  stateAfterEvent,
-  type FabricItem,
-  type Item,
-  type JsonObject,
-  type StatsDelta,
-  type StatsFields,
-  type Direction,
-  type RemoteEndpointType,
-  type FabricState,
-} from '../protocol';
+import { resolve } from 'node:path';
+import { stateAfterEvent, type FabricItem, type Item, type StatsDelta, type StatsFields } from '../protocol';
 import type { ConferenceSummary } from '../summary';
+import { SqliteReaderPool } from './readerPool';
+import { SqliteConferenceReader, type ConferenceRow } from './sqliteRead';
 import {
   CONNECTION_KEY,
   type ConferenceData,
   type ConferenceListEntry,
   type ConferenceRef,
-  type FabricRecord,
+  type ConferenceViewsOptions,
   type IngestContext,
   type IngestResult,
-  type ParticipantRecord,
-  type SampleRecord,
   type Storage,
-  type StoredItem,
   type TimeWindow,
 } from './types';
 
 const SCHEMA_VERSION = 1;
-/** An open end of a sample window (t is epoch ms, far below). */
-const OPEN_END = 1e300;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -144,36 +132,6 @@ interface LaterRow {
   n: number;
   delta: string;
 }
-interface ConferenceRow {
-  conference_id: string;
-  first_seen: number;
-  last_seen: number;
-  last_received: number;
-  error_count: number;
-  data_version: number;
-  needs_summary: number;
-  summary: string | null;
-}
-interface ItemRow {
-  sid: string;
-  user_id: string;
-  received_at: number;
-  body: string;
-}
-interface FabricRow {
-  sid: string;
-  fabric_id: string;
-  local_user_id: string | null;
-  remote_user_id: string | null;
-  fabric_usage: string | null;
-  remote_endpoint_type: string | null;
-  direction: string | null;
-  attributes: string | null;
-  state: string;
-  setup_delay: number | null;
-  first_seen: number;
-  last_seen: number;
-}
 
 /** Applies a delta to a full sample: values overwrite, null removes. */
 export function applyDelta(base: StatsFields, delta: StatsDelta): StatsFields {
@@ -200,7 +158,8 @@ export class SqliteStorage implements Storage {
   private readonly sqlite: SqliteDatabase;
   private readonly st: Record<string, Statement>;
   private readonly ingestTx: (ctx: IngestContext, items: readonly Item[]) => IngestResult;
-  private readonly readTx: (appID: string, conferenceID: string, window: TimeWindow) => ConferenceData | null;
+  private readonly reader: SqliteConferenceReader;
+  private readonly pools = new Set<SqliteReaderPool>();
   private closed = false;
 
   constructor(options: SqliteStorageOptions) {
@@ -257,19 +216,6 @@ export class SqliteStorage implements Storage {
                             (SELECT COUNT(*) FROM participants x WHERE x.app_id = c.app_id AND x.conference_id = c.conference_id) AS participant_count,
                             (SELECT COUNT(*) FROM fabrics f WHERE f.app_id = c.app_id AND f.conference_id = c.conference_id) AS fabric_count
                           FROM conferences c WHERE c.app_id = ? ORDER BY c.last_seen DESC, c.conference_id LIMIT ?`),
-      conference: p(`SELECT conference_id, first_seen, last_seen, last_received, error_count, data_version, needs_summary, summary
-                     FROM conferences WHERE app_id = ? AND conference_id = ?`),
-      participants: p(`SELECT user_id, first_seen, last_seen FROM participants WHERE app_id = ? AND conference_id = ?
-                       ORDER BY first_seen, user_id`),
-      fabrics: p(`SELECT sid, fabric_id, local_user_id, remote_user_id, fabric_usage, remote_endpoint_type, direction, attributes,
-                    state, setup_delay, first_seen, last_seen
-                  FROM fabrics WHERE app_id = ? AND conference_id = ? ORDER BY first_seen, sid, fabric_id`),
-      itemsOfKind: p(`SELECT sid, user_id, received_at, body FROM items WHERE app_id = ? AND conference_id = ? AND kind = ?
-                      ORDER BY t, sid, n`),
-      eventsInOrder: p(`SELECT sid, user_id, received_at, body FROM items WHERE app_id = ? AND conference_id = ? AND kind = 'event'
-                        ORDER BY sid, n`),
-      samples: p(`SELECT sid, fabric_id, key, n, t, fields FROM samples WHERE app_id = ? AND conference_id = ? AND t >= ? AND t < ?
-                  ORDER BY sid, fabric_id, key, n`),
       due: p(`SELECT c.app_id, c.conference_id, c.last_received,
                 EXISTS (SELECT 1 FROM fabrics f WHERE f.app_id = c.app_id AND f.conference_id = c.conference_id) AS has_fabrics,
                 EXISTS (SELECT 1 FROM fabrics f WHERE f.app_id = c.app_id AND f.conference_id = c.conference_id
@@ -280,7 +226,7 @@ export class SqliteStorage implements Storage {
                       WHERE app_id = @app AND conference_id = @conf AND summary_version <= @version`),
     };
     this.ingestTx = this.sqlite.transaction((ctx: IngestContext, items: readonly Item[]) => this.ingestSync(ctx, items));
-    this.readTx = this.sqlite.transaction((appID: string, conferenceID: string, window: TimeWindow) => this.readConference(appID, conferenceID, window));
+    this.reader = new SqliteConferenceReader(this.sqlite);
   }
 
   private ingestSync(ctx: IngestContext, items: readonly Item[]): IngestResult {
@@ -430,59 +376,7 @@ export class SqliteStorage implements Storage {
 
   async getConference(appID: string, conferenceID: string, window: TimeWindow = {}): Promise<ConferenceData | null> {
     this.assertOpen();
-    // One read transaction: a consistent snapshot even while batches are committed.
-    return this.readTx(appID, conferenceID, window);
-  }
-
-  private readConference(appID: string, conferenceID: string, window: TimeWindow): ConferenceData | null {
-    const c = this.st.conference!.get(appID, conferenceID) as ConferenceRow | undefined;
-    if (!c) return null;
-    const items = <T extends Item>(kind: T['kind']): StoredItem<T>[] =>
-      (this.st.itemsOfKind!.all(appID, conferenceID, kind) as ItemRow[]).map(toStored<T>);
-    const participants = (this.st.participants!.all(appID, conferenceID) as { user_id: string; first_seen: number; last_seen: number }[]).map(
-      (r): ParticipantRecord => ({ userID: r.user_id, firstSeen: r.first_seen, lastSeen: r.last_seen }),
-    );
-    const fabrics = (this.st.fabrics!.all(appID, conferenceID) as FabricRow[]).map(
-      (r): FabricRecord => ({
-        sid: r.sid,
-        fabricID: r.fabric_id,
-        localUserID: r.local_user_id,
-        remoteUserID: r.remote_user_id,
-        fabricUsage: r.fabric_usage,
-        remoteEndpointType: r.remote_endpoint_type as RemoteEndpointType | null,
-        direction: r.direction as Direction | null,
-        attributes: r.attributes === null ? null : (JSON.parse(r.attributes) as JsonObject),
-        state: r.state as FabricState,
-        setupDelay: r.setup_delay,
-        firstSeen: r.first_seen,
-        lastSeen: r.last_seen,
-      }),
-    );
-    const samples = (
-      this.st.samples!.all(appID, conferenceID, window.from ?? -OPEN_END, window.to ?? OPEN_END) as { sid: string; fabric_id: string; key: string; n: number; t: number; fields: string }[]
-    ).map(
-      (r): SampleRecord => ({ sid: r.sid, fabricID: r.fabric_id, key: r.key, n: r.n, t: r.t, fields: JSON.parse(r.fields) as StatsFields }),
-    );
-    return {
-      conference: {
-        conferenceID: c.conference_id,
-        firstSeen: c.first_seen,
-        lastSeen: c.last_seen,
-        lastReceived: c.last_received,
-        summary: c.summary === null ? null : (JSON.parse(c.summary) as ConferenceSummary),
-        summaryStale: c.needs_summary === 1,
-        dataVersion: c.data_version,
-      },
-      participants,
-      fabrics,
-      events: (this.st.eventsInOrder!.all(appID, conferenceID) as ItemRow[]).map(toStored<Item & { kind: 'event' }>),
-      errors: items('error'),
-      feedback: items('feedback'),
-      customEvents: items('custom'),
-      customStats: items('customStats'),
-      dropped: items('dropped'),
-      samples,
-    };
+    return this.reader.read(appID, conferenceID, window);
   }
 
   async conferencesDueForSummary(idleSince: number, limit: number): Promise<(ConferenceRef & { reason: 'terminated' | 'idle' })[]> {
@@ -503,9 +397,39 @@ export class SqliteStorage implements Storage {
     this.st.saveSummary!.run({ app: ref.appID, conf: ref.conferenceID, summary: JSON.stringify(summary), version: dataVersion });
   }
 
+  /**
+   * Conference views computed in worker threads (see ConferenceViews and ./readerPool.ts): each
+   * worker has its own read-only connection to this database file and reads and computes there, so
+   * a huge conference does not stall this thread. null when that cannot work, and the caller reads
+   * in its own thread as before: for an in-memory (or temporary) database, which no other
+   * connection can open, and for a file that cannot be in WAL mode (a reader would block the
+   * writer). close() of the storage also closes the pools it opened.
+   */
+  openViews(options: ConferenceViewsOptions): SqliteReaderPool | null {
+    this.assertOpen();
+    const name = this.sqlite.name;
+    if (this.sqlite.memory || name === '' || (name.startsWith('file:') && /:memory:|[?&]mode=memory\b/.test(name))) return null;
+    // The constructor asked for WAL; check that the file really is (enable it again if not).
+    let mode = String(this.sqlite.pragma('journal_mode', { simple: true }));
+    if (mode !== 'wal') mode = String(this.sqlite.pragma('journal_mode = WAL', { simple: true }));
+    if (mode !== 'wal') {
+      options.logger.warn('the database is not in WAL mode: conferences are read in the main thread', { journalMode: mode });
+      return null;
+    }
+    const pool = new SqliteReaderPool(resolve(name), options, () => this.pools.delete(pool));
+    this.pools.add(pool);
+    return pool;
+  }
+
+  /** The reader pools opened by openViews() and not closed yet (tests and tools). */
+  get readerPools(): readonly SqliteReaderPool[] {
+    return [...this.pools];
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await Promise.all([...this.pools].map((p) => p.close()));
     this.sqlite.close();
   }
 
@@ -517,10 +441,6 @@ export class SqliteStorage implements Storage {
   private assertOpen(): void {
     if (this.closed) throw new Error('collector: storage is closed');
   }
-}
-
-function toStored<T extends Item>(r: ItemRow): StoredItem<T> {
-  return { sid: r.sid, userID: r.user_id, receivedAt: r.received_at, item: JSON.parse(r.body) as T };
 }
 
 export function createSqliteStorage(path: string): SqliteStorage {

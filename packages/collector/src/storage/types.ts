@@ -15,6 +15,7 @@ import type {
   RemoteEndpointType,
   StatsFields,
 } from '../protocol';
+import type { Logger } from '../logger';
 import type { ConferenceSummary } from '../summary';
 
 /** Who sent a batch: from the verified token, plus the server's clock. */
@@ -155,7 +156,63 @@ export interface Storage {
   conferencesDueForSummary(idleSince: number, limit: number): Promise<(ConferenceRef & { reason: 'terminated' | 'idle' })[]>;
   /** Stores a summary computed from data read at `dataVersion`; stays stale if data arrived since. */
   saveSummary(ref: ConferenceRef, summary: ConferenceSummary, dataVersion: number): Promise<void>;
+  /**
+   * Optional capability: conference views computed away from the caller's thread (see
+   * ConferenceViews), so that reading a huge conference does not stall ingest and every other
+   * request. A storage without it (or returning null) is read with getConference() and the views
+   * are computed in the caller's thread. The caller closes what it opened; close() of the storage
+   * closes whatever is still open.
+   */
+  openViews?(options: ConferenceViewsOptions): ConferenceViews | null;
   close(): Promise<void>;
+}
+
+/** A conference summary and the `dataVersion` of the data it was computed from (for saveSummary). */
+export interface ConferenceSummaryResult {
+  summary: ConferenceSummary;
+  dataVersion: number;
+}
+
+/**
+ * The two heavy reads of the collector, each reading a whole conference (or a window of it) and
+ * computing what is served or stored: the query API's conference body and the conference summary.
+ * Implementations must give exactly what the in-thread functions of ../views.ts give for the same
+ * data (they should call them). They refuse with a ConferenceViewError when they are busy, too
+ * slow or broken.
+ */
+export interface ConferenceViews {
+  /** The query API's body for a conference (buildConferenceDetail) as UTF-8 JSON; null when the conference is unknown. */
+  conferenceDetailJson(appID: string, conferenceID: string, maxPoints: number, window: TimeWindow): Promise<Uint8Array | null>;
+  /** computeSummary(data, reason, now) of the whole conference; null when it is unknown. */
+  conferenceSummary(ref: ConferenceRef, reason: 'terminated' | 'idle', now: number): Promise<ConferenceSummaryResult | null>;
+  close(): Promise<void>;
+}
+
+export interface ConferenceViewsOptions {
+  /** Worker threads (at least 1). */
+  workers: number;
+  /**
+   * Query reads that may wait for a worker; one more is refused (ConferenceViewError `busy`).
+   * Summary reads (one at a time per collector) always wait.
+   */
+  maxQueue: number;
+  /** A read not answered this long after it was asked for is refused (`timeout`), and its worker replaced. */
+  timeoutMs: number;
+  logger: Logger;
+}
+
+/** Why ConferenceViews refused a read: the HTTP status and code the query API answers with. */
+export class ConferenceViewError extends Error {
+  constructor(
+    readonly code: 'busy' | 'timeout' | 'reader_failed' | 'closed',
+    message: string,
+    readonly status: 500 | 503,
+    /** For `busy`: when to try again (s). */
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(message);
+    this.name = 'ConferenceViewError';
+  }
 }
 
 /** A time range of samples (epoch ms): `from <= t < to`; an absent end is open. */

@@ -1,0 +1,303 @@
+// The SQLite reader pool: a few worker threads (./readerWorker.ts), each with its own read-only
+// connection to the collector's database file (WAL mode: readers and the writer do not block each
+// other), that read a conference AND compute its query-API body or summary, and post back only that
+// result. The main thread keeps the writes and stays free for ingest, tokens and other queries.
+//
+// Bounded: `workers` threads, each running one read at a time; at most `maxQueue` query reads wait
+// (one more: `busy`, 503 with Retry-After); a read not answered within `timeoutMs` is refused
+// (`timeout`) and, if it was running, its worker is terminated and replaced. A worker that crashes or
+// exits fails its read (`reader_failed`, 500) and is replaced. close() terminates every worker.
+import { isAbsolute } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import {
+  ConferenceViewError,
+  type ConferenceRef,
+  type ConferenceSummaryResult,
+  type ConferenceViews,
+  type ConferenceViewsOptions,
+  type TimeWindow,
+} from './types';
+
+/** What the pool gives a worker at start. */
+export interface ReaderWorkerData {
+  /** Absolute path of the SQLite file. */
+  path: string;
+}
+
+export type ReaderRequest =
+  | { id: number; op: 'detail'; appID: string; conferenceID: string; maxPoints: number; window: TimeWindow }
+  | { id: number; op: 'summary'; appID: string; conferenceID: string; reason: 'terminated' | 'idle'; now: number };
+
+export type ReaderReply =
+  | { type: 'ready' }
+  | { type: 'detail'; id: number; json: Uint8Array | null }
+  | { type: 'summary'; id: number; result: ConferenceSummaryResult | null }
+  | { type: 'failed'; id: number; message: string };
+
+type WithoutId<R> = R extends unknown ? Omit<R, 'id'> : never;
+type RequestBody = WithoutId<ReaderRequest>;
+
+interface Job {
+  request: ReaderRequest;
+  resolve(value: unknown): void;
+  reject(error: Error): void;
+  timer: ReturnType<typeof setTimeout>;
+  settled: boolean;
+  /** When a worker got it (ms). */
+  startedAt: number;
+}
+
+interface Slot {
+  worker: Worker;
+  job: Job | null;
+  /** The worker opened the database. */
+  ready: boolean;
+  /** Why the pool is ending this worker (its late answers are ignored); null while it serves. */
+  ending: 'timeout' | 'closed' | 'terminated' | null;
+  error: Error | null;
+}
+
+export interface ReaderPoolStats {
+  /** Worker threads serving now (not counting one being ended). */
+  workers: number;
+  /** Worker threads started since the pool was opened (replacements included). */
+  started: number;
+  /** Reads a worker is running. */
+  running: number;
+  /** Reads waiting for a worker. */
+  queued: number;
+}
+
+/**
+ * The worker's entry. From dist/ (the library as built): dist/readerWorker.mjs, next to the bundle
+ * this code is in. From the TypeScript source (vitest runs it so): readerWorker.dev.mjs, which
+ * compiles the worker's TypeScript with esbuild as it loads (a development dependency; src/ is not
+ * published).
+ */
+function workerEntry(): URL {
+  const fromSource = fileURLToPath(import.meta.url).endsWith('.ts');
+  return new URL(fromSource ? './readerWorker.dev.mjs' : './readerWorker.mjs', import.meta.url);
+}
+
+const MAX_RETRY_AFTER_S = 60;
+const MAX_START_BACKOFF_MS = 30_000;
+
+export class SqliteReaderPool implements ConferenceViews {
+  private readonly slots = new Set<Slot>();
+  private readonly queue: Job[] = [];
+  private nextId = 1;
+  private started = 0;
+  private closing: Promise<void> | null = null;
+  /** Workers that exited before opening the database, in a row; past one, starts are delayed. */
+  private startFailures = 0;
+  private noStartBefore = 0;
+  private lastStartError = '';
+  /** A running average of how long a read takes (ms), for Retry-After. */
+  private averageMs = 1000;
+
+  constructor(
+    private readonly path: string,
+    private readonly o: ConferenceViewsOptions,
+    private readonly onClosed: () => void = () => {},
+  ) {
+    if (!isAbsolute(path)) throw new Error('collector: the reader pool needs an absolute database path');
+    if (!(Number.isInteger(o.workers) && o.workers >= 1)) throw new Error('collector: reader workers must be an integer >= 1');
+    if (!(Number.isInteger(o.maxQueue) && o.maxQueue >= 0)) throw new Error('collector: the reader queue must be an integer >= 0');
+    if (!(o.timeoutMs > 0)) throw new Error('collector: the reader timeout must be > 0');
+  }
+
+  conferenceDetailJson(appID: string, conferenceID: string, maxPoints: number, window: TimeWindow): Promise<Uint8Array | null> {
+    return this.submit({ op: 'detail', appID, conferenceID, maxPoints, window: { ...window } }, true) as Promise<Uint8Array | null>;
+  }
+
+  conferenceSummary(ref: ConferenceRef, reason: 'terminated' | 'idle', now: number): Promise<ConferenceSummaryResult | null> {
+    return this.submit({ op: 'summary', appID: ref.appID, conferenceID: ref.conferenceID, reason, now }, false) as Promise<ConferenceSummaryResult | null>;
+  }
+
+  stats(): ReaderPoolStats {
+    let workers = 0;
+    let running = 0;
+    for (const s of this.slots) {
+      if (s.ending) continue;
+      workers++;
+      if (s.job) running++;
+    }
+    return { workers, started: this.started, running, queued: this.queue.length };
+  }
+
+  /**
+   * Tests and tools: terminates every worker that is running a read now, as a crash would end it
+   * (its read fails with `reader_failed`; the worker is replaced). Returns how many.
+   */
+  terminateRunning(): number {
+    let n = 0;
+    for (const s of this.slots) {
+      if (!s.job || s.ending) continue;
+      s.ending = 'terminated';
+      void s.worker.terminate();
+      n++;
+    }
+    return n;
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      for (const job of this.queue.splice(0)) this.settle(job, null, closedError());
+      const exits = [...this.slots].map((s) => {
+        s.ending ??= 'closed';
+        return s.worker.terminate();
+      });
+      await Promise.allSettled(exits);
+      this.onClosed();
+    })();
+    return this.closing;
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  private submit(body: RequestBody, bounded: boolean): Promise<unknown> {
+    if (this.closing) return Promise.reject(closedError());
+    const wait = this.noStartBefore - Date.now();
+    if (wait > 0 && this.slots.size === 0) {
+      return Promise.reject(
+        new ConferenceViewError('reader_failed', `the conference reader could not start (${this.lastStartError}); retrying in ${Math.ceil(wait / 1000)} s`, 500),
+      );
+    }
+    if (bounded && this.queue.length >= this.o.maxQueue && !this.hasIdleCapacity()) {
+      const running = this.stats().running;
+      const seconds = Math.min(MAX_RETRY_AFTER_S, Math.max(1, Math.ceil((this.averageMs * (this.queue.length + running)) / this.o.workers / 1000)));
+      return Promise.reject(
+        new ConferenceViewError('busy', `the collector is busy reading other conferences (${running} reading, ${this.queue.length} waiting): try again in ${seconds} s`, 503, seconds),
+      );
+    }
+    return new Promise((resolve, reject) => {
+      const request = { ...body, id: this.nextId++ } as ReaderRequest;
+      const job: Job = { request, resolve, reject, settled: false, startedAt: 0, timer: setTimeout(() => this.expire(job), this.o.timeoutMs) };
+      job.timer.unref();
+      this.queue.push(job);
+      this.pump();
+    });
+  }
+
+  private hasIdleCapacity(): boolean {
+    if (this.slots.size < this.o.workers) return true;
+    for (const s of this.slots) if (!s.job && !s.ending) return true;
+    return false;
+  }
+
+  /** Hands waiting reads to idle workers, starting workers (up to `workers`) as needed. */
+  private pump(): void {
+    while (this.queue.length > 0 && !this.closing) {
+      let slot: Slot | undefined;
+      for (const s of this.slots) {
+        if (!s.job && !s.ending) {
+          slot = s;
+          break;
+        }
+      }
+      if (!slot && this.slots.size < this.o.workers && Date.now() >= this.noStartBefore) slot = this.spawn();
+      if (!slot) return;
+      const job = this.queue.shift()!;
+      slot.job = job;
+      job.startedAt = Date.now();
+      slot.worker.postMessage(job.request);
+    }
+  }
+
+  private spawn(): Slot {
+    const worker = new Worker(workerEntry(), { workerData: { path: this.path } satisfies ReaderWorkerData });
+    const slot: Slot = { worker, job: null, ready: false, ending: null, error: null };
+    worker.on('message', (m: ReaderReply) => this.onMessage(slot, m));
+    worker.on('error', (e: Error) => {
+      slot.error = e;
+    });
+    worker.on('exit', (code: number) => this.onExit(slot, code));
+    this.slots.add(slot);
+    this.started++;
+    return slot;
+  }
+
+  private onMessage(slot: Slot, m: ReaderReply): void {
+    if (slot.ending) return; // ended by the pool: its read was (or will be) answered otherwise
+    if (m.type === 'ready') {
+      slot.ready = true;
+      this.startFailures = 0;
+      return;
+    }
+    const job = slot.job;
+    if (!job || job.request.id !== m.id) return;
+    slot.job = null;
+    this.averageMs = this.averageMs * 0.7 + (Date.now() - job.startedAt) * 0.3;
+    if (m.type === 'failed') this.settle(job, null, new Error(`conference read failed: ${m.message}`));
+    else this.settle(job, m.type === 'detail' ? m.json : m.result, null);
+    this.pump();
+  }
+
+  private onExit(slot: Slot, code: number): void {
+    this.slots.delete(slot);
+    const job = slot.job;
+    slot.job = null;
+    const what = slot.error ? `${slot.error.name}: ${slot.error.message}` : `exit code ${code}`;
+    if (slot.ending === 'closed' || this.closing) {
+      if (job) this.settle(job, null, closedError());
+      return;
+    }
+    if (slot.ending !== 'timeout') {
+      this.o.logger.error('conference reader stopped', { error: what, ...(job ? requestFields(job.request) : {}), ending: slot.ending ?? 'crash' });
+    }
+    if (!slot.ready && slot.ending === null) {
+      // It never opened the database: the next start would likely fail the same way. Fail its read
+      // and the waiting ones now, and delay the next start (1 s, doubling, at most 30 s).
+      this.startFailures++;
+      this.lastStartError = what;
+      this.noStartBefore = Date.now() + Math.min(MAX_START_BACKOFF_MS, 1000 * 2 ** (this.startFailures - 1));
+      for (const failed of [...(job ? [job] : []), ...this.queue.splice(0)]) {
+        this.settle(failed, null, new ConferenceViewError('reader_failed', `the conference reader could not start (${what})`, 500));
+      }
+      return;
+    }
+    if (job) {
+      this.settle(
+        job,
+        null,
+        new ConferenceViewError('reader_failed', `the conference reader stopped while reading this conference (${what}); a new one was started`, 500),
+      );
+    }
+    // Replaced at once, so the pool is back to its size for the next reads.
+    if (this.slots.size < this.o.workers) this.spawn();
+    this.pump();
+  }
+
+  /** A read's time is up: it is refused; a worker still running it is terminated (and replaced). */
+  private expire(job: Job): void {
+    if (job.settled) return;
+    const waiting = this.queue.indexOf(job);
+    if (waiting >= 0) this.queue.splice(waiting, 1);
+    for (const s of this.slots) {
+      if (s.job === job && !s.ending) {
+        s.ending = 'timeout';
+        void s.worker.terminate();
+      }
+    }
+    this.o.logger.warn('conference read timed out', { ...requestFields(job.request), timeoutMs: this.o.timeoutMs, waited: waiting >= 0 });
+    const hint = job.request.op === 'detail' ? ': read it in smaller windows (?from=&to=)' : '';
+    this.settle(job, null, new ConferenceViewError('timeout', `reading this conference took longer than ${this.o.timeoutMs} ms${hint}`, 503));
+  }
+
+  private settle(job: Job, value: unknown, error: Error | null): void {
+    if (job.settled) return;
+    job.settled = true;
+    clearTimeout(job.timer);
+    if (error) job.reject(error);
+    else job.resolve(value);
+  }
+}
+
+function closedError(): ConferenceViewError {
+  return new ConferenceViewError('closed', 'the collector is shutting down', 503);
+}
+
+function requestFields(r: ReaderRequest): Record<string, string | number> {
+  return { op: r.op, appID: r.appID, conferenceID: r.conferenceID };
+}
