@@ -106,7 +106,10 @@ type Enums = typeof ENUMS;
  */
 const UNSUPPORTED = ['setIdentifiers', 'attachWifiStatsHandler', 'resetWifiStatsHandler', 'makePrecallTest', 'startPrecallTests', 'stopPrecallTests'] as const;
 
-/** The instance's members: own properties set in the constructor (the class itself has none). */
+/**
+ * The instance's members: own properties set in the constructor (the class itself has none, so a
+ * subclass cannot override them, nor a spy on the prototype see them: wrap the instance's).
+ */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 interface CallStatsClass extends Readonly<Enums> {
   /** The typed monitor underneath (after initialize), for code that wants the clean API. */
@@ -238,7 +241,7 @@ class CallStatsClass {
     /** The methods' own parts, run by `call` (so inside its try): argument checks, then the Work for the monitor, if any. */
     const checked: { [K in CheckedMethod]: (...args: Parameters<CallStatsClass[K]>) => Outcome | Work } = {
       initialize: (appID, secret, localUserID, csInitCallback, csStatsCallback, configParams) => {
-        if (monitor) return 'already initialized';
+        if (monitor) return 'already initialized (one callstats object per app)';
         if ((!isString(appID) && typeof appID != 'number') || (!isString(secret) && !isFunction(secret)) || !localUserID) return ARGUMENT;
         const params: CallStatsConfigParams = isPlainObject(configParams) ? configParams : {};
         if (params.logger) logger = safeLogger(params.logger);

@@ -58,10 +58,13 @@ function createDeltaEncoder(): DeltaEncoder {
   const last = new Map<string, Fields>();
   /** stream key -> the `last` id of the fabric that sent it last. */
   const lastIdOfKey = new Map<string, string>();
-  /** Into `out`: the fields of `cur` that differ from `prev` (all if `whole`), then `null` for those of `prevs` that `cur` lacks. */
-  const encodeInto = <T extends Fields>(out: T, cur: Fields, whole: unknown, ...prevs: Array<Fields | undefined>): T => {
-    for (const f in cur) if (whole || prevs[0]![f] !== cur[f]) (out as Fields)[f] = cur[f];
-    for (const prev of prevs) for (const f in prev) if (!(f in cur)) (out as Fields)[f] = null;
+  /**
+   * Into `out`: the fields of `cur` that differ from `prev` (all if `whole`: truthy), then `null`
+   * for the fields of `prev` and `other` (another fabric's last) that `cur` lacks.
+   */
+  const encodeInto = <T extends Fields>(out: T, cur: Fields, whole: unknown, prev: Fields | undefined, other?: Fields): T => {
+    for (const f in cur) if (whole || prev![f] !== cur[f]) (out as Fields)[f] = cur[f];
+    for (const known of [prev, other]) for (const f in known) if (!(f in cur)) (out as Fields)[f] = null;
     return out;
   };
   return {

@@ -51,21 +51,21 @@ export interface HttpAnswer {
 }
 
 /**
- * What `run` resolves to, or a rejection `<what> within <timeoutMs> ms` when the timeout or close()
- * (the aborts) comes first: a fetch, body or tokenGenerator that ignores the signal must not hang
- * the transport (nor close()).
+ * What `run` resolves to, or a rejection `<what> within <timeoutMs> ms` when the timeout comes
+ * first, `cancelled` when close() (the aborts) does: a fetch, body or tokenGenerator that ignores
+ * the signal must not hang the transport (nor close()).
  */
 export function guarded<T>(c: HttpContext, what: string, run: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const ctrl = new AbortController();
-  let abort!: () => void;
+  let abort!: (timedOut?: boolean) => void;
   const gaveUp = new Promise<never>((_, reject) => {
-    abort = () => {
+    abort = (timedOut) => {
       // Rejected before the signal aborts what runs: this message wins the race.
-      reject(Error(`${what} within ${c.timeoutMs} ms`));
+      reject(Error(timedOut ? `${what} within ${c.timeoutMs} ms` : 'cancelled'));
       ctrl.abort();
     };
   });
-  const timer = c.timers.setTimeout(abort, c.timeoutMs);
+  const timer = c.timers.setTimeout(() => abort(true), c.timeoutMs);
   c.aborts.add(abort);
   return Promise.race([run(ctrl.signal), gaveUp]).finally(() => {
     c.timers.clearTimeout(timer);

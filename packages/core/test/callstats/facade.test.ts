@@ -86,6 +86,12 @@ describe('CallStats.initialize', () => {
     expect(init(cs).result.status).toBe('failure');
   });
 
+  it('says why a second initialize is refused: one callstats object per app', () => {
+    const cs = new CallStats();
+    init(cs);
+    expect(init(cs).result).toEqual({ status: 'failure', message: 'initialize: already initialized (one callstats object per app)' });
+  });
+
   it('never throws, even for hostile arguments', () => {
     const cs = new CallStats();
     const hostile = new Proxy({}, { get() { throw new Error('boom'); } });

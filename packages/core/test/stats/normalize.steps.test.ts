@@ -251,6 +251,11 @@ describe('remoteInboundFromLocalId and fallbacks (remote-* linking)', () => {
     expect(remoteFromRemoteId(inb, map, 'remote-outbound-rtp')?.id).toBe('inbound_rtcp_audio_0');
   });
 
+  it('no remoteId links nothing by id, even to an entry keyed "" (a hostile report)', () => {
+    const out = e('o', 'outbound-rtp', { ssrc: 5 });
+    expect(remoteFromRemoteId(out, byId(e('', 'remote-inbound-rtp', { ssrc: 6 })), 'remote-inbound-rtp')).toBeUndefined();
+  });
+
   it('else by SSRC (and kind when both tell)', () => {
     const out = e('o', 'outbound-rtp', { ssrc: 5, kind: 'audio' });
     const remotes = [e('r1', 'remote-inbound-rtp', { ssrc: 5, kind: 'video' }), e('r2', 'remote-inbound-rtp', { ssrc: '5' })];

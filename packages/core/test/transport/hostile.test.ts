@@ -398,3 +398,26 @@ describe('pagehide and close with a hostile browser', () => {
     expect([...new Set(ns)].sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5]);
   });
 });
+
+describe('close() during authentication', () => {
+  it('a tokenGenerator still pending at close(): start() answers that it was cancelled, not that the generator timed out', async () => {
+    const t = createTransport({
+      collectorURL: 'http://collector.test',
+      appID: 'app1',
+      userID: 'u',
+      tokenGenerator: () => undefined, // never calls back
+      collectIP: false,
+      logger: memoryLogger(),
+      WebSocketImpl: ScriptedWebSocket,
+      fetchImpl: (() => new Promise(() => {})) as unknown as typeof fetch,
+      internal: { requestTimeoutMs: 5000 },
+    });
+    const started = t.start();
+    await vi.advanceTimersByTimeAsync(10);
+    await t.close();
+    const r = await started;
+    expect(r).toMatchObject({ ok: false, error: 'tokenGenerationError', message: expect.stringContaining('cancelled') });
+    // Closed 10 ms in: no "did not call back within 5000 ms".
+    expect(r.ok ? '' : r.message).not.toMatch(/within/);
+  });
+});

@@ -72,7 +72,9 @@ export function linked(
   idField: string,
   otherIdField = '',
 ): StatsEntry | undefined {
-  const entry = byId.get(str(from, idField) ?? str(from, otherIdField) ?? '');
+  const id = str(from, idField) ?? str(from, otherIdField);
+  // No id: no link (a hostile report may have an entry keyed '').
+  const entry = id && byId.get(id);
   return entry && statsTypeOf(entry) == type ? entry : undefined;
 }
 
