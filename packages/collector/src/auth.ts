@@ -1,22 +1,6 @@
 // App credentials, HS256 JWTs, signed token requests and Basic auth.
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-
-export interface AppCredentials {
-  appID: string;
-  secret: string;
-}
-
-/** Claims of a token (docs/protocol.md "Tokens"). */
-export interface TokenClaims {
-  appID: string;
-  userID: string;
-  /** Expiry, seconds since epoch. */
-  exp: number;
-  jti: string;
-  iat?: number;
-  /** "callmetry" on collector-minted tokens; only those are accepted by the ingest endpoints. */
-  iss?: string;
-}
+import type { AppCredentials, TokenClaims } from './types';
 
 export const COLLECTOR_ISSUER = 'callmetry';
 

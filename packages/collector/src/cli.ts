@@ -44,6 +44,8 @@ async function main(): Promise<number> {
     summaryDelayMs: c.summaryDelayMs,
     authFailuresPerMinute: c.authFailuresPerMinute,
     trustProxy: c.trustProxy,
+    maxConnections: c.maxConnections,
+    maxConnectionsPerAddress: c.maxConnectionsPerAddress,
     readerWorkers: c.readerWorkers,
     readerQueue: c.readerQueue,
     readerTimeoutMs: c.readerTimeoutMs,

@@ -1,34 +1,6 @@
 // Command line and environment of `callmetry-collector` (flags win over environment variables).
 import { parseArgs } from 'node:util';
-import type { AppCredentials } from './auth';
-import type { LogLevel } from './logger';
-
-export interface CliConfig {
-  port: number;
-  host: string;
-  db: string;
-  apps: AppCredentials[];
-  /** True when no app was configured and the demo app is used. */
-  demoApp: boolean;
-  serveExamples: boolean;
-  repoRoot: string | undefined;
-  summaryDelayMs: number;
-  /** Failed authentications per client address per minute before 429 (0: no limit). */
-  authFailuresPerMinute: number;
-  trustProxy: boolean;
-  /** Worker threads reading whole conferences (0: read in the main thread). */
-  readerWorkers: number;
-  /** Conference reads that may wait for a reader worker before 503 busy. */
-  readerQueue: number;
-  readerTimeoutMs: number;
-  logLevel: LogLevel;
-}
-
-export type CliParse =
-  | { kind: 'run'; config: CliConfig }
-  | { kind: 'help'; text: string }
-  | { kind: 'version' }
-  | { kind: 'error'; message: string };
+import type { AppCredentials, CliParse, LogLevel } from './types';
 
 export const DEMO_APP: AppCredentials = { appID: 'demo-app', secret: 'demo-secret' };
 
@@ -54,6 +26,14 @@ Options (environment variable in brackets; flags win):
                            rest of the minute (default 20; 0 = no limit)      [CALLMETRY_AUTH_FAILURES]
       --trust-proxy        client address = last X-Forwarded-For entry (behind a reverse
                            proxy that always sets it)                         [CALLMETRY_TRUST_PROXY=1]
+      --max-connections <n>
+                           WebSocket ingest connections open at once, in all; one more
+                           upgrade gets 503 too_many_connections with Retry-After
+                           (default 10000; HTTP ingest is not counted)        [CALLMETRY_MAX_CONNECTIONS]
+      --max-connections-per-address <n>
+                           the same from one client address (default 1000: many SDK
+                           clients can share an office NAT; see --trust-proxy)
+                                                                              [CALLMETRY_MAX_CONNECTIONS_PER_ADDRESS]
       --reader-workers <n> worker threads that read whole conferences (the query API's
                            conference view, summaries) off the main thread, from a SQLite
                            file (default 1; 0 = in the main thread; a :memory: database is
@@ -93,6 +73,8 @@ export function parseCliArgs(argv: readonly string[], env: Readonly<Record<strin
     'summary-delay'?: string;
     'auth-failures'?: string;
     'trust-proxy'?: boolean;
+    'max-connections'?: string;
+    'max-connections-per-address'?: string;
     'reader-workers'?: string;
     'reader-queue'?: string;
     'reader-timeout'?: string;
@@ -115,6 +97,8 @@ export function parseCliArgs(argv: readonly string[], env: Readonly<Record<strin
         'summary-delay': { type: 'string' },
         'auth-failures': { type: 'string' },
         'trust-proxy': { type: 'boolean' },
+        'max-connections': { type: 'string' },
+        'max-connections-per-address': { type: 'string' },
         'reader-workers': { type: 'string' },
         'reader-queue': { type: 'string' },
         'reader-timeout': { type: 'string' },
@@ -163,6 +147,15 @@ export function parseCliArgs(argv: readonly string[], env: Readonly<Record<strin
   const failuresText = values['auth-failures'] ?? env.CALLMETRY_AUTH_FAILURES ?? '20';
   if (!/^\d+$/.test(failuresText.trim())) return { kind: 'error', message: `bad auth failure limit ${JSON.stringify(failuresText)} (a whole number; 0 = no limit)` };
 
+  const connectionsText = values['max-connections'] ?? env.CALLMETRY_MAX_CONNECTIONS ?? '10000';
+  const perAddressText = values['max-connections-per-address'] ?? env.CALLMETRY_MAX_CONNECTIONS_PER_ADDRESS ?? '1000';
+  for (const [text, what] of [
+    [connectionsText, 'connection limit'],
+    [perAddressText, 'per-address connection limit'],
+  ] as const) {
+    if (!/^\d{1,9}$/.test(text.trim()) || Number(text) < 1) return { kind: 'error', message: `bad ${what} ${JSON.stringify(text)} (a whole number >= 1)` };
+  }
+
   const workersText = values['reader-workers'] ?? env.CALLMETRY_READER_WORKERS ?? '1';
   if (!/^\d{1,2}$/.test(workersText.trim()) || Number(workersText) > 64) {
     return { kind: 'error', message: `bad reader worker count ${JSON.stringify(workersText)} (0 to 64)` };
@@ -191,6 +184,8 @@ export function parseCliArgs(argv: readonly string[], env: Readonly<Record<strin
       summaryDelayMs: Math.round(delay * 1000),
       authFailuresPerMinute: Number(failuresText),
       trustProxy: values['trust-proxy'] ?? truthy(env.CALLMETRY_TRUST_PROXY),
+      maxConnections: Number(connectionsText),
+      maxConnectionsPerAddress: Number(perAddressText),
       readerWorkers: Number(workersText),
       readerQueue: Number(queueText),
       readerTimeoutMs: Math.max(1, Math.round(timeout * 1000)),

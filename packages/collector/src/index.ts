@@ -1,15 +1,26 @@
 // @callmetry/collector: the self-hosted Callmetry collector as a library.
 export { startCollector } from './server';
-export type { Collector, CollectorOptions } from './server';
-export type { AppCredentials, TokenClaims } from './auth';
 export { signJwt, hmacHex, tokenRequestSigningString } from './auth';
 export { createConsoleLogger, createMemoryLogger, silentLogger } from './logger';
-export type { Logger, LogFields, LogLevel, LogRecord } from './logger';
 export { SqliteStorage, createSqliteStorage } from './storage/sqlite';
-export type { SqliteStorageOptions, SqliteHandle } from './storage/sqlite';
-export type { SqliteReaderPool, ReaderPoolStats } from './storage/readerPool';
-export { CONNECTION_KEY, ConferenceViewError } from './storage/types';
+export { CONNECTION_KEY } from './storage/streamKeys';
+export { ConferenceViewError } from './storage/conferenceViewError';
+export { inThreadViews } from './views';
+export { parseCliArgs } from './cliArgs';
 export type {
+  // the collector
+  Collector,
+  CollectorOptions,
+  CliConfig,
+  // apps and tokens
+  AppCredentials,
+  TokenClaims,
+  // logging
+  Logger,
+  LogFields,
+  LogLevel,
+  LogRecord,
+  // storage
   Storage,
   IngestContext,
   IngestResult,
@@ -25,10 +36,14 @@ export type {
   ConferenceViews,
   ConferenceViewsOptions,
   ConferenceSummaryResult,
-} from './storage/types';
-export { inThreadViews } from './views';
-export type { ConferenceSummary, MediaSummary } from './summary';
-export type {
+  SqliteStorageOptions,
+  SqliteHandle,
+  SqliteReaderPool,
+  ReaderPoolStats,
+  // conference summaries
+  ConferenceSummary,
+  MediaSummary,
+  // query API answers
   ConferenceDetail,
   FabricView,
   FabricEventView,
@@ -36,8 +51,7 @@ export type {
   StreamSummary,
   MetricSummary,
   SeriesPoint,
-} from './query';
-export type {
+  // wire protocol
   Item,
   ItemKind,
   Batch,
@@ -61,6 +75,4 @@ export type {
   JsonObject,
   JsonValue,
   JsonPrimitive,
-} from './protocol';
-export { parseCliArgs } from './cliArgs';
-export type { CliConfig } from './cliArgs';
+} from './types';

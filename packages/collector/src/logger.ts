@@ -1,21 +1,5 @@
 // A small structured logger. Tests pass their own (see createMemoryLogger) to capture lines.
-
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
-export type LogFields = Record<string, string | number | boolean | null | undefined>;
-
-export interface Logger {
-  debug(message: string, fields?: LogFields): void;
-  info(message: string, fields?: LogFields): void;
-  warn(message: string, fields?: LogFields): void;
-  error(message: string, fields?: LogFields): void;
-}
-
-export interface LogRecord {
-  level: LogLevel;
-  message: string;
-  fields: LogFields;
-  time: number;
-}
+import type { LogFields, LogLevel, LogRecord, Logger } from './types';
 
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 

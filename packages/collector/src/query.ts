@@ -1,101 +1,24 @@
 // Builds the query API's conference view (docs/protocol.md "Query API") from stored data.
-import { QUALITY_ORDER, STREAM_NUMBER_FIELDS, type JsonObject, type Quality, type StatsFields } from './protocol';
-import { CONNECTION_KEY, type ConferenceData, type FabricRecord, type ParticipantRecord, type SampleRecord, type TimeWindow } from './storage/types';
-import type { ConferenceSummary } from './summary';
-
-export interface MetricSummary {
-  avg: number | null;
-  worst: number | null;
-}
-
-export interface StreamSummary {
-  samples: number;
-  bitrate: MetricSummary;
-  fractionLoss: MetricSummary;
-  rtt: MetricSummary;
-  jitter: MetricSummary;
-  mos: MetricSummary;
-  /** The quality reported most often (ties go to the worse one). */
-  quality: Quality | null;
-  worstQuality: Quality | null;
-}
-
-export interface SeriesPoint {
-  t: number;
-  bitrate: number | null;
-  fractionLoss: number | null;
-  rtt: number | null;
-  jitter: number | null;
-  packetRate: number | null;
-  audioLevel: number | null;
-  frameRate: number | null;
-  frameWidth: number | null;
-  frameHeight: number | null;
-  mos: number | null;
-  quality: Quality | null;
-}
-
-export interface StreamView {
-  sid: string;
-  fabricID: string;
-  key: string;
-  ssrc: string | null;
-  statsType: string | null;
-  mediaType: string | null;
-  userID: string | null;
-  usageLabel: string | null;
-  summary: StreamSummary;
-  series: SeriesPoint[];
-}
-
-export interface FabricEventView {
-  t: number;
-  event: string;
-  data: JsonObject | null;
-}
-
-export interface FabricView extends Omit<FabricRecord, 'attributes'> {
-  attributes: JsonObject | null;
-  /** In the order the client produced them. */
-  events: FabricEventView[];
-}
-
-/** The columns the per-fabric rows of the detail (errors, custom events, custom stats) start with. */
-export interface DetailRow {
-  t: number;
-  sid: string;
-  userID: string;
-  fabricID: string | null;
-}
+import { QUALITY_ORDER, STREAM_NUMBER_FIELDS } from './protocol';
+import { CONNECTION_KEY } from './storage/streamKeys';
+import type {
+  ConferenceData,
+  ConferenceDetail,
+  DetailRow,
+  FabricEventView,
+  MetricSummary,
+  ParticipantRecord,
+  Quality,
+  SampleRecord,
+  SeriesPoint,
+  StatsFields,
+  StreamSummary,
+  StreamView,
+  TimeWindow,
+} from './types';
 
 function detailRow({ sid, userID, item }: { sid: string; userID: string; item: { t: number; fabricID?: string } }): DetailRow {
   return { t: item.t, sid, userID, fabricID: item.fabricID ?? null };
-}
-
-export interface ConferenceDetail {
-  conferenceID: string;
-  firstSeen: number;
-  lastSeen: number;
-  participants: ParticipantRecord[];
-  fabrics: FabricView[];
-  /** Events without a fabricID. */
-  events: { t: number; sid: string; userID: string; event: string; data: JsonObject | null }[];
-  errors: (DetailRow & {
-    fn: string;
-    category: string;
-    name: string | null;
-    message: string;
-    localSDP?: string;
-    remoteSDP?: string;
-  })[];
-  feedback: { t: number; sid: string; userID: string; rating: { overall: number; audio?: number; video?: number }; comment: string | null }[];
-  customEvents: (DetailRow & { name: string; data: JsonObject | null })[];
-  customStats: (DetailRow & { data: Record<string, number> })[];
-  dropped: { t: number; sid: string; count: number; reason: string }[];
-  /** The series and the per-stream summaries cover this window of time (?from, ?to); null ends are open. */
-  window: { from: number | null; to: number | null };
-  streams: StreamView[];
-  summary: ConferenceSummary | null;
 }
 
 export const MAX_SERIES_POINTS = 1000;

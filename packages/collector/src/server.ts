@@ -1,5 +1,5 @@
 // The collector: HTTP + WebSocket server wiring auth, ingest, query API, summaries and static files.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { STATUS_CODES, createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import {
@@ -14,8 +14,6 @@ import {
   signJwt,
   tokenRequestSigningString,
   verifyJwtSignature,
-  type AppCredentials,
-  type TokenClaims,
 } from './auth';
 import {
   HttpError,
@@ -29,94 +27,26 @@ import {
   sendJsonText,
 } from './http';
 import { GUESS_CODES, createAuthLimiter } from './authLimiter';
-import { createConsoleLogger, type Logger } from './logger';
+import { createConnectionLimiter } from './connectionLimiter';
+import { createConsoleLogger } from './logger';
 import { chartJsUmdPath, dashboardDir, defaultRepoRoot } from './paths';
-import { isFinalState, stateAfterEvent, type Batch } from './protocol';
+import { isFinalState, stateAfterEvent } from './protocol';
 import { MAX_SERIES_POINTS } from './query';
 import { serveFile, serveStatic, type StaticRoot } from './static';
 import { SqliteStorage } from './storage/sqlite';
-import { ConferenceViewError, type ConferenceViews, type Storage } from './storage/types';
+import { ConferenceViewError } from './storage/conferenceViewError';
 import { Summarizer } from './summary';
 import { inThreadViews } from './views';
 import { clip } from './text';
+import type { AppCredentials, Batch, Collector, CollectorOptions, ConferenceViews, Storage, TokenClaims } from './types';
 import { LIMITS, isPlainObject, validateBatch, validateTokenRequest, validateWsBatch } from './validate';
 
-export interface CollectorOptions {
-  /** Apps allowed to send and read data. At least one. */
-  apps: readonly AppCredentials[] | Readonly<Record<string, string>>;
-  /** TCP port; 0 picks a free one. Default 8080. */
-  port?: number;
-  /** Interface to listen on. Default 127.0.0.1. */
-  host?: string;
-  /** SQLite file path or ':memory:' (default). Ignored when `storage` is given. */
-  db?: string;
-  /** A storage implementation to use instead of SQLite. Not closed by close(). */
-  storage?: Storage;
-  /** Also serve <repoRoot>/examples at /examples/ and <repoRoot>/packages at /packages/ (read-only). */
-  serveExamples?: boolean;
-  /** The monorepo root for serveExamples. Default: two folders above this package. */
-  repoRoot?: string;
-  /** Summarize a conference this long after its last data. Default 30000. */
-  summaryDelayMs?: number;
-  /** How often to look for conferences due for a summary. Default min(1 s, summaryDelayMs / 4). */
-  summaryCheckIntervalMs?: number;
-  /** Lifetime of collector-minted tokens. Default 1 h. */
-  tokenTtlMs?: number;
-  /** Accepted |now - ts| of signed token requests. Default 5 min. */
-  tokenRequestMaxSkewMs?: number;
-  /** Max serialized batch size. Default 1 MiB. */
-  maxBatchBytes?: number;
-  /** Max items per batch. Default 500. */
-  maxBatchItems?: number;
-  /**
-   * Worker threads that read whole conferences (the query API's conference view, the summaries)
-   * off the main thread, each with its own read-only connection to the SQLite file: a huge
-   * conference then no longer stalls ingest and the other requests. Default 1; 0 reads in the main
-   * thread. Only for a storage that can (SqliteStorage on a file in WAL mode): a ':memory:'
-   * database, which no other connection can open, is always read in the main thread.
-   */
-  readerWorkers?: number;
-  /** Conference views that may wait for a reader worker; one more gets 503 `busy` with Retry-After. Default 8. */
-  readerQueue?: number;
-  /**
-   * A conference view not computed this long after it was asked for gets 503 `timeout` (its worker
-   * is ended and replaced). Default 60000. Summaries wait in the same queue and have the same limit.
-   */
-  readerTimeoutMs?: number;
-  /**
-   * Failed authentications (wrong secret, forged signature, unknown app) per client address per
-   * minute before that address gets 429 for the rest of the minute. Default 20; 0 turns it off.
-   */
-  authFailuresPerMinute?: number;
-  /**
-   * Behind a reverse proxy: take the client address from the last X-Forwarded-For entry (the one
-   * the proxy added) for the auth limit and the logs. Only set it when a proxy always sets that
-   * header, or clients could pick their own address. Default false.
-   */
-  trustProxy?: boolean;
-  /**
-   * The collector pings every WebSocket this often and closes one that answered neither the
-   * previous ping nor sent anything since (a dead peer, or a socket that never reads). Browsers and
-   * the `ws` package answer pings by themselves. Default 30000; 0 turns it off.
-   */
-  wsHeartbeatMs?: number;
-  logger?: Logger;
-  /** Clock (ms since epoch); tests inject one. Default Date.now. */
-  clock?: () => number;
-}
-
-export interface Collector {
-  /** Base URL, e.g. http://127.0.0.1:8080/ (the dashboard). */
-  url: string;
-  port: number;
-  host: string;
-  storage: Storage;
-  /** Runs a summary pass now and waits for it (tests, tools). */
-  summarizeNow(): Promise<void>;
-  close(): Promise<void>;
-}
-
 const TOKEN_BODY_LIMIT = 64 * 1024;
+/**
+ * Retry-After of a WebSocket upgrade refused for too many connections: when a slot frees is
+ * unknown; this matches the SDK's longest backoff.
+ */
+const CONNECTIONS_RETRY_AFTER_S = 30;
 const WS_BAD_MESSAGES_BEFORE_CLOSE = 3;
 /**
  * Invalid batches in a row (no acknowledged batch in between) before a WebSocket is closed with
@@ -154,6 +84,20 @@ function rawDataText(data: RawData): string {
   return Buffer.from(data).toString('utf8');
 }
 
+/**
+ * Answers an upgrade request with a plain HTTP error and closes the socket once the answer is out.
+ * Closed, not just ended: the server's sockets allow half-open connections, and a refused client
+ * that never closes its side would otherwise keep the socket, the very thing a cap protects.
+ */
+function refuseUpgrade(socket: Duplex, status: number, code: string | null, message = '', headers: Record<string, string> = {}): void {
+  const body = code === null ? '' : JSON.stringify({ error: code, message });
+  const type: Record<string, string> = code === null ? {} : { 'Content-Type': 'application/json' };
+  const fields = { ...headers, ...type, Connection: 'close', 'Content-Length': String(Buffer.byteLength(body)) };
+  const head = Object.entries(fields).map(([name, value]) => `${name}: ${value}\r\n`).join('');
+  socket.once('finish', () => socket.destroy());
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n${head}\r\n${body}`);
+}
+
 function formatUrl(host: string, port: number): string {
   const h = host === '0.0.0.0' || host === '::' || host === '' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
   return `http://${h}:${port}/`;
@@ -176,6 +120,13 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
   const intervalMs = options.summaryCheckIntervalMs ?? Math.max(10, Math.min(1000, Math.floor(summaryDelayMs / 4)));
   const addressOf = (req: IncomingMessage): string => clientAddress(req, options.trustProxy === true);
   const authLimiter = createAuthLimiter({ maxFailures: options.authFailuresPerMinute ?? 20, windowMs: 60_000, clock });
+  const maxConnections = options.maxConnections ?? 10_000;
+  const maxConnectionsPerAddress = options.maxConnectionsPerAddress ?? 1000;
+  if (!(Number.isSafeInteger(maxConnections) && maxConnections >= 1)) throw new Error('collector: maxConnections must be an integer >= 1');
+  if (!(Number.isSafeInteger(maxConnectionsPerAddress) && maxConnectionsPerAddress >= 1)) {
+    throw new Error('collector: maxConnectionsPerAddress must be an integer >= 1');
+  }
+  const connections = createConnectionLimiter({ maxConnections, maxPerAddress: maxConnectionsPerAddress, clock, logEveryMs: 60_000 });
   const readerWorkers = options.readerWorkers ?? 1;
   const readerQueue = options.readerQueue ?? 8;
   const readerTimeoutMs = options.readerTimeoutMs ?? 60_000;
@@ -408,14 +359,33 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     if (window.from !== undefined && window.to !== undefined && window.from >= window.to) {
       throw new HttpError(400, 'bad_request', `?from must be before ?to (got ${window.from} and ${window.to})`);
     }
+    // A client that leaves (closed tab, timeout, reload) must not cost a whole-conference read: one
+    // still waiting is dropped; one already running finishes, and its answer is not written.
+    const clientLeft = new AbortController();
+    const onClose = (): void => {
+      if (!res.writableEnded) clientLeft.abort();
+    };
+    if (res.destroyed) onClose();
+    else res.once('close', onClose);
+    const readFields = { appID, conferenceID: clip(conferenceID), remote: addressOf(req) };
     let body: Uint8Array | null;
     try {
-      body = await views.conferenceDetailJson(appID, conferenceID, maxPoints, window);
+      body = await views.conferenceDetailJson(appID, conferenceID, maxPoints, window, clientLeft.signal);
     } catch (e) {
+      if (clientLeft.signal.aborted) {
+        const ran = e !== clientLeft.signal.reason;
+        logger.info(ran ? 'conference read not sent: the client left' : 'conference read dropped: the client left before it started', readFields);
+        return;
+      }
       if (!(e instanceof ConferenceViewError)) throw e;
       const retry: Record<string, string> = e.retryAfterSeconds ? { 'Retry-After': String(e.retryAfterSeconds) } : {};
       throw new HttpError(e.status, e.code, e.message, retry);
     }
+    if (clientLeft.signal.aborted) {
+      logger.info('conference read not sent: the client left', readFields);
+      return;
+    }
+    res.off('close', onClose);
     if (!body) {
       refuse(req, res, 404, 'not_found', `no conference ${JSON.stringify(clip(conferenceID))} for app ${JSON.stringify(clip(appID))}`);
       return;
@@ -548,19 +518,47 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     const path = (req.url ?? '/').split('?')[0];
     if (path !== '/v1/ws') {
       logger.warn('websocket upgrade refused', { path: clip(path ?? ''), remote: addressOf(req) });
-      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      refuseUpgrade(socket, 404, null);
       return;
     }
+    const remote = addressOf(req);
     const seconds = blockedSeconds(req);
     if (seconds) {
-      logger.warn('websocket upgrade refused', { path, status: 429, code: 'too_many_failures', remote: addressOf(req) });
-      const body = JSON.stringify({ error: 'too_many_failures', message: `too many failed authentications from this address: try again in ${seconds} s` });
-      socket.end(
-        `HTTP/1.1 429 Too Many Requests\r\nRetry-After: ${seconds}\r\nContent-Type: application/json\r\n` +
-          `Connection: close\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-      );
+      logger.warn('websocket upgrade refused', { path, status: 429, code: 'too_many_failures', remote });
+      refuseUpgrade(socket, 429, 'too_many_failures', `too many failed authentications from this address: try again in ${seconds} s`, { 'Retry-After': String(seconds) });
       return;
     }
+    // The client left while its upgrade waited: nothing to count, no 'close' may follow.
+    if (socket.destroyed) return;
+    const admission = connections.admit(remote);
+    if (!admission.ok) {
+      const message =
+        admission.scope === 'address'
+          ? `too many WebSocket connections from this address (${admission.limit})`
+          : `the collector has too many WebSocket connections (${admission.limit})`;
+      if (admission.log) {
+        logger.warn('websocket upgrade refused', {
+          path,
+          status: 503,
+          code: 'too_many_connections',
+          scope: admission.scope,
+          limit: admission.limit,
+          open: connections.open(),
+          openFromAddress: connections.open(remote),
+          unlogged: admission.unlogged,
+          remote,
+        });
+      }
+      const hint = `: try again in ${CONNECTIONS_RETRY_AFTER_S} s, or send over HTTP (POST /v1/ingest)`;
+      refuseUpgrade(socket, 503, 'too_many_connections', message + hint, { 'Retry-After': String(CONNECTIONS_RETRY_AFTER_S) });
+      return;
+    }
+    // The socket's close ends the connection whichever way it goes (either side closing, the
+    // heartbeat, an error, a failed handshake, shutdown): the one place the slot is given back.
+    socket.once('close', () => {
+      admission.release();
+      logger.debug('websocket connection ended', { remote, open: connections.open(), openFromAddress: connections.open(remote) });
+    });
     wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, req));
   });
 
@@ -693,7 +691,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : (options.port ?? 8080);
   const url = formatUrl(host, port);
-  logger.info('collector listening', { url, apps: apps.size, readerWorkers: offThread ? readerWorkers : 0 });
+  logger.info('collector listening', { url, apps: apps.size, readerWorkers: offThread ? readerWorkers : 0, maxConnections, maxConnectionsPerAddress });
 
   let closing: Promise<void> | null = null;
   return {

@@ -1,44 +1,9 @@
 // Conference summaries: computed (and stored) when all fabrics of a conference are terminated (or
 // failed), or when no data arrived for `summaryDelayMs` (30 s by default). Recomputed if data
 // arrives later.
-import type { Logger } from './logger';
-import { QUALITY_ORDER, type FabricState, type Quality } from './protocol';
-import { buildStreams, participantsOf, roundedMean, type MetricSummary, type StreamView } from './query';
-import type { ConferenceData, ConferenceViews, Storage } from './storage/types';
-
-export interface MediaSummary {
-  streams: number;
-  /** Averages of the streams' averages; worst of the streams' worst values. */
-  bitrate: MetricSummary;
-  fractionLoss: MetricSummary;
-  rtt: MetricSummary;
-  jitter: MetricSummary;
-}
-
-export interface ConferenceSummary {
-  computedAt: number;
-  /** What triggered it: all fabrics terminated/failed, or the idle delay. */
-  reason: 'terminated' | 'idle';
-  firstSeen: number;
-  lastSeen: number;
-  durationMs: number;
-  participantCount: number;
-  fabricCount: number;
-  fabricStates: Partial<Record<FabricState, number>>;
-  setupDelay: { avg: number; max: number } | null;
-  disruptions: number;
-  errorCount: number;
-  errorsByCategory: Record<string, number>;
-  feedback: { count: number; overallAvg: number } | null;
-  droppedSamples: number;
-  streamCount: number;
-  audio: MediaSummary | null;
-  video: MediaSummary | null;
-  /** The worst of the streams' prevailing qualities. */
-  quality: Quality | null;
-  worstStream: { sid: string; fabricID: string; key: string; userID: string | null; quality: Quality | null } | null;
-}
-
+import { QUALITY_ORDER } from './protocol';
+import { buildStreams, participantsOf, roundedMean } from './query';
+import type { ConferenceData, ConferenceSummary, ConferenceViews, FabricState, Logger, MediaSummary, MetricSummary, Quality, Storage, StreamView } from './types';
 
 function combine(streams: StreamView[], pick: (s: StreamView) => MetricSummary, worse: 'min' | 'max'): MetricSummary {
   const avgs = streams.map((s) => pick(s).avg).filter((v): v is number => v !== null);

@@ -6,13 +6,9 @@ import {
   QUALITY_ORDER,
   STREAM_NUMBER_FIELDS,
   STREAM_STRING_FIELDS,
-  type Batch,
-  type Item,
-  type JsonObject,
-  type StatsDelta,
-  type StreamDelta,
 } from './protocol';
-import { RESERVED_KEY_PREFIX } from './storage/types';
+import { RESERVED_KEY_PREFIX } from './storage/streamKeys';
+import type { Batch, Item, JsonObject, StatsDelta, StreamDelta } from './types';
 import { clip, hasLoneSurrogate, wellFormed } from './text';
 
 export type Validated<T> = { ok: true; value: T } | { ok: false; message: string };

@@ -3,7 +3,7 @@
 // inThreadViews (any Storage), or in a storage's worker threads (Storage.openViews, e.g. the SQLite
 // reader pool in ./storage/readerPool.ts), which call the same functions on the data they read.
 import { buildConferenceDetail } from './query';
-import type { ConferenceData, ConferenceSummaryResult, ConferenceViews, Storage, TimeWindow } from './storage/types';
+import type { ConferenceData, ConferenceSummaryResult, ConferenceViews, Storage, TimeWindow } from './types';
 import { computeSummary } from './summary';
 
 /** The query API's body for a conference, serialized as the server sends it (UTF-8 JSON). */
@@ -19,7 +19,8 @@ export function conferenceSummaryOf(data: ConferenceData, reason: 'terminated' |
 /** The views read through storage.getConference() and computed in this thread. */
 export function inThreadViews(storage: Storage): ConferenceViews {
   return {
-    async conferenceDetailJson(appID, conferenceID, maxPoints, window) {
+    async conferenceDetailJson(appID, conferenceID, maxPoints, window, signal) {
+      signal?.throwIfAborted();
       const data = await storage.getConference(appID, conferenceID, window);
       return data && conferenceDetailJson(data, maxPoints, window);
     },

@@ -22,6 +22,8 @@ describe('parseCliArgs', () => {
         summaryDelayMs: 30_000,
         authFailuresPerMinute: 20,
         trustProxy: false,
+        maxConnections: 10_000,
+        maxConnectionsPerAddress: 1000,
         readerWorkers: 1,
         readerQueue: 8,
         readerTimeoutMs: 60_000,
@@ -66,6 +68,11 @@ describe('parseCliArgs', () => {
     expect(parseCliArgs(['--reader-workers', '2', '--reader-queue', '0', '--reader-timeout', '90'], readerEnv)).toMatchObject({
       config: { readerWorkers: 2, readerQueue: 0, readerTimeoutMs: 90_000 },
     });
+    const connectionEnv = { CALLMETRY_MAX_CONNECTIONS: '500', CALLMETRY_MAX_CONNECTIONS_PER_ADDRESS: '50' };
+    expect(parseCliArgs([], connectionEnv)).toMatchObject({ config: { maxConnections: 500, maxConnectionsPerAddress: 50 } });
+    expect(parseCliArgs(['--max-connections', '3', '--max-connections-per-address=2'], connectionEnv)).toMatchObject({
+      config: { maxConnections: 3, maxConnectionsPerAddress: 2 },
+    });
   });
 
   it('explains bad input', () => {
@@ -84,10 +91,16 @@ describe('parseCliArgs', () => {
       ['--reader-queue', 'lots', 'reader queue'],
       ['--reader-timeout', '0', 'reader timeout'],
       ['--reader-timeout', 'soon', 'reader timeout'],
+      ['--max-connections', '0', 'connection limit'],
+      ['--max-connections', '1e3', 'connection limit'],
+      ['--max-connections-per-address', '-5', 'per-address connection limit'],
+      ['--max-connections-per-address', '', 'per-address connection limit'],
     ] as const) {
       expect(parseCliArgs([`${flag}=${value}`], {}), `${flag}=${value}`).toMatchObject({ kind: 'error', message: expect.stringContaining(what) });
     }
     expect(parseCliArgs(['--help'], {})).toMatchObject({ kind: 'help', text: expect.stringContaining('--reader-workers') });
+    expect(parseCliArgs(['--help'], {})).toMatchObject({ kind: 'help', text: expect.stringContaining('--max-connections-per-address') });
+    expect(parseCliArgs([], { CALLMETRY_MAX_CONNECTIONS: 'lots' })).toMatchObject({ kind: 'error', message: expect.stringContaining('connection limit') });
   });
 });
 

@@ -9,7 +9,7 @@ import { WebSocket } from 'ws';
 import { createTransport } from '../../core/src/transport/index';
 import { buildStreams } from '../src/query';
 import { WS_INVALID_BATCHES_BEFORE_CLOSE } from '../src/server';
-import type { ConferenceData, SampleRecord } from '../src/storage/types';
+import type { ConferenceData, SampleRecord } from '../src/types';
 import { computeSummary } from '../src/summary';
 import {
   APP_A,

@@ -5,12 +5,13 @@
 // Every assertion is on order or content, never on time: the big conference is big enough that
 // reading it takes clearly longer (about a second) than a health check, a token or a small batch.
 import { mkdtempSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMemoryLogger, createSqliteStorage, type SqliteStorage } from '../src/index';
+import { createMemoryLogger, createSqliteStorage, type SqliteReaderPool, type SqliteStorage } from '../src/index';
 import { buildConferenceDetail, MAX_SERIES_POINTS } from '../src/query';
-import { SqliteReaderPool } from '../src/storage/readerPool';
+import { ReaderPool } from '../src/storage/readerPool';
 import { computeSummary } from '../src/summary';
 import {
   APP_A,
@@ -118,6 +119,18 @@ async function poolReaches(pool: SqliteReaderPool, want: { running?: number; que
   }, what);
 }
 
+/** A GET whose client leaves (its socket destroyed) when `leave()` is called, before any answer. */
+function leavingRequest(url: string, headers: Record<string, string>): { leave(): void; answered: Promise<boolean> } {
+  const req = request(url, { headers });
+  const answered = new Promise<boolean>((resolve) => {
+    req.once('response', () => resolve(true));
+    req.once('close', () => resolve(false));
+  });
+  req.on('error', () => {}); // the socket destroyed by leave()
+  req.end();
+  return { leave: () => req.destroy(), answered };
+}
+
 async function fetchText(url: string, headers: Record<string, string> = {}): Promise<{ status: number; text: string; headers: Headers }> {
   const res = await fetch(url, { headers });
   return { status: res.status, text: await res.text(), headers: res.headers };
@@ -171,7 +184,7 @@ describe('conference reads in worker threads (file database)', () => {
       const missing = await fetchText(detailUrl(c, 'no-such-conference'), basic(APP_A));
       expect(missing.status).toBe(404);
       expect(JSON.parse(missing.text).error).toBe('not_found');
-      expect(pool.stats()).toEqual({ workers: 1, started: 1, running: 0, queued: 0 });
+      expect(pool.stats()).toEqual({ workers: 1, started: 1, running: 0, queued: 0, reads: 3, dropped: 0 });
     } finally {
       await c.close();
     }
@@ -238,7 +251,7 @@ describe('conference reads in worker threads (file database)', () => {
       const again = await fetchText(detailUrl(c, BIG), basic(APP_A));
       expect(again.status).toBe(200);
       expect(again.text).toBe(await inThreadDetail(c, BIG));
-      expect(pool.stats()).toEqual({ workers: 1, started: 2, running: 0, queued: 0 });
+      expect(pool.stats()).toEqual({ workers: 1, started: 2, running: 0, queued: 0, reads: 2, dropped: 0 });
       // The ended worker left no read lock behind: the writer can checkpoint the whole WAL.
       const [checkpoint] = (c.storage as SqliteStorage).db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
       expect(checkpoint?.busy).toBe(0);
@@ -249,7 +262,7 @@ describe('conference reads in worker threads (file database)', () => {
 
   it('a worker that cannot open the database fails the reads with a clear error (a real crash in the worker) and is retried later', async () => {
     const logger = createMemoryLogger();
-    const pool = new SqliteReaderPool(join(dir, 'no-such-folder', 'x.sqlite'), { workers: 1, maxQueue: 4, timeoutMs: 60_000, logger });
+    const pool = new ReaderPool(join(dir, 'no-such-folder', 'x.sqlite'), { workers: 1, maxQueue: 4, timeoutMs: 60_000, logger });
     try {
       const reads = [pool.conferenceDetailJson(APP_A.appID, 'x', 10, {}), pool.conferenceSummary({ appID: APP_A.appID, conferenceID: 'x' }, 'idle', 0)];
       for (const r of await Promise.allSettled(reads)) {
@@ -259,7 +272,7 @@ describe('conference reads in worker threads (file database)', () => {
       expect(logger.records.filter((l) => l.level === 'error' && l.message === 'conference reader stopped')).toHaveLength(1);
       // Right after, no new thread is started for every request: refused at once until the back-off ends.
       await expect(pool.conferenceDetailJson(APP_A.appID, 'x', 10, {})).rejects.toThrow(/could not start .*; retrying in 1 s/);
-      expect(pool.stats()).toEqual({ workers: 0, started: 1, running: 0, queued: 0 });
+      expect(pool.stats()).toEqual({ workers: 0, started: 1, running: 0, queued: 0, reads: 1, dropped: 0 });
     } finally {
       await pool.close();
     }
@@ -283,6 +296,45 @@ describe('conference reads in worker threads (file database)', () => {
       const queued = await second;
       expect(queued.status).toBe(200);
       expect(queued.text).toBe(await inThreadDetail(c, BIG, 10));
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('a read whose client leaves while it waits is dropped, never run; one whose client leaves while it runs finishes unanswered', async () => {
+    const c = await start({ db: bigDb, summaryDelayMs: 3_600_000, readerWorkers: 1, readerQueue: 4 });
+    try {
+      const pool = poolOf(c);
+      const first = fetchText(detailUrl(c, BIG), basic(APP_A));
+      await poolReaches(pool, { running: 1 }, 'the first read runs');
+      const waiting = leavingRequest(detailUrl(c, BIG, '?maxPoints=10'), basic(APP_A));
+      await poolReaches(pool, { queued: 1 }, 'the second read waits');
+      waiting.leave();
+      expect(await waiting.answered).toBe(false);
+      await poolReaches(pool, { queued: 0 }, 'the second read is dropped');
+      // Out of the queue, and only one read was ever handed to the worker (the first): it never ran.
+      expect(pool.stats()).toMatchObject({ reads: 1, dropped: 1 });
+      await eventually(async () => (c.logs.some((l) => l.message === 'conference read dropped: the client left before it started') ? true : undefined), 'the drop logged');
+
+      const done = await first;
+      expect(done.status).toBe(200);
+      expect(done.text).toBe(await inThreadDetail(c, BIG));
+      expect(pool.stats()).toMatchObject({ running: 0, queued: 0, reads: 1, dropped: 1 });
+
+      // Left while running: the worker finishes the read (it is not ended), nothing is written.
+      const running = leavingRequest(detailUrl(c, BIG, '?maxPoints=20'), basic(APP_A));
+      await poolReaches(pool, { running: 1 }, 'the third read runs');
+      running.leave();
+      expect(await running.answered).toBe(false);
+      await eventually(async () => (c.logs.some((l) => l.message === 'conference read not sent: the client left') ? true : undefined), 'the unsent answer logged');
+      expect(pool.stats()).toMatchObject({ workers: 1, started: 1, running: 0, queued: 0, reads: 2, dropped: 1 });
+      expect(c.logs.filter((l) => l.level === 'error')).toEqual([]);
+
+      // The pool serves on; a read whose signal fired before it was asked for is not queued at all.
+      const again = await fetchText(detailUrl(c, BIG, '?maxPoints=5'), basic(APP_A));
+      expect(again.text).toBe(await inThreadDetail(c, BIG, 5));
+      await expect(pool.conferenceDetailJson(APP_A.appID, BIG, 5, {}, AbortSignal.abort())).rejects.toMatchObject({ name: 'AbortError' });
+      expect(pool.stats()).toMatchObject({ running: 0, queued: 0, reads: 3, dropped: 2 });
     } finally {
       await c.close();
     }

@@ -7,17 +7,13 @@
 // (one more: `busy`, 503 with Retry-After); a read not answered within `timeoutMs` is refused
 // (`timeout`) and, if it was running, its worker is terminated and replaced. A worker that crashes or
 // exits fails its read (`reader_failed`, 500) and is replaced. close() terminates every worker.
+// A query read whose AbortSignal fires (its client left) while it waits is dropped from the queue,
+// never run; one already running is left to finish (ending the worker would cost a restart).
 import { isAbsolute } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import {
-  ConferenceViewError,
-  type ConferenceRef,
-  type ConferenceSummaryResult,
-  type ConferenceViews,
-  type ConferenceViewsOptions,
-  type TimeWindow,
-} from './types';
+import type { ConferenceRef, ConferenceSummaryResult, ConferenceViewsOptions, ReaderPoolStats, SqliteReaderPool, TimeWindow } from '../types';
+import { ConferenceViewError } from './conferenceViewError';
 
 /** What the pool gives a worker at start. */
 export interface ReaderWorkerData {
@@ -46,6 +42,8 @@ interface Job {
   settled: boolean;
   /** When a worker got it (ms). */
   startedAt: number;
+  /** Stops listening to the read's AbortSignal (none: nothing to stop). */
+  unlisten(): void;
 }
 
 interface Slot {
@@ -56,17 +54,6 @@ interface Slot {
   /** Why the pool is ending this worker (its late answers are ignored); null while it serves. */
   ending: 'timeout' | 'closed' | 'terminated' | null;
   error: Error | null;
-}
-
-export interface ReaderPoolStats {
-  /** Worker threads serving now (not counting one being ended). */
-  workers: number;
-  /** Worker threads started since the pool was opened (replacements included). */
-  started: number;
-  /** Reads a worker is running. */
-  running: number;
-  /** Reads waiting for a worker. */
-  queued: number;
 }
 
 /**
@@ -83,11 +70,13 @@ function workerEntry(): URL {
 const MAX_RETRY_AFTER_S = 60;
 const MAX_START_BACKOFF_MS = 30_000;
 
-export class SqliteReaderPool implements ConferenceViews {
+export class ReaderPool implements SqliteReaderPool {
   private readonly slots = new Set<Slot>();
   private readonly queue: Job[] = [];
   private nextId = 1;
   private started = 0;
+  private reads = 0;
+  private dropped = 0;
   private closing: Promise<void> | null = null;
   /** Workers that exited before opening the database, in a row; past one, starts are delayed. */
   private startFailures = 0;
@@ -107,8 +96,8 @@ export class SqliteReaderPool implements ConferenceViews {
     if (!(o.timeoutMs > 0)) throw new Error('collector: the reader timeout must be > 0');
   }
 
-  conferenceDetailJson(appID: string, conferenceID: string, maxPoints: number, window: TimeWindow): Promise<Uint8Array | null> {
-    return this.submit({ op: 'detail', appID, conferenceID, maxPoints, window: { ...window } }, true) as Promise<Uint8Array | null>;
+  conferenceDetailJson(appID: string, conferenceID: string, maxPoints: number, window: TimeWindow, signal?: AbortSignal): Promise<Uint8Array | null> {
+    return this.submit({ op: 'detail', appID, conferenceID, maxPoints, window: { ...window } }, true, signal) as Promise<Uint8Array | null>;
   }
 
   conferenceSummary(ref: ConferenceRef, reason: 'terminated' | 'idle', now: number): Promise<ConferenceSummaryResult | null> {
@@ -123,7 +112,7 @@ export class SqliteReaderPool implements ConferenceViews {
       workers++;
       if (s.job) running++;
     }
-    return { workers, started: this.started, running, queued: this.queue.length };
+    return { workers, started: this.started, running, queued: this.queue.length, reads: this.reads, dropped: this.dropped };
   }
 
   /**
@@ -156,8 +145,12 @@ export class SqliteReaderPool implements ConferenceViews {
 
   // ------------------------------------------------------------------ internals
 
-  private submit(body: RequestBody, bounded: boolean): Promise<unknown> {
+  private submit(body: RequestBody, bounded: boolean, signal?: AbortSignal): Promise<unknown> {
     if (this.closing) return Promise.reject(closedError());
+    if (signal?.aborted) {
+      this.dropped++;
+      return Promise.reject(abortError(signal));
+    }
     const wait = this.noStartBefore - Date.now();
     if (wait > 0 && this.slots.size === 0) {
       return Promise.reject(
@@ -173,8 +166,13 @@ export class SqliteReaderPool implements ConferenceViews {
     }
     return new Promise((resolve, reject) => {
       const request = { ...body, id: this.nextId++ } as ReaderRequest;
-      const job: Job = { request, resolve, reject, settled: false, startedAt: 0, timer: setTimeout(() => this.expire(job), this.o.timeoutMs) };
+      const job: Job = { request, resolve, reject, settled: false, startedAt: 0, timer: setTimeout(() => this.expire(job), this.o.timeoutMs), unlisten: () => {} };
       job.timer.unref();
+      if (signal) {
+        const onAbort = (): void => this.drop(job, abortError(signal));
+        signal.addEventListener('abort', onAbort, { once: true });
+        job.unlisten = () => signal.removeEventListener('abort', onAbort);
+      }
       this.queue.push(job);
       this.pump();
     });
@@ -201,6 +199,7 @@ export class SqliteReaderPool implements ConferenceViews {
       const job = this.queue.shift()!;
       slot.job = job;
       job.startedAt = Date.now();
+      this.reads++;
       slot.worker.postMessage(job.request);
     }
   }
@@ -285,13 +284,29 @@ export class SqliteReaderPool implements ConferenceViews {
     this.settle(job, null, new ConferenceViewError('timeout', `reading this conference took longer than ${this.o.timeoutMs} ms${hint}`, 503));
   }
 
+  /** The read's client left: a read still waiting is taken out of the queue; a running one is left to finish. */
+  private drop(job: Job, error: Error): void {
+    const waiting = this.queue.indexOf(job);
+    if (waiting < 0) return;
+    this.queue.splice(waiting, 1);
+    this.dropped++;
+    this.settle(job, null, error);
+  }
+
   private settle(job: Job, value: unknown, error: Error | null): void {
     if (job.settled) return;
     job.settled = true;
     clearTimeout(job.timer);
+    job.unlisten();
     if (error) job.reject(error);
     else job.resolve(value);
   }
+}
+
+/** The signal's reason when it is an Error (AbortSignal's default is a DOMException `AbortError`, which is one). */
+function abortError(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error ? reason : new Error('the conference read was aborted');
 }
 
 function closedError(): ConferenceViewError {

@@ -4,21 +4,28 @@
 import Database from 'better-sqlite3';
 import type { Database as SqliteDatabase, Statement } from 'better-sqlite3';
 import { resolve } from 'node:path';
-import { stateAfterEvent, type FabricItem, type Item, type StatsDelta, type StatsFields } from '../protocol';
-import type { ConferenceSummary } from '../summary';
-import { SqliteReaderPool } from './readerPool';
+import { stateAfterEvent } from '../protocol';
+import type {
+  ConferenceData,
+  ConferenceListEntry,
+  ConferenceRef,
+  ConferenceSummary,
+  ConferenceViewsOptions,
+  FabricItem,
+  IngestContext,
+  IngestResult,
+  Item,
+  SqliteHandle,
+  SqliteReaderPool,
+  SqliteStorageOptions,
+  StatsDelta,
+  StatsFields,
+  Storage,
+  TimeWindow,
+} from '../types';
+import { ReaderPool } from './readerPool';
 import { SqliteConferenceReader, type ConferenceRow } from './sqliteRead';
-import {
-  CONNECTION_KEY,
-  type ConferenceData,
-  type ConferenceListEntry,
-  type ConferenceRef,
-  type ConferenceViewsOptions,
-  type IngestContext,
-  type IngestResult,
-  type Storage,
-  type TimeWindow,
-} from './types';
+import { CONNECTION_KEY } from './streamKeys';
 
 const SCHEMA_VERSION = 1;
 
@@ -119,11 +126,6 @@ CREATE TABLE IF NOT EXISTS used_once (
 CREATE INDEX IF NOT EXISTS used_once_expiry ON used_once (expires_at);
 `;
 
-export interface SqliteStorageOptions {
-  /** A file path or ':memory:'. */
-  path: string;
-}
-
 interface SampleRow {
   n: number;
   fields: string;
@@ -143,23 +145,12 @@ export function applyDelta(base: StatsFields, delta: StatsDelta): StatsFields {
   return out;
 }
 
-/** The parts of better-sqlite3's Database that tools and tests may use (keeps its types out of ours). */
-export interface SqliteHandle {
-  prepare(sql: string): {
-    get(...params: unknown[]): unknown;
-    all(...params: unknown[]): unknown[];
-    run(...params: unknown[]): { changes: number };
-  };
-  pragma(source: string, options?: { simple?: boolean }): unknown;
-  exec(sql: string): unknown;
-}
-
 export class SqliteStorage implements Storage {
   private readonly sqlite: SqliteDatabase;
   private readonly st: Record<string, Statement>;
   private readonly ingestTx: (ctx: IngestContext, items: readonly Item[]) => IngestResult;
   private readonly reader: SqliteConferenceReader;
-  private readonly pools = new Set<SqliteReaderPool>();
+  private readonly pools = new Set<ReaderPool>();
   private closed = false;
 
   constructor(options: SqliteStorageOptions) {
@@ -416,7 +407,7 @@ export class SqliteStorage implements Storage {
       options.logger.warn('the database is not in WAL mode: conferences are read in the main thread', { journalMode: mode });
       return null;
     }
-    const pool = new SqliteReaderPool(resolve(name), options, () => this.pools.delete(pool));
+    const pool = new ReaderPool(resolve(name), options, () => this.pools.delete(pool));
     this.pools.add(pool);
     return pool;
   }

@@ -2,9 +2,21 @@
 // connection, in the caller's thread) and the reader worker (./readerWorker.ts: a read-only
 // connection to the same file in a worker thread), so both read exactly the same way.
 import type { Database as SqliteDatabase, Statement } from 'better-sqlite3';
-import type { Direction, FabricState, Item, JsonObject, RemoteEndpointType, StatsFields } from '../protocol';
-import type { ConferenceSummary } from '../summary';
-import type { ConferenceData, FabricRecord, ParticipantRecord, SampleRecord, StoredItem, TimeWindow } from './types';
+import type {
+  ConferenceData,
+  ConferenceSummary,
+  Direction,
+  FabricRecord,
+  FabricState,
+  Item,
+  JsonObject,
+  ParticipantRecord,
+  RemoteEndpointType,
+  SampleRecord,
+  StatsFields,
+  StoredItem,
+  TimeWindow,
+} from '../types';
 
 /** An open end of a sample window (t is epoch ms, far below). */
 const OPEN_END = 1e300;
