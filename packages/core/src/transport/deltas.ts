@@ -49,8 +49,12 @@ export function streamEntries(streams: unknown): StreamEntry[] {
 
 /** `new DeltaEncoder()`: one per transport. */
 export interface DeltaEncoder {
-  /** Encodes one full sample; updates the state as if the result reached the collector. */
-  encode(fabricID: string, streams: StreamEntry[], connection: Fields | undefined): { streams: StreamEntry[]; connection: Fields | undefined };
+  /**
+   * Encodes one full sample; updates the state as if the result reached the collector. `sanitized`:
+   * the entries are the sanitizer's fresh copies (only valid values, `key` last), kept as the state
+   * as they are instead of cleaned copies.
+   */
+  encode(fabricID: string, streams: StreamEntry[], connection: Fields | undefined, sanitized?: boolean): { streams: StreamEntry[]; connection: Fields | undefined };
 }
 
 function createDeltaEncoder(): DeltaEncoder {
@@ -58,6 +62,11 @@ function createDeltaEncoder(): DeltaEncoder {
   const last = new Map<string, Fields>();
   /** stream key -> the `last` id of the fabric that sent it last. */
   const lastIdOfKey = new Map<string, string>();
+  /**
+   * fabricID -> stream key -> its `last` id, made once: hashing a new concatenation per stream per
+   * sample was a third of encode().
+   */
+  const idsOfFabric = new Map<string, Map<string, string>>();
   /**
    * Into `out`: the fields of `cur` that differ from `prev` (all if `whole`: truthy), then `null`
    * for the fields of `prev` and `other` (another fabric's last) that `cur` lacks.
@@ -68,15 +77,19 @@ function createDeltaEncoder(): DeltaEncoder {
     return out;
   };
   return {
-    encode(fabricID, streams, connection) {
+    encode(fabricID, streams, connection, sanitized) {
+      const clean = (entry: Fields): Fields => (sanitized ? entry : cleanFields(entry));
       const outStreams: StreamEntry[] = [];
       const seen = new Set<string>();
+      const ids = idsOfFabric.get(fabricID) ?? new Map<string, string>();
+      idsOfFabric.set(fabricID, ids);
       for (const s of streams) {
         const key = s.key;
         if (seen.has(key)) continue; // a key once per item
         seen.add(key);
-        const cur = cleanFields(s);
-        const id = fabricID + SEP + key;
+        const cur = clean(s);
+        let id = ids.get(key);
+        if (id === undefined) ids.set(key, (id = fabricID + SEP + key));
         const prev = last.get(id);
         const otherId = lastIdOfKey.get(key);
         const other = otherId != id ? last.get(otherId!) : undefined;
@@ -86,7 +99,7 @@ function createDeltaEncoder(): DeltaEncoder {
         lastIdOfKey.set(key, id);
       }
       const id = fabricID + SEP;
-      const cur = connection && cleanFields(connection);
+      const cur = connection && clean(connection);
       const out = cur && encodeInto({}, cur, true, last.get(id));
       if (cur) last.set(id, cur);
       return { streams: outStreams, connection: out };

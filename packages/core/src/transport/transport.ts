@@ -462,6 +462,7 @@ export function createTransport(o: CreateTransportOptions): Transport {
             input.fabricID as string,
             streamEntries(input.streams).map(sanitizer.stream),
             isPlainObject(input.connection) ? sanitizer.connection(input.connection) : undefined,
+            true,
           ),
         );
       item.n = nextN;
@@ -472,7 +473,8 @@ export function createTransport(o: CreateTransportOptions): Transport {
       if (bytes >= MAX_ITEMS_BYTES) return log.error(`transport.send: a ${kind} item over 1 MiB; ignored`);
       nextN++;
       buffer.push(item as WireItem, json, bytes);
-      setStatus(status.state, status.error, status.message); // droppedSamples
+      // (Compared here: setStatus' JSON comparison per item cost more than the rest of push.)
+      if (buffer.dropped != status.droppedSamples) setStatus(status.state, status.error, status.message);
       pump();
     } catch (e) {
       log.error('transport.send failed', e);
