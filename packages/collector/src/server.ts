@@ -94,6 +94,10 @@ function refuseUpgrade(socket: Duplex, status: number, code: string | null, mess
   const type: Record<string, string> = code === null ? {} : { 'Content-Type': 'application/json' };
   const fields = { ...headers, ...type, Connection: 'close', 'Content-Length': String(Buffer.byteLength(body)) };
   const head = Object.entries(fields).map(([name, value]) => `${name}: ${value}\r\n`).join('');
+  // The HTTP server stops listening for this socket's errors once it hands over an upgrade: a
+  // client that resets the connection (the answer's write fails with ECONNRESET or EPIPE) would
+  // otherwise end the collector with an uncaught 'error'. Node destroys the socket either way.
+  socket.on('error', () => {});
   socket.once('finish', () => socket.destroy());
   socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n${head}\r\n${body}`);
 }

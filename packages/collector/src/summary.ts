@@ -80,12 +80,21 @@ export interface SummarizerOptions {
   intervalMs: number;
 }
 
+/**
+ * How long a conference whose summary could not be read (reader timeout or crash) is left out of
+ * the passes. Tried again at once, a conference too big to read in time would take the reader for
+ * the whole timeout in every pass, and (first in the due order) hold up every summary after it.
+ */
+export const FAILED_SUMMARY_RETRY_MS = 5 * 60_000;
+
 /** Periodically (and on demand after ingest) computes the summaries that are due. */
 export class Summarizer {
   private timer: ReturnType<typeof setInterval> | null = null;
   private running: Promise<void> | null = null;
   private again = false;
   private stopped = false;
+  /** Conferences (appID, conferenceID as JSON) whose summary read failed -> when to try again (clock ms). */
+  private readonly failedUntil = new Map<string, number>();
 
   constructor(private readonly o: SummarizerOptions) {}
 
@@ -123,16 +132,33 @@ export class Summarizer {
 
   private async pass(): Promise<void> {
     const now = this.o.clock();
+    for (const [key, until] of this.failedUntil) if (until <= now) this.failedUntil.delete(key);
     const due = await this.o.storage.conferencesDueForSummary(now - this.o.delayMs, 100);
+    let tried = 0;
     for (const ref of due) {
       if (this.stopped) return;
-      const computed = await this.o.views.conferenceSummary(ref, ref.reason, this.o.clock());
+      const key = JSON.stringify([ref.appID, ref.conferenceID]);
+      if (this.failedUntil.has(key)) continue;
+      tried++;
+      let computed: Awaited<ReturnType<ConferenceViews['conferenceSummary']>>;
+      try {
+        computed = await this.o.views.conferenceSummary(ref, ref.reason, this.o.clock());
+      } catch (e) {
+        if (this.stopped) return;
+        // This conference only: the others due are still summarized.
+        this.failedUntil.set(key, this.o.clock() + FAILED_SUMMARY_RETRY_MS);
+        const error = e instanceof Error ? e.message : String(e);
+        this.o.logger.warn('conference summary failed', { appID: ref.appID, conferenceID: ref.conferenceID, error, retryInMs: FAILED_SUMMARY_RETRY_MS });
+        continue;
+      }
       if (!computed || this.stopped) continue;
       // Writes stay in this thread.
       await this.o.storage.saveSummary(ref, computed.summary, computed.dataVersion);
       this.o.logger.info('conference summarized', { appID: ref.appID, conferenceID: ref.conferenceID, reason: ref.reason });
     }
-    if (due.length === 100) this.again = true;
+    // A full page may hide more due conferences; not when every one of it is waiting to be retried
+    // (the same page would come back at once, in a loop).
+    if (due.length === 100 && tried > 0) this.again = true;
   }
 
   /** Stops the timer and new passes; resolves when the current pass ended (see also `halt`). */

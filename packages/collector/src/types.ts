@@ -337,7 +337,10 @@ export interface ConferenceViewsOptions {
    * Summary reads (one at a time per collector) always wait.
    */
   maxQueue: number;
-  /** A read not answered this long after it was asked for is refused (`timeout`), and its worker replaced. */
+  /**
+   * A read not answered this long after it was asked for (a summary: after a worker took it) is
+   * refused (`timeout`), and its worker replaced.
+   */
   timeoutMs: number;
   logger: Logger;
 }

@@ -175,6 +175,36 @@ describe('WebSocket connection caps', () => {
     }
   });
 
+  it('a client that resets its refused upgrade at once (404, 503) does not end the collector', async () => {
+    const c = await start({ maxConnections: 1, maxConnectionsPerAddress: 1 });
+    try {
+      const token = await getToken(c, APP_A, 'alice');
+      const held = await open(c, token);
+      /** Sends an upgrade and resets the connection right away: the collector's answer meets a reset socket. */
+      const resetUpgrade = (path: string): Promise<void> =>
+        new Promise((resolve) => {
+          const socket = connect(c.port, '127.0.0.1', () => {
+            socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`);
+            socket.resetAndDestroy();
+          });
+          socket.on('error', () => {});
+          socket.on('close', () => resolve());
+        });
+      for (let i = 0; i < 10; i++) {
+        await resetUpgrade('/v1/nope');
+        await resetUpgrade(`/v1/ws?token=${encodeURIComponent(token)}`);
+      }
+      // Every refusal reached the collector (each is logged: the 404s always, the 503 once a minute).
+      await eventually(async () => (c.logs.filter((l) => l.message === 'websocket upgrade refused').length >= 11 ? true : undefined), 'the refusals');
+      expect(refusalLogs(c)).toHaveLength(1);
+      expect((await fetch(`${c.base}/healthz`)).status).toBe(200);
+      expect((await refused(c, token)).body.error).toBe('too_many_connections');
+      held.close();
+    } finally {
+      await c.close();
+    }
+  });
+
   it('without trustProxy, X-Forwarded-For does not name the client: every connection counts against the socket address', async () => {
     const c = await start({ maxConnections: 10, maxConnectionsPerAddress: 2 });
     try {

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createMemoryLogger, createSqliteStorage, type SqliteReaderPool, type SqliteStorage } from '../src/index';
 import { buildConferenceDetail, MAX_SERIES_POINTS } from '../src/query';
 import { ReaderPool } from '../src/storage/readerPool';
@@ -274,6 +274,29 @@ describe('conference reads in worker threads (file database)', () => {
       await expect(pool.conferenceDetailJson(APP_A.appID, 'x', 10, {})).rejects.toThrow(/could not start .*; retrying in 1 s/);
       expect(pool.stats()).toEqual({ workers: 0, started: 1, running: 0, queued: 0, reads: 1, dropped: 0 });
     } finally {
+      await pool.close();
+    }
+  });
+
+  it("a summary waiting behind a query read that times out is not timed out with it: a summary's time counts from when a worker takes it", async () => {
+    const db = join(dir, `waiting-summary-${rid()}.sqlite`);
+    await createSqliteStorage(db).close(); // the schema, no conference
+    const logger = createMemoryLogger();
+    // Only the pool's timers are fake: the time is up when the test says so, whatever the machine.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const pool = new ReaderPool(db, { workers: 1, maxQueue: 4, timeoutMs: 1000, logger });
+    try {
+      const query = pool.conferenceDetailJson(APP_A.appID, 'x', 10, {});
+      const summary = pool.conferenceSummary({ appID: APP_A.appID, conferenceID: 'x' }, 'idle', 0);
+      expect(pool.stats()).toMatchObject({ running: 1, queued: 1 });
+      vi.advanceTimersByTime(1000); // the query's time is up; the summary has waited as long
+      await expect(query).rejects.toMatchObject({ code: 'timeout', status: 503 });
+      // The query's worker was ended; the next one reads the summary (an unknown conference: null).
+      expect(await summary).toBeNull();
+      expect(logger.records.filter((l) => l.message === 'conference read timed out').map((l) => l.fields.op)).toEqual(['detail']);
+      expect(pool.stats()).toMatchObject({ workers: 1, started: 2, running: 0, queued: 0, reads: 2 });
+    } finally {
+      vi.useRealTimers();
       await pool.close();
     }
   });

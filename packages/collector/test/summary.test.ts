@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { APP_A, errorItem, eventItem, eventually, fabricItem, feedbackItem, getToken, ingestHttp, query, rid, statsItem, useCollector } from './helpers';
+import { createMemoryLogger, createSqliteStorage } from '../src/index';
+import { ConferenceViewError } from '../src/storage/conferenceViewError';
+import { FAILED_SUMMARY_RETRY_MS, Summarizer } from '../src/summary';
+import type { ConferenceViews } from '../src/types';
+import { inThreadViews } from '../src/views';
+import { APP_A, T0, errorItem, eventItem, eventually, fabricItem, feedbackItem, getToken, ingestHttp, query, rid, statsItem, useCollector } from './helpers';
 
 // The collector's clock is ours: the idle delay passes only when the test moves it.
 let now = Date.now();
@@ -93,5 +98,57 @@ describe('conference summary', () => {
     now += 30_001;
     const again = await eventually(() => summarized(conf), 'recomputed summary');
     expect(again.errorCount).toBe(1);
+  });
+});
+
+describe('summary pass with a conference that cannot be read', () => {
+  it('a conference whose summary read fails (reader timeout) does not hold up the others; it is tried again after FAILED_SUMMARY_RETRY_MS', async () => {
+    let clock = T0;
+    const storage = createSqliteStorage(':memory:');
+    const logger = createMemoryLogger();
+    const reads: string[] = [];
+    const inThread = inThreadViews(storage);
+    let stuckFails = true;
+    // The reader pool's answer for a conference too big to read in time, as a fake: no timing.
+    const views: ConferenceViews = {
+      ...inThread,
+      conferenceSummary: async (ref, reason, at) => {
+        reads.push(ref.conferenceID);
+        if (ref.conferenceID === 'stuck' && stuckFails) throw new ConferenceViewError('timeout', 'reading this conference took longer than 60000 ms', 503);
+        return inThread.conferenceSummary(ref, reason, at);
+      },
+    };
+    const summarizer = new Summarizer({ storage, views, logger, clock: () => clock, delayMs: 30_000, intervalMs: 3_600_000 });
+    try {
+      // 'stuck' received first: first in the due order.
+      for (const [conf, receivedAt] of [['stuck', T0 - 2000], ['fine', T0 - 1000]] as const) {
+        const items = [fabricItem(1, conf, 'f1', 'alice', 'bob'), eventItem(2, conf, 'f1', 'fabricTerminated')];
+        expect((await storage.ingest({ appID: APP_A.appID, userID: 'alice', sid: rid(), receivedAt }, items as never)).ok).toBe(true);
+      }
+      const summarizedNow = async (): Promise<string[]> => {
+        summarizer.kick();
+        await summarizer.idle();
+        return (await storage.listConferences(APP_A.appID)).filter((x) => x.summarized).map((x) => x.conferenceID).sort();
+      };
+
+      expect(await summarizedNow()).toEqual(['fine']);
+      expect(reads).toEqual(['stuck', 'fine']);
+      expect(logger.records.filter((l) => l.message === 'conference summary failed').map((l) => l.fields)).toEqual([
+        { appID: APP_A.appID, conferenceID: 'stuck', error: expect.stringMatching(/took longer/), retryInMs: FAILED_SUMMARY_RETRY_MS },
+      ]);
+      expect(logger.records.filter((l) => l.message === 'summary pass failed')).toEqual([]);
+
+      // Not read again before its retry time (it would take the reader for the whole timeout each pass).
+      stuckFails = false;
+      clock += FAILED_SUMMARY_RETRY_MS - 1;
+      expect(await summarizedNow()).toEqual(['fine']);
+      expect(reads).toEqual(['stuck', 'fine']);
+      clock += 1;
+      expect(await summarizedNow()).toEqual(['fine', 'stuck']);
+      expect(reads).toEqual(['stuck', 'fine', 'stuck']);
+    } finally {
+      await summarizer.stop();
+      await storage.close();
+    }
   });
 });

@@ -5,8 +5,11 @@
 //
 // Bounded: `workers` threads, each running one read at a time; at most `maxQueue` query reads wait
 // (one more: `busy`, 503 with Retry-After); a read not answered within `timeoutMs` is refused
-// (`timeout`) and, if it was running, its worker is terminated and replaced. A worker that crashes or
-// exits fails its read (`reader_failed`, 500) and is replaced. close() terminates every worker.
+// (`timeout`) and, if it was running, its worker is terminated and replaced. A query read's time
+// counts from when it was asked for (its client waits); a summary's from when a worker takes it:
+// nobody waits for it, and counting its wait would let a few slow queries time out every summary.
+// A worker that crashes or exits fails its read (`reader_failed`, 500) and is replaced. close()
+// terminates every worker.
 // A query read whose AbortSignal fires (its client left) while it waits is dropped from the queue,
 // never run; one already running is left to finish (ending the worker would cost a restart).
 import { isAbsolute } from 'node:path';
@@ -38,7 +41,8 @@ interface Job {
   request: ReaderRequest;
   resolve(value: unknown): void;
   reject(error: Error): void;
-  timer: ReturnType<typeof setTimeout>;
+  /** Its `timeoutMs` (a query read: from the ask; a summary: set when a worker takes it). */
+  timer: ReturnType<typeof setTimeout> | null;
   settled: boolean;
   /** When a worker got it (ms). */
   startedAt: number;
@@ -166,8 +170,8 @@ export class ReaderPool implements SqliteReaderPool {
     }
     return new Promise((resolve, reject) => {
       const request = { ...body, id: this.nextId++ } as ReaderRequest;
-      const job: Job = { request, resolve, reject, settled: false, startedAt: 0, timer: setTimeout(() => this.expire(job), this.o.timeoutMs), unlisten: () => {} };
-      job.timer.unref();
+      const job: Job = { request, resolve, reject, settled: false, startedAt: 0, timer: null, unlisten: () => {} };
+      if (bounded) this.startTimer(job);
       if (signal) {
         const onAbort = (): void => this.drop(job, abortError(signal));
         signal.addEventListener('abort', onAbort, { once: true });
@@ -198,6 +202,7 @@ export class ReaderPool implements SqliteReaderPool {
       if (!slot) return;
       const job = this.queue.shift()!;
       slot.job = job;
+      if (!job.timer) this.startTimer(job);
       job.startedAt = Date.now();
       this.reads++;
       slot.worker.postMessage(job.request);
@@ -268,6 +273,11 @@ export class ReaderPool implements SqliteReaderPool {
     this.pump();
   }
 
+  private startTimer(job: Job): void {
+    job.timer = setTimeout(() => this.expire(job), this.o.timeoutMs);
+    job.timer.unref();
+  }
+
   /** A read's time is up: it is refused; a worker still running it is terminated (and replaced). */
   private expire(job: Job): void {
     if (job.settled) return;
@@ -296,7 +306,7 @@ export class ReaderPool implements SqliteReaderPool {
   private settle(job: Job, value: unknown, error: Error | null): void {
     if (job.settled) return;
     job.settled = true;
-    clearTimeout(job.timer);
+    if (job.timer) clearTimeout(job.timer);
     job.unlisten();
     if (error) job.reject(error);
     else job.resolve(value);
