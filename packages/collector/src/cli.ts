@@ -49,6 +49,7 @@ async function main(): Promise<number> {
     readerWorkers: c.readerWorkers,
     readerQueue: c.readerQueue,
     readerTimeoutMs: c.readerTimeoutMs,
+    readerHeapMb: c.readerHeapMb,
     logger,
   });
   process.stdout.write(`Callmetry collector: dashboard at ${collector.url}\n`);

@@ -1,6 +1,10 @@
 // Command line and environment of `callmetry-collector` (flags win over environment variables).
 import { parseArgs } from 'node:util';
+import { DEFAULT_READER_HEAP_MB } from './storage/readerPool';
 import type { AppCredentials, CliParse, LogLevel } from './types';
+
+/** The least --reader-heap-mb accepted: below it a large-ish read fails at once for no good reason. */
+const MIN_READER_HEAP_MB = 64;
 
 export const DEMO_APP: AppCredentials = { appID: 'demo-app', secret: 'demo-secret' };
 
@@ -42,6 +46,9 @@ Options (environment variable in brackets; flags win):
                            503 busy with Retry-After (default 8)              [CALLMETRY_READER_QUEUE]
       --reader-timeout <s> a conference read not done after this many seconds gets
                            503 timeout (default 60)                           [CALLMETRY_READER_TIMEOUT]
+      --reader-heap-mb <n> JavaScript heap limit of each reader thread, in MB; a read that
+                           needs more gets 500 reader_failed and its thread is replaced
+                           (default 3072)                                     [CALLMETRY_READER_HEAP_MB]
       --log-level <level>  debug, info, warn or error (default info)          [CALLMETRY_LOG_LEVEL]
   -h, --help               this help
       --version            print the version
@@ -78,6 +85,7 @@ export function parseCliArgs(argv: readonly string[], env: Readonly<Record<strin
     'reader-workers'?: string;
     'reader-queue'?: string;
     'reader-timeout'?: string;
+    'reader-heap-mb'?: string;
     'log-level'?: string;
     help?: boolean;
     version?: boolean;
@@ -102,6 +110,7 @@ export function parseCliArgs(argv: readonly string[], env: Readonly<Record<strin
         'reader-workers': { type: 'string' },
         'reader-queue': { type: 'string' },
         'reader-timeout': { type: 'string' },
+        'reader-heap-mb': { type: 'string' },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
@@ -168,6 +177,11 @@ export function parseCliArgs(argv: readonly string[], env: Readonly<Record<strin
     return { kind: 'error', message: `bad reader timeout ${JSON.stringify(timeoutText)} (seconds, > 0)` };
   }
 
+  const heapText = values['reader-heap-mb'] ?? env.CALLMETRY_READER_HEAP_MB ?? String(DEFAULT_READER_HEAP_MB);
+  if (!/^\d{1,7}$/.test(heapText.trim()) || Number(heapText) < MIN_READER_HEAP_MB) {
+    return { kind: 'error', message: `bad reader heap limit ${JSON.stringify(heapText)} (MB, a whole number >= ${MIN_READER_HEAP_MB})` };
+  }
+
   const level = (values['log-level'] ?? env.CALLMETRY_LOG_LEVEL ?? 'info').toLowerCase();
   if (!(LEVELS as readonly string[]).includes(level)) return { kind: 'error', message: `bad log level ${JSON.stringify(level)}` };
 
@@ -189,6 +203,7 @@ export function parseCliArgs(argv: readonly string[], env: Readonly<Record<strin
       readerWorkers: Number(workersText),
       readerQueue: Number(queueText),
       readerTimeoutMs: Math.max(1, Math.round(timeout * 1000)),
+      readerHeapMb: Number(heapText),
       logLevel: level as LogLevel,
     },
   };

@@ -35,6 +35,7 @@ import { MAX_SERIES_POINTS } from './query';
 import { serveFile, serveStatic, type StaticRoot } from './static';
 import { SqliteStorage } from './storage/sqlite';
 import { ConferenceViewError } from './storage/conferenceViewError';
+import { DEFAULT_READER_HEAP_MB } from './storage/readerPool';
 import { Summarizer } from './summary';
 import { inThreadViews } from './views';
 import { clip } from './text';
@@ -47,6 +48,7 @@ const TOKEN_BODY_LIMIT = 64 * 1024;
  * unknown; this matches the SDK's longest backoff.
  */
 const CONNECTIONS_RETRY_AFTER_S = 30;
+
 const WS_BAD_MESSAGES_BEFORE_CLOSE = 3;
 /**
  * Invalid batches in a row (no acknowledged batch in between) before a WebSocket is closed with
@@ -134,16 +136,18 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
   const readerWorkers = options.readerWorkers ?? 1;
   const readerQueue = options.readerQueue ?? 8;
   const readerTimeoutMs = options.readerTimeoutMs ?? 60_000;
+  const readerHeapMb = options.readerHeapMb ?? DEFAULT_READER_HEAP_MB;
   if (!(Number.isInteger(readerWorkers) && readerWorkers >= 0)) throw new Error('collector: readerWorkers must be an integer >= 0');
   if (!(Number.isInteger(readerQueue) && readerQueue >= 0)) throw new Error('collector: readerQueue must be an integer >= 0');
   if (!(readerTimeoutMs > 0)) throw new Error('collector: readerTimeoutMs must be > 0');
+  if (!(Number.isInteger(readerHeapMb) && readerHeapMb >= 1)) throw new Error('collector: readerHeapMb must be an integer >= 1 (MB)');
   const ownStorage = !options.storage;
   const storage: Storage = options.storage ?? new SqliteStorage({ path: options.db ?? ':memory:' });
   // Whole-conference reads in worker threads when the storage can (a SQLite file), else in this
   // thread as before (':memory:', other storages, readerWorkers 0).
   let offThread: ConferenceViews | null = null;
   try {
-    offThread = readerWorkers > 0 && storage.openViews ? storage.openViews({ workers: readerWorkers, maxQueue: readerQueue, timeoutMs: readerTimeoutMs, logger }) : null;
+    offThread = readerWorkers > 0 && storage.openViews ? storage.openViews({ workers: readerWorkers, maxQueue: readerQueue, timeoutMs: readerTimeoutMs, heapMb: readerHeapMb, logger }) : null;
   } catch (e) {
     if (ownStorage) await storage.close();
     throw e;
@@ -695,7 +699,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : (options.port ?? 8080);
   const url = formatUrl(host, port);
-  logger.info('collector listening', { url, apps: apps.size, readerWorkers: offThread ? readerWorkers : 0, maxConnections, maxConnectionsPerAddress });
+  logger.info('collector listening', { url, apps: apps.size, readerWorkers: offThread ? readerWorkers : 0, ...(offThread ? { readerHeapMb } : {}), maxConnections, maxConnectionsPerAddress });
 
   let closing: Promise<void> | null = null;
   return {

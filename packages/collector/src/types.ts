@@ -342,6 +342,12 @@ export interface ConferenceViewsOptions {
    * refused (`timeout`), and its worker replaced.
    */
   timeoutMs: number;
+  /**
+   * Each worker's V8 heap limit (MB; worker_threads `resourceLimits.maxOldGenerationSizeMb`). A read
+   * that needs more ends its worker (`reader_failed`, and the worker is replaced) instead of growing
+   * the process until the system ends it. Absent: Node's default, as large as the main thread's.
+   */
+  heapMb?: number;
   logger: Logger;
 }
 
@@ -571,6 +577,14 @@ export interface CollectorOptions {
    */
   readerTimeoutMs?: number;
   /**
+   * Each reader worker's JavaScript heap limit (MB). Without it every worker could grow as large as
+   * the main thread may, so the process could use (1 + readerWorkers) times that and be ended by a
+   * container's memory limit. A read that needs more gets 500 `reader_failed` (its worker is
+   * replaced; the collector serves on). Default 3072: reading the README's large conference (2.52
+   * million samples) was measured to need between 1.5 and 2 GB (see "Large conferences").
+   */
+  readerHeapMb?: number;
+  /**
    * Failed authentications (wrong secret, forged signature, unknown app) per client address per
    * minute before that address gets 429 for the rest of the minute. Default 20; 0 turns it off.
    */
@@ -638,6 +652,8 @@ export interface CliConfig {
   /** Conference reads that may wait for a reader worker before 503 busy. */
   readerQueue: number;
   readerTimeoutMs: number;
+  /** Each reader worker's JavaScript heap limit (MB). */
+  readerHeapMb: number;
   logLevel: LogLevel;
 }
 

@@ -27,6 +27,7 @@ describe('parseCliArgs', () => {
         readerWorkers: 1,
         readerQueue: 8,
         readerTimeoutMs: 60_000,
+        readerHeapMb: 3072,
         logLevel: 'info',
       },
     });
@@ -68,6 +69,8 @@ describe('parseCliArgs', () => {
     expect(parseCliArgs(['--reader-workers', '2', '--reader-queue', '0', '--reader-timeout', '90'], readerEnv)).toMatchObject({
       config: { readerWorkers: 2, readerQueue: 0, readerTimeoutMs: 90_000 },
     });
+    expect(parseCliArgs([], { CALLMETRY_READER_HEAP_MB: '512' })).toMatchObject({ config: { readerHeapMb: 512 } });
+    expect(parseCliArgs(['--reader-heap-mb', '4096'], { CALLMETRY_READER_HEAP_MB: '512' })).toMatchObject({ config: { readerHeapMb: 4096 } });
     const connectionEnv = { CALLMETRY_MAX_CONNECTIONS: '500', CALLMETRY_MAX_CONNECTIONS_PER_ADDRESS: '50' };
     expect(parseCliArgs([], connectionEnv)).toMatchObject({ config: { maxConnections: 500, maxConnectionsPerAddress: 50 } });
     expect(parseCliArgs(['--max-connections', '3', '--max-connections-per-address=2'], connectionEnv)).toMatchObject({
@@ -91,6 +94,10 @@ describe('parseCliArgs', () => {
       ['--reader-queue', 'lots', 'reader queue'],
       ['--reader-timeout', '0', 'reader timeout'],
       ['--reader-timeout', 'soon', 'reader timeout'],
+      ['--reader-heap-mb', '32', 'reader heap limit'],
+      ['--reader-heap-mb', '1.5', 'reader heap limit'],
+      ['--reader-heap-mb', '2GB', 'reader heap limit'],
+      ['--reader-heap-mb', '', 'reader heap limit'],
       ['--max-connections', '0', 'connection limit'],
       ['--max-connections', '1e3', 'connection limit'],
       ['--max-connections-per-address', '-5', 'per-address connection limit'],
@@ -99,6 +106,7 @@ describe('parseCliArgs', () => {
       expect(parseCliArgs([`${flag}=${value}`], {}), `${flag}=${value}`).toMatchObject({ kind: 'error', message: expect.stringContaining(what) });
     }
     expect(parseCliArgs(['--help'], {})).toMatchObject({ kind: 'help', text: expect.stringContaining('--reader-workers') });
+    expect(parseCliArgs(['--help'], {})).toMatchObject({ kind: 'help', text: expect.stringContaining('--reader-heap-mb') });
     expect(parseCliArgs(['--help'], {})).toMatchObject({ kind: 'help', text: expect.stringContaining('--max-connections-per-address') });
     expect(parseCliArgs([], { CALLMETRY_MAX_CONNECTIONS: 'lots' })).toMatchObject({ kind: 'error', message: expect.stringContaining('connection limit') });
   });

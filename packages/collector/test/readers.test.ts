@@ -4,14 +4,15 @@
 // fails only that read; the queue and the timeout are bounded; close() ends the workers.
 // Every assertion is on order or content, never on time: the big conference is big enough that
 // reading it takes clearly longer (about a second) than a health check, a token or a small batch.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createMemoryLogger, createSqliteStorage, type SqliteReaderPool, type SqliteStorage } from '../src/index';
 import { buildConferenceDetail, MAX_SERIES_POINTS } from '../src/query';
-import { ReaderPool } from '../src/storage/readerPool';
+import { Worker } from 'node:worker_threads';
+import { ReaderPool, type ReaderPoolHooks } from '../src/storage/readerPool';
 import { computeSummary } from '../src/summary';
 import {
   APP_A,
@@ -401,6 +402,122 @@ describe('conference reads in worker threads (file database)', () => {
     expect((c.storage as SqliteStorage).readerPools).toEqual([]);
     // Each read was answered 503 (shutting down) or its connection closed with the server.
     for (const r of await Promise.all(reads)) expect([503, 'connection closed']).toContain(r);
+  });
+
+  it('a read that needs more heap than --reader-heap-mb gets 500 reader_failed saying so; the worker is replaced and the collector serves on', async () => {
+    // 16 MB: enough for a worker to start, far too little to read the big conference.
+    const c = await start({ db: bigDb, summaryDelayMs: 3_600_000, readerHeapMb: 16 });
+    try {
+      const pool = poolOf(c);
+      const failed = await fetchText(detailUrl(c, BIG), basic(APP_A));
+      expect(failed.status).toBe(500);
+      expect(JSON.parse(failed.text)).toEqual({
+        error: 'reader_failed',
+        message: expect.stringMatching(/^reading this conference needed more memory than a reader may use \(--reader-heap-mb 16 MB\): read it in smaller windows/),
+      });
+      const stopped = c.logs.filter((l) => l.message === 'conference reader stopped');
+      expect(stopped).toHaveLength(1);
+      expect(stopped[0]!.fields).toMatchObject({ ending: 'out of memory', heapMb: 16, op: 'detail', conferenceID: BIG });
+
+      // The collector kept serving, and a new worker (with the same limit) answers the next read.
+      expect((await fetchText(`${c.base}/healthz`)).status).toBe(200);
+      const missing = await fetchText(detailUrl(c, 'no-such-conference'), basic(APP_A));
+      expect(missing.status).toBe(404);
+      expect(pool.stats()).toEqual({ workers: 1, started: 2, running: 0, queued: 0, reads: 2, dropped: 0 });
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('a worker whose creation throws (new Worker() fails at once) is a start failure: the waiting reads fail clearly, starts back off, nothing is left uncaught', async () => {
+    const db = join(dir, `spawn-throws-${rid()}.sqlite`);
+    await createSqliteStorage(db).close(); // the schema, no conference
+    const logger = createMemoryLogger();
+    let creations = 0;
+    const hooks: ReaderPoolHooks = {
+      createWorker(entry, options) {
+        creations++;
+        if (creations > 1) throw new Error('no more threads (test)');
+        return new Worker(entry, options);
+      },
+    };
+    const pool = new ReaderPool(db, { workers: 1, maxQueue: 4, timeoutMs: 60_000, logger }, () => {}, hooks);
+    try {
+      // The first worker is created; its read is ended as a crash would end it, so the pool replaces
+      // it from the worker's exit handler, where creating the replacement throws.
+      const running = pool.conferenceDetailJson(APP_A.appID, 'x', 10, {});
+      const waiting = pool.conferenceSummary({ appID: APP_A.appID, conferenceID: 'x' }, 'idle', 0);
+      expect(pool.stats()).toMatchObject({ running: 1, queued: 1 });
+      expect(pool.terminateRunning()).toBe(1);
+      await expect(running).rejects.toMatchObject({ code: 'reader_failed', status: 500, message: expect.stringMatching(/stopped while reading this conference/) });
+      await expect(waiting).rejects.toMatchObject({
+        code: 'reader_failed',
+        status: 500,
+        message: 'the conference reader could not start (Error: no more threads (test))',
+      });
+      expect(creations).toBe(2);
+      expect(logger.records.filter((l) => l.message === 'conference reader could not be started').map((l) => l.fields.error)).toEqual(['Error: no more threads (test)']);
+      // Backing off: refused at once, no new attempt for every request.
+      await expect(pool.conferenceDetailJson(APP_A.appID, 'x', 10, {})).rejects.toThrow(/could not start \(Error: no more threads \(test\)\); retrying in 1 s/);
+      expect(creations).toBe(2);
+      expect(pool.stats()).toEqual({ workers: 0, started: 1, running: 0, queued: 0, reads: 1, dropped: 0 });
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('with one worker alive and another in start back-off, the queue bound applies: one read over it gets busy; the waiting ones are read by the live worker', async () => {
+    const db = join(dir, `half-pool-${rid()}.sqlite`);
+    await createSqliteStorage(db).close(); // the schema, no conference
+    const logger = createMemoryLogger();
+    let creations = 0;
+    const hooks: ReaderPoolHooks = {
+      createWorker(entry, options) {
+        creations++;
+        if (creations === 2) throw new Error('no more threads (test)');
+        return new Worker(entry, options);
+      },
+    };
+    const pool = new ReaderPool(db, { workers: 2, maxQueue: 1, timeoutMs: 60_000, logger }, () => {}, hooks);
+    try {
+      const first = pool.conferenceDetailJson(APP_A.appID, 'a', 10, {}); // worker 1 takes it
+      const second = pool.conferenceDetailJson(APP_A.appID, 'b', 10, {}); // worker 2 cannot be created: it waits for worker 1
+      expect(creations).toBe(2);
+      expect(pool.stats()).toMatchObject({ workers: 1, running: 1, queued: 1 });
+      // The queue is full, worker 1 is busy and worker 2 may not be started yet: busy.
+      await expect(pool.conferenceDetailJson(APP_A.appID, 'c', 10, {})).rejects.toMatchObject({ code: 'busy', status: 503 });
+      expect(creations).toBe(2);
+      // The admitted reads are answered by the live worker (unknown conferences: null).
+      expect(await first).toBeNull();
+      expect(await second).toBeNull();
+      expect(pool.stats()).toMatchObject({ workers: 1, started: 1, running: 0, queued: 0, reads: 2 });
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('the writer limits the WAL file: after writes and a checkpoint with no reader, the -wal file is truncated back to at most 64 MB', async () => {
+    const db = join(dir, `wal-${rid()}.sqlite`);
+    const storage = createSqliteStorage(db);
+    try {
+      const limit = 64 * 1024 * 1024;
+      storage.db.exec('CREATE TABLE filler (b BLOB)');
+      // About 80 MB in one transaction: the WAL grows past the limit while it is written.
+      const insert = storage.db.prepare('INSERT INTO filler (b) SELECT randomblob(1000000) FROM (SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4)');
+      storage.db.exec('BEGIN');
+      for (let i = 0; i < 20; i++) insert.run();
+      storage.db.exec('COMMIT');
+      expect(statSync(`${db}-wal`).size).toBeGreaterThan(limit);
+      const [checkpoint] = storage.db.pragma('wal_checkpoint(PASSIVE)') as { busy: number; log: number; checkpointed: number }[];
+      expect(checkpoint).toMatchObject({ busy: 0 });
+      expect(checkpoint!.checkpointed).toBe(checkpoint!.log);
+      // The next commit starts the WAL over and truncates the file to the limit.
+      storage.db.exec(`INSERT INTO filler (b) VALUES (x'00')`);
+      expect(statSync(`${db}-wal`).size).toBeLessThanOrEqual(limit);
+      expect(storage.db.pragma('journal_size_limit', { simple: true })).toBe(limit);
+    } finally {
+      await storage.close();
+    }
   });
 
   it('an in-memory database and readerWorkers 0 read in the main thread, as before', async () => {

@@ -8,13 +8,16 @@
 // (`timeout`) and, if it was running, its worker is terminated and replaced. A query read's time
 // counts from when it was asked for (its client waits); a summary's from when a worker takes it:
 // nobody waits for it, and counting its wait would let a few slow queries time out every summary.
-// A worker that crashes or exits fails its read (`reader_failed`, 500) and is replaced. close()
-// terminates every worker.
+// A worker that crashes or exits fails its read (`reader_failed`, 500) and is replaced; so does one
+// that runs out of memory: each worker's V8 heap is capped (`heapMb`, resourceLimits), so one huge
+// read ends that worker, not the whole process. A worker that cannot start (it exits before opening
+// the database, or `new Worker()` throws) delays the next start; the reads that no live worker can
+// serve are failed then. close() terminates every worker.
 // A query read whose AbortSignal fires (its client left) while it waits is dropped from the queue,
 // never run; one already running is left to finish (ending the worker would cost a restart).
 import { isAbsolute } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { Worker, type WorkerOptions } from 'node:worker_threads';
 import type { ConferenceRef, ConferenceSummaryResult, ConferenceViewsOptions, ReaderPoolStats, SqliteReaderPool, TimeWindow } from '../types';
 import { ConferenceViewError } from './conferenceViewError';
 
@@ -33,6 +36,11 @@ export type ReaderReply =
   | { type: 'detail'; id: number; json: Uint8Array | null }
   | { type: 'summary'; id: number; result: ConferenceSummaryResult | null }
   | { type: 'failed'; id: number; message: string };
+
+/** Tests only: how the pool creates a worker thread (default: `new Worker(entry, options)`). */
+export interface ReaderPoolHooks {
+  createWorker?(entry: URL, options: WorkerOptions): Worker;
+}
 
 type WithoutId<R> = R extends unknown ? Omit<R, 'id'> : never;
 type RequestBody = WithoutId<ReaderRequest>;
@@ -71,6 +79,12 @@ function workerEntry(): URL {
   return new URL(fromSource ? './readerWorker.dev.mjs' : './readerWorker.mjs', import.meta.url);
 }
 
+/**
+ * A reader worker's heap limit (MB) when the collector's readerHeapMb / --reader-heap-mb does not
+ * say: see the measurement in the README ("Large conferences").
+ */
+export const DEFAULT_READER_HEAP_MB = 3072;
+
 const MAX_RETRY_AFTER_S = 60;
 const MAX_START_BACKOFF_MS = 30_000;
 
@@ -93,11 +107,13 @@ export class ReaderPool implements SqliteReaderPool {
     private readonly path: string,
     private readonly o: ConferenceViewsOptions,
     private readonly onClosed: () => void = () => {},
+    private readonly hooks: ReaderPoolHooks = {},
   ) {
     if (!isAbsolute(path)) throw new Error('collector: the reader pool needs an absolute database path');
     if (!(Number.isInteger(o.workers) && o.workers >= 1)) throw new Error('collector: reader workers must be an integer >= 1');
     if (!(Number.isInteger(o.maxQueue) && o.maxQueue >= 0)) throw new Error('collector: the reader queue must be an integer >= 0');
     if (!(o.timeoutMs > 0)) throw new Error('collector: the reader timeout must be > 0');
+    if (o.heapMb !== undefined && !(Number.isInteger(o.heapMb) && o.heapMb >= 1)) throw new Error('collector: the reader heap limit must be an integer >= 1 (MB)');
   }
 
   conferenceDetailJson(appID: string, conferenceID: string, maxPoints: number, window: TimeWindow, signal?: AbortSignal): Promise<Uint8Array | null> {
@@ -182,8 +198,9 @@ export class ReaderPool implements SqliteReaderPool {
     });
   }
 
+  /** A worker is free now, or one can be started now (not while starts are delayed after a failure). */
   private hasIdleCapacity(): boolean {
-    if (this.slots.size < this.o.workers) return true;
+    if (this.slots.size < this.o.workers && Date.now() >= this.noStartBefore) return true;
     for (const s of this.slots) if (!s.job && !s.ending) return true;
     return false;
   }
@@ -198,7 +215,7 @@ export class ReaderPool implements SqliteReaderPool {
           break;
         }
       }
-      if (!slot && this.slots.size < this.o.workers && Date.now() >= this.noStartBefore) slot = this.spawn();
+      if (!slot && this.slots.size < this.o.workers && Date.now() >= this.noStartBefore) slot = this.spawn() ?? undefined;
       if (!slot) return;
       const job = this.queue.shift()!;
       slot.job = job;
@@ -209,8 +226,24 @@ export class ReaderPool implements SqliteReaderPool {
     }
   }
 
-  private spawn(): Slot {
-    const worker = new Worker(workerEntry(), { workerData: { path: this.path } satisfies ReaderWorkerData });
+  /**
+   * Starts a worker; null when `new Worker()` throws (no thread could be created, a missing worker
+   * file...): that is a start failure like a worker exiting before it opened the database.
+   */
+  private spawn(): Slot | null {
+    const options: WorkerOptions = {
+      workerData: { path: this.path } satisfies ReaderWorkerData,
+      ...(this.o.heapMb === undefined ? {} : { resourceLimits: { maxOldGenerationSizeMb: this.o.heapMb } }),
+    };
+    let worker: Worker;
+    try {
+      worker = this.hooks.createWorker ? this.hooks.createWorker(workerEntry(), options) : new Worker(workerEntry(), options);
+    } catch (e) {
+      const what = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+      this.o.logger.error('conference reader could not be started', { error: what });
+      this.startFailed(what, null);
+      return null;
+    }
     const slot: Slot = { worker, job: null, ready: false, ending: null, error: null };
     worker.on('message', (m: ReaderReply) => this.onMessage(slot, m));
     worker.on('error', (e: Error) => {
@@ -242,35 +275,53 @@ export class ReaderPool implements SqliteReaderPool {
     this.slots.delete(slot);
     const job = slot.job;
     slot.job = null;
+    const outOfMemory = (slot.error as NodeJS.ErrnoException | null)?.code === 'ERR_WORKER_OUT_OF_MEMORY';
     const what = slot.error ? `${slot.error.name}: ${slot.error.message}` : `exit code ${code}`;
     if (slot.ending === 'closed' || this.closing) {
       if (job) this.settle(job, null, closedError());
       return;
     }
     if (slot.ending !== 'timeout') {
-      this.o.logger.error('conference reader stopped', { error: what, ...(job ? requestFields(job.request) : {}), ending: slot.ending ?? 'crash' });
+      this.o.logger.error('conference reader stopped', {
+        error: what,
+        ...(job ? requestFields(job.request) : {}),
+        ending: slot.ending ?? (outOfMemory ? 'out of memory' : 'crash'),
+        ...(outOfMemory && this.o.heapMb !== undefined ? { heapMb: this.o.heapMb } : {}),
+      });
     }
     if (!slot.ready && slot.ending === null) {
-      // It never opened the database: the next start would likely fail the same way. Fail its read
-      // and the waiting ones now, and delay the next start (1 s, doubling, at most 30 s).
-      this.startFailures++;
-      this.lastStartError = what;
-      this.noStartBefore = Date.now() + Math.min(MAX_START_BACKOFF_MS, 1000 * 2 ** (this.startFailures - 1));
-      for (const failed of [...(job ? [job] : []), ...this.queue.splice(0)]) {
-        this.settle(failed, null, new ConferenceViewError('reader_failed', `the conference reader could not start (${what})`, 500));
-      }
+      // It never opened the database: the next start would likely fail the same way.
+      this.startFailed(outOfMemory ? `${what}; ${this.heapHint()}` : what, job);
       return;
     }
     if (job) {
-      this.settle(
-        job,
-        null,
-        new ConferenceViewError('reader_failed', `the conference reader stopped while reading this conference (${what}); a new one was started`, 500),
-      );
+      const message = outOfMemory
+        ? `reading this conference needed more memory than a reader may use (${this.heapHint()})${job.request.op === 'detail' ? ': read it in smaller windows (?from=&to=), or raise --reader-heap-mb' : ''}; a new reader was started`
+        : `the conference reader stopped while reading this conference (${what}); a new one was started`;
+      this.settle(job, null, new ConferenceViewError('reader_failed', message, 500));
     }
-    // Replaced at once, so the pool is back to its size for the next reads.
-    if (this.slots.size < this.o.workers) this.spawn();
+    // Replaced at once, so the pool is back to its size for the next reads (pump() starts it).
+    if (this.slots.size < this.o.workers && Date.now() >= this.noStartBefore) this.spawn();
     this.pump();
+  }
+
+  private heapHint(): string {
+    return this.o.heapMb === undefined ? 'its heap limit' : `--reader-heap-mb ${this.o.heapMb} MB`;
+  }
+
+  /**
+   * A worker could not start (it exited before opening the database, or could not be created): the
+   * next start would likely fail the same way, so it is delayed (1 s, doubling, at most 30 s). Its
+   * read fails, and so do the waiting ones when no other worker is left to serve them.
+   */
+  private startFailed(what: string, job: Job | null): void {
+    this.startFailures++;
+    this.lastStartError = what;
+    this.noStartBefore = Date.now() + Math.min(MAX_START_BACKOFF_MS, 1000 * 2 ** (this.startFailures - 1));
+    const serving = [...this.slots].some((s) => !s.ending);
+    for (const failed of [...(job ? [job] : []), ...(serving ? [] : this.queue.splice(0))]) {
+      this.settle(failed, null, new ConferenceViewError('reader_failed', `the conference reader could not start (${what})`, 500));
+    }
   }
 
   private startTimer(job: Job): void {

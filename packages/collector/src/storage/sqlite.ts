@@ -28,6 +28,8 @@ import { SqliteConferenceReader, type ConferenceRow } from './sqliteRead';
 import { CONNECTION_KEY } from './streamKeys';
 
 const SCHEMA_VERSION = 1;
+/** The WAL file is truncated back to this after a checkpoint (PRAGMA journal_size_limit). */
+const WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -159,6 +161,10 @@ export class SqliteStorage implements Storage {
     // FULL: a committed transaction survives a power loss, not only a crash of this process.
     this.sqlite.pragma('synchronous = FULL');
     this.sqlite.pragma('busy_timeout = 5000');
+    // A checkpoint does not shrink the WAL file: SQLite reuses it from the start. Without a limit it
+    // keeps the size of its largest burst (e.g. while a long read's snapshot held the checkpoint
+    // back) for good; with one, the first commit after a complete checkpoint truncates it to this.
+    this.sqlite.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
     this.sqlite.exec(SCHEMA);
     const version = this.sqlite.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).get() as { value: string } | undefined;
     if (!version) {
