@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCliArgs } from '../src/index';
 import { start, type TestCollector } from './helpers';
+import { DEFAULT_READER_HEAP_MB } from '../src/storage/readerPool';
+import { getHeapStatistics } from 'node:v8';
 
 describe('parseCliArgs', () => {
   it('has defaults and a demo app when none is given', () => {
@@ -27,7 +29,7 @@ describe('parseCliArgs', () => {
         readerWorkers: 1,
         readerQueue: 8,
         readerTimeoutMs: 60_000,
-        readerHeapMb: 3072,
+        readerHeapMb: DEFAULT_READER_HEAP_MB,
         logLevel: 'info',
       },
     });
@@ -69,6 +71,8 @@ describe('parseCliArgs', () => {
     expect(parseCliArgs(['--reader-workers', '2', '--reader-queue', '0', '--reader-timeout', '90'], readerEnv)).toMatchObject({
       config: { readerWorkers: 2, readerQueue: 0, readerTimeoutMs: 90_000 },
     });
+    // The default: 3072 MB, never more than this process's own heap limit (small containers).
+    expect(DEFAULT_READER_HEAP_MB).toBe(Math.min(3072, Math.floor(getHeapStatistics().heap_size_limit / 2 ** 20)));
     expect(parseCliArgs([], { CALLMETRY_READER_HEAP_MB: '512' })).toMatchObject({ config: { readerHeapMb: 512 } });
     expect(parseCliArgs(['--reader-heap-mb', '4096'], { CALLMETRY_READER_HEAP_MB: '512' })).toMatchObject({ config: { readerHeapMb: 4096 } });
     const connectionEnv = { CALLMETRY_MAX_CONNECTIONS: '500', CALLMETRY_MAX_CONNECTIONS_PER_ADDRESS: '50' };

@@ -15,6 +15,7 @@
 // serve are failed then. close() terminates every worker.
 // A query read whose AbortSignal fires (its client left) while it waits is dropped from the queue,
 // never run; one already running is left to finish (ending the worker would cost a restart).
+import { getHeapStatistics } from 'node:v8';
 import { isAbsolute } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker, type WorkerOptions } from 'node:worker_threads';
@@ -81,9 +82,10 @@ function workerEntry(): URL {
 
 /**
  * A reader worker's heap limit (MB) when the collector's readerHeapMb / --reader-heap-mb does not
- * say: see the measurement in the README ("Large conferences").
+ * say: 3072 (see the measurement in the README, "Large conferences"), but never more than this
+ * process's own heap limit, which Node sizes to the machine or container.
  */
-export const DEFAULT_READER_HEAP_MB = 3072;
+export const DEFAULT_READER_HEAP_MB = Math.min(3072, Math.floor(getHeapStatistics().heap_size_limit / 2 ** 20));
 
 const MAX_RETRY_AFTER_S = 60;
 const MAX_START_BACKOFF_MS = 30_000;
