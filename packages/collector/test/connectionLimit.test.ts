@@ -6,10 +6,9 @@
 import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { createTransport } from '../../core/src/transport/index';
 import { createConnectionLimiter } from '../src/connectionLimiter';
 import { startCollector } from '../src/index';
-import { APP_A, eventually, fabricItem, getToken, postJson, rid, start, type TestCollector } from './helpers';
+import { APP_A, eventually, fabricItem, getToken, postJson, rid, sdkTransport, start, type TestCollector } from './helpers';
 
 const wsUrl = (c: TestCollector, token: string): string => `${c.base.replace(/^http/, 'ws')}/v1/ws?token=${encodeURIComponent(token)}`;
 
@@ -265,21 +264,10 @@ describe('WebSocket connection caps', () => {
 
   it("the SDK's transport, refused its WebSocket, backs off, sends over HTTP, and goes back to the WebSocket once a slot frees", async () => {
     const c = await start({ maxConnections: 10, maxConnectionsPerAddress: 1 });
-    const quiet = (): void => {};
     const token = await getToken(c, APP_A, 'bob');
     const holder = await open(c, token); // takes this address's only slot
     const states: string[] = [];
-    const transport = createTransport({
-      collectorURL: c.base,
-      appID: APP_A.appID,
-      userID: 'alice',
-      appSecret: APP_A.secret,
-      collectIP: false,
-      logger: { debug: quiet, info: quiet, warn: quiet, error: quiet },
-      WebSocketImpl: WebSocket,
-      options: { batchIntervalMs: 20, minBackoffMs: 20, maxBackoffMs: 100 },
-      internal: { wsProbeMs: 50 },
-    });
+    const transport = sdkTransport(c, { batchIntervalMs: 20, minBackoffMs: 20, maxBackoffMs: 100 }, { wsProbeMs: 50 });
     transport.onStatus((s) => states.push(s.error ?? s.state));
     const conf = `sdk-${rid()}`;
     const stored = (via: string): number => c.logs.filter((l) => l.message === 'batch stored' && l.fields.via === via).length;

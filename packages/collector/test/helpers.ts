@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll } from 'vitest';
 import { WebSocket } from 'ws';
+import { createTransport, type CreateTransportOptions } from '../../core/src/transport/index';
 import { createMemoryLogger, hmacHex, signJwt, startCollector, tokenRequestSigningString } from '../src/index';
 import type { Collector, CollectorOptions, LogRecord, SqliteStorage } from '../src/index';
 
@@ -255,4 +256,23 @@ export function feedbackItem(n: number, conferenceID: string, userID: string, ov
     rating: { overall, audio: overall },
     ...(comment === undefined ? {} : { comment }),
   };
+}
+
+const quiet = (): void => {};
+/**
+ * The SDK's own transport (core source) as alice of APP_A against `c`, over the `ws` package's
+ * WebSocket, logging nothing: for tests of how the real client copes with the collector's answers.
+ */
+export function sdkTransport(c: { base: string }, options: CreateTransportOptions['options'], internal?: CreateTransportOptions['internal']) {
+  return createTransport({
+    collectorURL: c.base,
+    appID: APP_A.appID,
+    userID: 'alice',
+    appSecret: APP_A.secret,
+    collectIP: false,
+    logger: { debug: quiet, info: quiet, warn: quiet, error: quiet },
+    WebSocketImpl: WebSocket,
+    options,
+    ...(internal ? { internal } : {}),
+  });
 }

@@ -5,8 +5,6 @@
 import { request, type IncomingHttpHeaders } from 'node:http';
 import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { WebSocket } from 'ws';
-import { createTransport } from '../../core/src/transport/index';
 import { buildStreams } from '../src/query';
 import { WS_INVALID_BATCHES_BEFORE_CLOSE } from '../src/server';
 import type { ConferenceData, SampleRecord } from '../src/types';
@@ -28,6 +26,7 @@ import {
   postJson,
   query,
   rid,
+  sdkTransport,
   signedRequest,
   start,
   statsItem,
@@ -272,17 +271,7 @@ describe('invalid batches over one WebSocket', () => {
 
   it('the SDK transport gets past the close: a run of bad items is discarded, every good item stored', async () => {
     const conf = `sdk-${rid()}`;
-    const quiet = (): void => {};
-    const transport = createTransport({
-      collectorURL: c().base,
-      appID: APP_A.appID,
-      userID: 'alice',
-      appSecret: APP_A.secret,
-      collectIP: false,
-      logger: { debug: quiet, info: quiet, warn: quiet, error: quiet },
-      WebSocketImpl: WebSocket,
-      options: { batchIntervalMs: 20, minBackoffMs: 20, maxBackoffMs: 200 },
-    });
+    const transport = sdkTransport(c(), { batchIntervalMs: 20, minBackoffMs: 20, maxBackoffMs: 200 });
     // Items 100..107 have a name over 128 characters: refused by the collector. Splitting the
     // batch around 8 adjacent bad items takes more than N refusals in a row.
     for (let i = 0; i < 300; i++) {

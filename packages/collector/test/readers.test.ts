@@ -132,6 +132,22 @@ function leavingRequest(url: string, headers: Record<string, string>): { leave()
   return { leave: () => req.destroy(), answered };
 }
 
+/** Pool hooks whose worker creation throws when `fails(n)` holds for the n-th creation (1-based); counts creations. */
+function failingSpawns(fails: (creation: number) => boolean): { hooks: ReaderPoolHooks; readonly creations: number } {
+  let creations = 0;
+  return {
+    hooks: {
+      createWorker(entry, options) {
+        if (fails(++creations)) throw new Error('no more threads (test)');
+        return new Worker(entry, options);
+      },
+    },
+    get creations() {
+      return creations;
+    },
+  };
+}
+
 async function fetchText(url: string, headers: Record<string, string> = {}): Promise<{ status: number; text: string; headers: Headers }> {
   const res = await fetch(url, { headers });
   return { status: res.status, text: await res.text(), headers: res.headers };
@@ -433,15 +449,8 @@ describe('conference reads in worker threads (file database)', () => {
     const db = join(dir, `spawn-throws-${rid()}.sqlite`);
     await createSqliteStorage(db).close(); // the schema, no conference
     const logger = createMemoryLogger();
-    let creations = 0;
-    const hooks: ReaderPoolHooks = {
-      createWorker(entry, options) {
-        creations++;
-        if (creations > 1) throw new Error('no more threads (test)');
-        return new Worker(entry, options);
-      },
-    };
-    const pool = new ReaderPool(db, { workers: 1, maxQueue: 4, timeoutMs: 60_000, logger }, () => {}, hooks);
+    const spawns = failingSpawns((creation) => creation > 1);
+    const pool = new ReaderPool(db, { workers: 1, maxQueue: 4, timeoutMs: 60_000, logger }, () => {}, spawns.hooks);
     try {
       // The first worker is created; its read is ended as a crash would end it, so the pool replaces
       // it from the worker's exit handler, where creating the replacement throws.
@@ -455,11 +464,11 @@ describe('conference reads in worker threads (file database)', () => {
         status: 500,
         message: 'the conference reader could not start (Error: no more threads (test))',
       });
-      expect(creations).toBe(2);
+      expect(spawns.creations).toBe(2);
       expect(logger.records.filter((l) => l.message === 'conference reader could not be started').map((l) => l.fields.error)).toEqual(['Error: no more threads (test)']);
       // Backing off: refused at once, no new attempt for every request.
       await expect(pool.conferenceDetailJson(APP_A.appID, 'x', 10, {})).rejects.toThrow(/could not start \(Error: no more threads \(test\)\); retrying in 1 s/);
-      expect(creations).toBe(2);
+      expect(spawns.creations).toBe(2);
       expect(pool.stats()).toEqual({ workers: 0, started: 1, running: 0, queued: 0, reads: 1, dropped: 0 });
     } finally {
       await pool.close();
@@ -470,23 +479,16 @@ describe('conference reads in worker threads (file database)', () => {
     const db = join(dir, `half-pool-${rid()}.sqlite`);
     await createSqliteStorage(db).close(); // the schema, no conference
     const logger = createMemoryLogger();
-    let creations = 0;
-    const hooks: ReaderPoolHooks = {
-      createWorker(entry, options) {
-        creations++;
-        if (creations === 2) throw new Error('no more threads (test)');
-        return new Worker(entry, options);
-      },
-    };
-    const pool = new ReaderPool(db, { workers: 2, maxQueue: 1, timeoutMs: 60_000, logger }, () => {}, hooks);
+    const spawns = failingSpawns((creation) => creation === 2);
+    const pool = new ReaderPool(db, { workers: 2, maxQueue: 1, timeoutMs: 60_000, logger }, () => {}, spawns.hooks);
     try {
       const first = pool.conferenceDetailJson(APP_A.appID, 'a', 10, {}); // worker 1 takes it
       const second = pool.conferenceDetailJson(APP_A.appID, 'b', 10, {}); // worker 2 cannot be created: it waits for worker 1
-      expect(creations).toBe(2);
+      expect(spawns.creations).toBe(2);
       expect(pool.stats()).toMatchObject({ workers: 1, running: 1, queued: 1 });
       // The queue is full, worker 1 is busy and worker 2 may not be started yet: busy.
       await expect(pool.conferenceDetailJson(APP_A.appID, 'c', 10, {})).rejects.toMatchObject({ code: 'busy', status: 503 });
-      expect(creations).toBe(2);
+      expect(spawns.creations).toBe(2);
       // The admitted reads are answered by the live worker (unknown conferences: null).
       expect(await first).toBeNull();
       expect(await second).toBeNull();
