@@ -57,6 +57,14 @@ describe('attachSipJs (SIP.js stand-ins, Node)', () => {
   });
 
   const tokens = (): string[] => events.map(token);
+  /** Attaches, then an outgoing call to bob that was answered. */
+  async function established(): Promise<FakeInviter> {
+    attachSipJs(ua2(ua), monitor);
+    const call = new FakeInviter(ua, 'bob');
+    await call.invite();
+    await call.answered();
+    return call;
+  }
 
   it('attaching twice returns the same detach and reports once', async () => {
     const originalRegistry = ua._sessions;
@@ -246,10 +254,7 @@ describe('attachSipJs (SIP.js stand-ins, Node)', () => {
     });
 
     it('a final poll runs at Terminated before the pc closes, then the fabric ends', async () => {
-      attachSipJs(ua2(ua), monitor);
-      const call = new FakeInviter(ua, 'bob');
-      await call.invite();
-      await call.answered();
+      const call = await established();
       const pc = (call.sessionDescriptionHandler as FakeSdh).peerConnection!;
       const polls = pc.getStatsCalls;
       call.transition('Terminated'); // listeners first, then SIP.js closes the pc
@@ -347,13 +352,6 @@ describe('attachSipJs (SIP.js stand-ins, Node)', () => {
   });
 
   describe('hold and mute', () => {
-    async function established(): Promise<FakeInviter> {
-      attachSipJs(ua2(ua), monitor);
-      const call = new FakeInviter(ua, 'bob');
-      await call.invite();
-      await call.answered();
-      return call;
-    }
     const hold = async (call: FakeSession, on: boolean): Promise<void> => {
       call.sessionDescriptionHandlerOptionsReInvite = { ...call.sessionDescriptionHandlerOptionsReInvite, hold: on };
       await call.invite({});
@@ -517,10 +515,7 @@ describe('attachSipJs (SIP.js stand-ins, Node)', () => {
     });
 
     it('failures of a closed SDH (teardown) are not reported', async () => {
-      attachSipJs(ua2(ua), monitor);
-      const call = new FakeInviter(ua, 'bob');
-      await call.invite();
-      await call.answered();
+      const call = await established();
       const sdh = call.sessionDescriptionHandler as FakeSdh;
       call.transition('Terminated');
       await expect(sdh.setDescription('v=0\r\n')).rejects.toThrow('Peer connection closed.');
@@ -610,10 +605,7 @@ describe('attachSipJs (SIP.js stand-ins, Node)', () => {
     });
 
     it('a session whose peer connection getters start throwing still ends: fabric terminated, hooks gone', async () => {
-      attachSipJs(ua2(ua), monitor);
-      const call = new FakeInviter(ua, 'bob');
-      await call.invite();
-      await call.answered();
+      const call = await established();
       // E.g. a revoked Proxy around the pc: its state getters throw from now on.
       const pc = (call.sessionDescriptionHandler as FakeSdh).peerConnection!;
       Object.defineProperty(pc, 'connectionState', {
