@@ -23,8 +23,7 @@ export function sendFinal(
   const envelopeBytes = batchJson(sid, []).length;
   let sent = 0;
   while (sent < items.length) {
-    let chunk = items.slice(sent, sent + maxItems);
-    chunk = chunk.slice(0, fitting(chunk, BEACON_MAX_BYTES, envelopeBytes));
+    const chunk = fitting(items.slice(sent), maxItems, BEACON_MAX_BYTES, envelopeBytes);
     const body = batchJson(sid, chunk);
     let ok = false;
     try {

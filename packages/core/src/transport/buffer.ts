@@ -43,15 +43,15 @@ function serialized(b: BufferedItem): { json: string; bytes: number } {
 export const batchJson = (sid: string, items: readonly BufferedItem[], head = ''): string =>
   `{${head}"sid":${JSON.stringify(sid)},"items":[${items.map((b) => serialized(b).json).join()}]}`;
 
-/** How many of the first items fit in `maxBytes` (already `bytes` used) with a comma each; at least one. */
-export function fitting(items: readonly BufferedItem[], maxBytes: number, bytes = 0): number {
+/** The first items, at most maxItems and (but at least one) `maxBytes` (already `bytes` used) with a comma each. */
+export function fitting(items: readonly BufferedItem[], maxItems: number, maxBytes: number, bytes = 0): BufferedItem[] {
   let count = 0;
   for (const b of items) {
     bytes += serialized(b).bytes + 1;
-    if (count && bytes > maxBytes) break;
+    if (count >= maxItems || (count && bytes > maxBytes)) break;
     count++;
   }
-  return count;
+  return items.slice(0, count);
 }
 
 /** A stats item's entries by key: its stream entries, and its connection under the key ''. */
@@ -180,7 +180,7 @@ function createOutbox(bound: number, allocN: () => number, now: () => number, wa
       // buffer for as long as the collector was down.
       const droppedOf = new Set<string>();
       const eligible = items.filter((b) => b.item.kind != 'dropped' || (!droppedOf.has(b.item.conferenceID) && droppedOf.add(b.item.conferenceID)));
-      const out = eligible.slice(0, fitting(eligible.slice(0, maxItems), maxBytes));
+      const out = fitting(eligible, maxItems, maxBytes);
       out.forEach(markTransmitted);
       return out;
     },

@@ -172,11 +172,11 @@ export function createTransport(o: CreateTransportOptions): Transport {
   };
 
   // ---- status ---------------------------------------------------------------------------------
-  /** Emits the status if it changed (droppedSamples included). */
+  /** Emits the status if it changed (droppedSamples included). Cheap when it did not: send() calls it per item. */
   function setStatus(state: TransportStatus['state'], error?: CsErrorCode, message?: string): void {
-    const next = defined({ state, error, message, droppedSamples: buffer.dropped });
-    if (JSON.stringify(next) == JSON.stringify(status)) return;
-    status = next;
+    const droppedSamples = buffer.dropped;
+    if (state == status.state && error == status.error && message == status.message && droppedSamples == status.droppedSamples) return;
+    status = defined({ state, error, message, droppedSamples });
     listeners.emit('status', { ...status });
   }
 
@@ -473,8 +473,7 @@ export function createTransport(o: CreateTransportOptions): Transport {
       if (bytes >= MAX_ITEMS_BYTES) return log.error(`transport.send: a ${kind} item over 1 MiB; ignored`);
       nextN++;
       buffer.push(item as WireItem, json, bytes);
-      // (Compared here: setStatus' JSON comparison per item cost more than the rest of push.)
-      if (buffer.dropped != status.droppedSamples) setStatus(status.state, status.error, status.message);
+      setStatus(status.state, status.error, status.message); // droppedSamples
       pump();
     } catch (e) {
       log.error('transport.send failed', e);
