@@ -524,12 +524,12 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = (req.url ?? '/').split('?')[0];
+    const remote = addressOf(req);
     if (path !== '/v1/ws') {
-      logger.warn('websocket upgrade refused', { path: clip(path ?? ''), remote: addressOf(req) });
+      logger.warn('websocket upgrade refused', { path: clip(path ?? ''), remote });
       refuseUpgrade(socket, 404, null);
       return;
     }
-    const remote = addressOf(req);
     const seconds = blockedSeconds(req);
     if (seconds) {
       logger.warn('websocket upgrade refused', { path, status: 429, code: 'too_many_failures', remote });
@@ -567,19 +567,21 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
       admission.release();
       logger.debug('websocket connection ended', { remote, open: connections.open(), openFromAddress: connections.open(remote) });
     });
-    wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, req));
+    wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, req, remote));
   });
 
-  function onConnection(ws: WebSocket, req: IncomingMessage): void {
-    const remote = addressOf(req);
+  function onConnection(ws: WebSocket, req: IncomingMessage, remote: string): void {
     remoteOf.set(ws, remote);
     const query = queryOf(req.url ?? '/');
     const send = (msg: unknown): void => {
       if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(msg));
     };
+    /** An error message, with the batch's id when it is about one. */
+    const sendWsError = (error: string, message: string, id?: number): void =>
+      send(id === undefined ? { type: 'error', error, message } : { type: 'error', id, error, message });
     const closeWith = (code: number, error: string, message: string, id?: number): void => {
       logger.warn('websocket closed by the collector', { code, error, message, remote });
-      send(id === undefined ? { type: 'error', error, message } : { type: 'error', id, error, message });
+      sendWsError(error, message, id);
       ws.close(code, error);
     };
     const auth = verifyIngestToken(query.get('token'));
@@ -599,7 +601,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
       badMessages++;
       logger.warn('websocket message refused', { error, message, appID: who.appID, remote, count: badMessages });
       if (badMessages >= WS_BAD_MESSAGES_BEFORE_CLOSE) closeWith(4400, error, `${message}; closing after ${badMessages} bad messages`);
-      else send({ type: 'error', error, message });
+      else sendWsError(error, message);
     };
 
     /** A refused batch: answered, and past WS_INVALID_BATCHES_BEFORE_CLOSE in a row the connection is closed. */
@@ -611,7 +613,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
         return;
       }
       logger.warn('websocket batch refused', { error: 'invalid_batch', message, appID: who.appID, remote, count: invalidInARow });
-      send(id === undefined ? { type: 'error', error: 'invalid_batch', message: text } : { type: 'error', id, error: 'invalid_batch', message: text });
+      sendWsError('invalid_batch', text, id);
     };
 
     const handle = async (data: RawData, isBinary: boolean): Promise<void> => {
@@ -655,7 +657,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
         out = await ingest(who, v.value, 'ws');
       } catch (e) {
         logger.error('websocket batch failed', { error: e instanceof Error ? (e.stack ?? e.message) : String(e), appID: who.appID });
-        send({ type: 'error', id, error: 'internal', message: 'the collector could not store this batch; resend it later' });
+        sendWsError('internal', 'the collector could not store this batch; resend it later', id);
         return;
       }
       if (!out.ok) {

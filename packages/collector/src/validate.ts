@@ -137,12 +137,11 @@ function checkFreeForm(v: unknown, path: string, depth: number): void {
     });
   } else if (isPlainObject(v)) {
     for (const [k, x] of Object.entries(v)) {
-      const p = at(path, k);
       if (hasLoneSurrogate(k)) fail(`${path} key ${JSON.stringify(clip(k, ECHO_PATH_KEY))}`, SURROGATE_PROBLEM);
       // An own property named "__proto__" (JSON.parse makes one) is a data property: assigning
       // to it does not touch the prototype.
       if (typeof x === 'string') v[k] = wellFormed(x);
-      else checkFreeForm(x, p, depth + 1);
+      else checkFreeForm(x, at(path, k), depth + 1);
     }
   } else if (typeof v === 'number' && !Number.isFinite(v)) {
     fail(path, 'must be a finite number');

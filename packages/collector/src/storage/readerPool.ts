@@ -200,24 +200,26 @@ export class ReaderPool implements SqliteReaderPool {
     });
   }
 
-  /** A worker is free now, or one can be started now (not while starts are delayed after a failure). */
+  /** A worker is free now, or one can be started now. */
   private hasIdleCapacity(): boolean {
-    if (this.slots.size < this.o.workers && Date.now() >= this.noStartBefore) return true;
-    for (const s of this.slots) if (!s.job && !s.ending) return true;
-    return false;
+    return this.canStart() || this.idleSlot() !== null;
+  }
+
+  /** The pool is below `workers` and starts are not delayed after a failure. */
+  private canStart(): boolean {
+    return this.slots.size < this.o.workers && Date.now() >= this.noStartBefore;
+  }
+
+  /** A live worker with no read. */
+  private idleSlot(): Slot | null {
+    for (const s of this.slots) if (!s.job && !s.ending) return s;
+    return null;
   }
 
   /** Hands waiting reads to idle workers, starting workers (up to `workers`) as needed. */
   private pump(): void {
     while (this.queue.length > 0 && !this.closing) {
-      let slot: Slot | undefined;
-      for (const s of this.slots) {
-        if (!s.job && !s.ending) {
-          slot = s;
-          break;
-        }
-      }
-      if (!slot && this.slots.size < this.o.workers && Date.now() >= this.noStartBefore) slot = this.spawn() ?? undefined;
+      const slot = this.idleSlot() ?? (this.canStart() ? this.spawn() : null);
       if (!slot) return;
       const job = this.queue.shift()!;
       slot.job = job;
@@ -303,7 +305,7 @@ export class ReaderPool implements SqliteReaderPool {
       this.settle(job, null, new ConferenceViewError('reader_failed', message, 500));
     }
     // Replaced at once, so the pool is back to its size for the next reads (pump() starts it).
-    if (this.slots.size < this.o.workers && Date.now() >= this.noStartBefore) this.spawn();
+    if (this.canStart()) this.spawn();
     this.pump();
   }
 
