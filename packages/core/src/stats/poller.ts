@@ -31,8 +31,8 @@ export function clampInterval(intervalMs: unknown): Milliseconds {
 /** A delay setTimeout takes as is: 1 ms..2^31-1 ms (below 1, and NaN, give 1 ms). */
 const timerDelay = (ms: number): Milliseconds => (ms >= 1 ? Math.min(ms, MAX_TIMER_DELAY_MS) : 1);
 
-/** Runs `fn`, ignoring its errors: the app's onTick and onError must never break polling. */
-function quietly(fn?: () => void): void {
+/** Runs `fn`, ignoring its errors: an app's callback (onTick, onError, a warn) must never break polling. */
+export function quietly(fn?: () => void): void {
   try {
     fn?.();
   } catch {}

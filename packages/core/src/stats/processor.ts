@@ -11,6 +11,7 @@ import { normalizeReport, type NormalizedRemote, type NormalizedReport, type Nor
 import { normalizeCarefully } from './normalize/careful';
 import { asMediaKind } from './normalize/steps/kindFromMediaType';
 import { inRange, MAX_FRAME_RATE, MAX_KBPS, MAX_MS, MAX_PACKET_RATE } from './normalize/fields';
+import { quietly } from './poller';
 import { midOfOnlySection, parseSdp, type SdpInfo } from './sdp';
 
 export interface StatsContext {
@@ -106,12 +107,7 @@ export function createStatsProcessor(options: StatsProcessorOptions = {}): Stats
   let previousProblems = new Set<string>();
   const problem = (kind: string, message: string, error: unknown): void => {
     problems.add(kind);
-    if (previousProblems.has(kind)) return;
-    try {
-      options.warn?.(message, error);
-    } catch {
-      // The app's logger must never break a poll.
-    }
+    if (!previousProblems.has(kind)) quietly(() => options.warn?.(message, error));
   };
 
   function process(report: StatsReportLike, context: StatsContext, now: EpochMilliseconds): ProcessedStats {
