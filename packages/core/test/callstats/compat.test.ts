@@ -2,16 +2,10 @@
 // bundle): what an integration written for it relies on beyond the happy path of facade.test.ts.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CallStats, toCsStats } from '../../src/callstats/CallStats';
-import type { CsStats } from '../../src/types';
-import type { FabricEventRecord, FabricStats, Logger, StreamStats } from '../../src/types';
+import type { CsStats, FabricEventRecord, FabricStats, StreamStats } from '../../src/types';
 import { FakePeerConnection } from '../helpers/fakePeerConnection';
 import { loadFixture } from '../fixtures/load';
-
-function quietLogger(): Logger & { lines: string[] } {
-  const lines: string[] = [];
-  const log = (level: string) => (message: string) => void lines.push(`${level} ${message}`);
-  return { lines, debug: () => undefined, info: log('info'), warn: log('warn'), error: log('error') };
-}
+import { fabricEvents, init, initWithPc, quietLogger } from './helpers';
 
 /** Every method on callstats.js 3.73.16's prototype (module 36 of its bundle), in its order. */
 const CALLSTATS_METHODS = [
@@ -24,8 +18,7 @@ const CALLSTATS_METHODS = [
 describe('every callstats.js method exists', () => {
   it('none is missing, and the ones without an equivalent answer a failure that says so, with a warning', async () => {
     const cs = new CallStats();
-    const logger = quietLogger();
-    cs.initialize('app', 'secret', 'alice', undefined, undefined, { logger });
+    const { logger } = init(cs);
     const api = cs as unknown as Record<string, unknown>;
     expect(CALLSTATS_METHODS.filter((m) => typeof api[m] != 'function')).toEqual([]);
 
@@ -42,8 +35,7 @@ describe('every callstats.js method exists', () => {
 
   it("on() with callstats.js's other events answers unsupported, not an argument error", () => {
     const cs = new CallStats();
-    const logger = quietLogger();
-    cs.initialize('app', 'secret', 'alice', undefined, undefined, { logger });
+    const { logger } = init(cs);
     for (const event of ['preCallTestResults', 'preCallTest', 'connectionRecommendation', 'mediaDisruption', 'pctConnectionQualityChange'])
       expect(cs.on(event, () => undefined)).toEqual({ status: 'failure', message: expect.stringMatching(new RegExp(`^on\\('${event}'\\): not supported`)) });
     expect(cs.on('nope', () => undefined)).toEqual({ status: 'failure', message: 'on: Argument missing/invalid' });
@@ -220,12 +212,8 @@ describe('sendCallDetails', () => {
   let pc: FakePeerConnection;
   let events: FabricEventRecord[];
   beforeEach(() => {
-    cs = new CallStats();
-    cs.initialize('app', 'secret', 'alice', undefined, undefined, { logger: quietLogger() });
-    pc = new FakePeerConnection();
-    cs.addNewFabric(pc, 'bob', 'audio', 'conf');
-    events = [];
-    cs.monitor?.on('fabricEvent', (e) => events.push(e));
+    ({ cs, pc } = initWithPc(true));
+    events = fabricEvents(cs);
   });
   afterEach(() => pc.close());
 

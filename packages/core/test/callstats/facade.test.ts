@@ -1,34 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CallStats } from '../../src/callstats/CallStats';
-import type { ErrorRecord, FabricEventRecord, Logger } from '../../src/types';
+import type { ErrorRecord } from '../../src/types';
 import { FakePeerConnection } from '../helpers/fakePeerConnection';
-
-function quietLogger(): Logger & { lines: string[] } {
-  const lines: string[] = [];
-  const log = (level: string) => (message: string) => void lines.push(`${level} ${message}`);
-  return { lines, debug: () => undefined, info: log('info'), warn: log('warn'), error: log('error') };
-}
-
-function init(cs: CallStats, logger = quietLogger(), extra: Record<string, unknown> = {}) {
-  const initCb = vi.fn();
-  const result = cs.initialize('app-1', 'secret', 'alice', initCb, undefined, { logger, ...extra });
-  return { result, initCb, logger };
-}
-
-/** An initialized CallStats and a fake pc; with `fabric`, the pc is already bob's multiplex fabric in 'conf'. */
-function initWithPc(fabric: boolean): { cs: CallStats; pc: FakePeerConnection } {
-  const cs = new CallStats();
-  init(cs);
-  const pc = new FakePeerConnection();
-  if (fabric) cs.addNewFabric(pc, 'bob', 'multiplex', 'conf');
-  return { cs, pc };
-}
-
-function fabricEvents(cs: CallStats): FabricEventRecord[] {
-  const events: FabricEventRecord[] = [];
-  cs.monitor?.on('fabricEvent', (e) => events.push(e));
-  return events;
-}
+import { fabricEvents, init, initWithPc, quietLogger } from './helpers';
 
 describe('CallStats enums', () => {
   it('exposes callstats.js enums with exact values as static and instance properties', () => {
